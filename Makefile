@@ -1,0 +1,29 @@
+# The two commands a newcomer needs: `make run` and `make test`. Both create .venv when it is missing.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint train-env installer clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/qa-reader
+
+test: $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest
+	$(BIN)/lint-imports
+
+lint: $(STAMP)
+	$(BIN)/ruff check qa_reader tests
+
+train-env: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[train]'
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info

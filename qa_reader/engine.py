@@ -1,0 +1,363 @@
+"""The one façade the GUI and the CLI call: index documents, ask questions, get located answers."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, replace
+from pathlib import Path
+
+from qa_reader import config, ingest, search
+from qa_reader.errors import UserError
+from qa_reader.highlight import line_rects
+from qa_reader.passages import split_passages
+from qa_reader.reader.model import ModelFolder
+from qa_reader.reader.predict import ContextSpan, ReadRequest, read_many
+from qa_reader.reader.windows import TokenizedText, WindowMaker, WindowSettings
+from qa_reader.squad import normalize_answer
+from qa_reader.store import DocumentRecord, Library
+from qa_reader.types import Answer, AnswerSet, Document, Highlight, Page
+
+MAX_QUESTION_CHARS = 1000
+CANDIDATES_KEPT = 20
+_SENTENCE_END = re.compile(r"[.!?][\"'’”)\]]*\s|\n\s*\n")
+
+ProgressCallback = Callable[[str, float], None]
+
+
+class Cancelled(Exception):
+    """Raised inside `Engine.index` when its cancel event is set."""
+
+
+def normalize_question(question: str) -> str:
+    """Lower-case, single-spaced, without trailing punctuation: what the answer cache keys on."""
+    return " ".join(question.lower().split()).rstrip(" ?.!")
+
+
+def check_question(question: str) -> str:
+    """The question stripped; raises UserError when it is empty or too long."""
+    stripped = question.strip()
+    if not stripped:
+        raise UserError("The question is empty: type a question first.")
+    if len(stripped) > MAX_QUESTION_CHARS:
+        raise UserError(
+            f"The question is {len(stripped):,} characters long; ask it in at most {MAX_QUESTION_CHARS:,}."
+        )
+    return stripped
+
+
+class Engine:
+    """Library + reader. Not thread-safe: create it on the thread that uses it (the GUI's worker)."""
+
+    def __init__(
+        self,
+        library_path: str | Path | None = None,
+        model_dir: str | Path | None = None,
+        settings: config.Settings | None = None,
+    ) -> None:
+        """Open the library (None: an in-memory one). The model loads on first use or `load_model()`."""
+        self.library = Library(library_path)
+        self.model_dir = Path(model_dir) if model_dir is not None else config.default_model_dir()
+        self.settings = settings or config.Settings()
+        self._model: ModelFolder | None = None
+        self._maker: WindowMaker | None = None
+        self._runner: Callable | None = None
+        self._tokens: OrderedDict[int, TokenizedText] = OrderedDict()
+
+    def close(self) -> None:
+        self.library.close()
+
+    # --- model ------------------------------------------------------------------------------------
+
+    def load_model(self) -> ModelFolder:
+        """Load and verify the model (once). Raises UserError for a missing or damaged model."""
+        if self._model is None:
+            from qa_reader.reader.session import OnnxReader
+
+            model = ModelFolder.open(self.model_dir)
+            try:
+                maker = WindowMaker.from_file(
+                    model.tokenizer_file,
+                    WindowSettings(
+                        max_length=min(self.settings.max_length, model.max_sequence_length),
+                        doc_stride=self.settings.doc_stride,
+                    ),
+                )
+            except Exception as error:  # tokenizers raises plain Exceptions for unreadable files
+                raise UserError(f"The tokenizer {model.tokenizer_file} cannot be read ({error}).") from error
+            self._runner = OnnxReader(model, self.settings.threads)
+            self._maker = maker
+            self._model = model
+        return self._model
+
+    def update_settings(self, settings: config.Settings) -> None:
+        """Apply new settings; a changed window length or thread count reloads the model."""
+        reload = (settings.max_length, settings.doc_stride, settings.threads) != (
+            self.settings.max_length,
+            self.settings.doc_stride,
+            self.settings.threads,
+        )
+        self.settings = settings
+        if reload:
+            self._model = None
+            self._tokens.clear()
+
+    @property
+    def threshold(self) -> float:
+        if self.settings.threshold is not None:
+            return self.settings.threshold
+        return self.load_model().no_answer_threshold
+
+    # --- indexing ---------------------------------------------------------------------------------
+
+    def index(
+        self,
+        path: str | Path,
+        progress: ProgressCallback | None = None,
+        cancel: threading.Event | None = None,
+        remember_failure: bool = False,
+    ) -> DocumentRecord:
+        """Add a file to the library (or refresh it) and return its record.
+
+        An unchanged file (same size and mtime, or same content hash) is not read again. Raises
+        UserError for unreadable input (recorded as a failed document only with `remember_failure`),
+        Cancelled when `cancel` is set; the library is unchanged in both cases.
+        """
+        report = progress or (lambda stage, fraction: None)
+        absolute = str(Path(path).expanduser().resolve())
+        try:
+            stat = os.stat(absolute)
+        except FileNotFoundError:
+            raise UserError(f"{path} does not exist.") from None
+        except OSError as error:
+            raise UserError(f"{path} cannot be read ({error.strerror}).") from None
+        existing = self.library.document_by_path(absolute)
+        if existing is not None and existing.status != "failed":
+            if existing.mtime == stat.st_mtime and existing.size == stat.st_size:
+                report("unchanged", 1.0)
+                return existing
+        report("reading", 0.0)
+        try:
+            sha256 = ingest.sha256_file(absolute)
+            if existing is not None and existing.status != "failed" and existing.sha256 == sha256:
+                self.library.touch(existing.id, stat.st_mtime, stat.st_size)
+                report("unchanged", 1.0)
+                return self.library.document(existing.id)
+            _check_cancel(cancel)
+            document = ingest.load(absolute)
+        except UserError as error:
+            if remember_failure:
+                self.library.record_failure(absolute, str(error), mtime=stat.st_mtime, size=stat.st_size)
+            raise
+        _check_cancel(cancel)
+        report("passages", 0.7)
+        document_id = self.add_document(document, mtime=stat.st_mtime, size=stat.st_size, cancel=cancel)
+        report("ready", 1.0)
+        return self.library.document(document_id)
+
+    def add_document(
+        self, document: Document, mtime: float = 0.0, size: int = 0, cancel: threading.Event | None = None
+    ) -> int:
+        """Store an already-loaded document with its passages; return its id."""
+        passages = split_passages(document.text)
+        if not passages:
+            raise UserError(f"{Path(document.path).name} contains no text to search.")
+        _check_cancel(cancel)
+        previous = self.library.document_by_path(document.path)
+        document_id = self.library.save_document(document, passages, mtime=mtime, size=size)
+        if previous is not None:
+            self._tokens.clear()
+        return document_id
+
+    def documents(self) -> list[DocumentRecord]:
+        return self.library.documents()
+
+    def remove(self, document_id: int) -> None:
+        self.library.remove(document_id)
+        self._tokens.clear()
+
+    def is_stale(self, record: DocumentRecord) -> bool:
+        """True when the file on disk differs from what was indexed (or is gone)."""
+        try:
+            stat = os.stat(record.path)
+        except OSError:
+            return True
+        return stat.st_mtime != record.mtime or stat.st_size != record.size
+
+    # --- asking -----------------------------------------------------------------------------------
+
+    def ask(self, question: str, document_ids: Sequence[int] | None = None, top_k: int | None = None) -> AnswerSet:
+        """Answer a question over some documents (None: every searchable one in the library).
+
+        Raises UserError for an empty or overlong question, an empty library or a model problem.
+        """
+        started = time.perf_counter()
+        question = check_question(question)
+        top_k = top_k or self.settings.top_k
+        records = self._searchable(document_ids)
+        model = self.load_model()
+        threshold = self.threshold
+        key = self._cache_key(question, records, model.identity)
+        cached = self.library.cached(key)
+        if cached is not None:
+            candidates = [_answer_from_json(item) for item in json.loads(cached)]
+            from_cache = True
+        else:
+            candidates = self._read(question, records)
+            self.library.cache(key, question, json.dumps([_answer_to_json(a) for a in candidates]))
+            from_cache = False
+        answers = tuple(a for a in candidates if a.score >= threshold)[:top_k]
+        guesses = tuple(a for a in candidates if a.score < threshold)[:top_k]
+        best = answers[0].text if answers else ""
+        scope = ",".join(str(r.id) for r in records)
+        self.library.add_history(question, scope, best)
+        elapsed = (time.perf_counter() - started) * 1000
+        return AnswerSet(question, answers, guesses, threshold, from_cache=from_cache, elapsed_ms=elapsed)
+
+    def _searchable(self, document_ids: Sequence[int] | None) -> list[DocumentRecord]:
+        if document_ids is None:
+            records = [r for r in self.library.documents() if r.status in ("ready", "partial")]
+            if not records:
+                raise UserError("The library has no searchable document yet: add one first.")
+            return records
+        records = [self.library.document(i) for i in document_ids]
+        unusable = [r for r in records if r.status not in ("ready", "partial")]
+        if unusable:
+            raise UserError(f"{Path(unusable[0].path).name} could not be indexed: {unusable[0].error}")
+        if not records:
+            raise UserError("No document was chosen to ask about.")
+        return records
+
+    def _cache_key(self, question: str, records: Sequence[DocumentRecord], model_identity: str) -> str:
+        parts = [normalize_question(question), model_identity, self.settings.cache_key()]
+        parts.extend(sorted(f"{r.sha256}:{r.path}" for r in records))
+        return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()
+
+    def _tokenized(self, passage_ids: Sequence[int], texts: dict[int, str]) -> list[TokenizedText]:
+        assert self._maker is not None
+        missing = [i for i in passage_ids if i not in self._tokens]
+        if missing:
+            for passage_id, tokens in zip(missing, self._maker.tokenize([texts[i] for i in missing])):
+                self._tokens[passage_id] = tokens
+        result = []
+        for passage_id in passage_ids:
+            self._tokens.move_to_end(passage_id)
+            result.append(self._tokens[passage_id])
+        while len(self._tokens) > 20000:
+            self._tokens.popitem(last=False)
+        return result
+
+    def _read(self, question: str, records: Sequence[DocumentRecord]) -> list[Answer]:
+        assert self._maker is not None and self._runner is not None
+        passage_ids = search.choose_passages(self.library, question, [r.id for r in records], self.settings)
+        if not passage_ids:
+            return []
+        rows = self.library.passage_rows(passage_ids)
+        passage_ids = [i for i in passage_ids if i in rows]
+        contexts = self._tokenized(passage_ids, {i: rows[i][1].text for i in passage_ids})
+        request = ReadRequest(self._maker.question_ids(question), contexts)
+        spans = read_many(
+            self._runner,
+            self._maker,
+            [request],
+            max_answer_tokens=self.settings.max_answer_tokens,
+        )[0]
+        by_id = {r.id: r for r in records}
+        answers: list[Answer] = []
+        seen: set[str] = set()
+        for span in spans:
+            document_id, passage = rows[passage_ids[span.context_index]]
+            text = passage.text[span.char_start : span.char_end]
+            key = normalize_answer(text) or text
+            if key in seen or not text.strip():
+                continue
+            seen.add(key)
+            answers.append(self._locate(by_id[document_id], passage.char_start, span, text))
+            if len(answers) >= CANDIDATES_KEPT:
+                break
+        return answers
+
+    def _locate(self, record: DocumentRecord, passage_start: int, span: ContextSpan, text: str) -> Answer:
+        char_start = passage_start + span.char_start
+        char_end = passage_start + span.char_end
+        document_text = self.library.document_text(record.id)
+        pages = self.library.pages(record.id)
+        page = _page_at(pages, char_start)
+        sentence_start, sentence_end = sentence_bounds(document_text, char_start, char_end)
+        return Answer(
+            text=text,
+            score=span.probability,
+            document_id=record.id,
+            document_title=record.title,
+            document_path=record.path,
+            page_number=page.page_number,
+            char_start=char_start,
+            char_end=char_end,
+            sentence=document_text[sentence_start:sentence_end],
+            sentence_char_start=sentence_start,
+            highlights=self.highlights(record.id, char_start, char_end, pages),
+        )
+
+    def highlights(
+        self, document_id: int, char_start: int, char_end: int, pages: Sequence[Page] | None = None
+    ) -> tuple[Highlight, ...]:
+        """Rectangles (per page, one per line) covering the characters [char_start, char_end)."""
+        pages = pages if pages is not None else self.library.pages(document_id)
+        result = []
+        for page in pages:
+            if page.char_end <= char_start or page.char_start >= char_end:
+                continue
+            stored = self.library.page_boxes(document_id, page.page_index)
+            if stored is None:
+                continue
+            page_start, boxes = stored
+            local = boxes[max(char_start, page.char_start) - page_start : min(char_end, page.char_end) - page_start]
+            rects = line_rects(local)
+            if rects:
+                result.append(Highlight(page.page_index, tuple(rects)))
+        return tuple(result)
+
+    def history(self) -> list[str]:
+        return self.library.history()
+
+
+def sentence_bounds(text: str, char_start: int, char_end: int, reach: int = 400) -> tuple[int, int]:
+    """[start, end) of the sentence(s) around a span, at most `reach` characters either side."""
+    window_start = max(0, char_start - reach)
+    start = window_start
+    for match in _SENTENCE_END.finditer(text, window_start, char_start):
+        start = match.end()
+    end_match = _SENTENCE_END.search(text, char_end, min(len(text), char_end + reach))
+    end = end_match.start() + 1 if end_match and not end_match.group().startswith("\n") else (
+        end_match.start() if end_match else min(len(text), char_end + reach)
+    )
+    while start < char_start and text[start].isspace():
+        start += 1
+    return start, max(end, char_end)
+
+
+def _page_at(pages: Sequence[Page], char_offset: int) -> Page:
+    for page in pages:
+        if page.char_start <= char_offset < page.char_end:
+            return page
+    return pages[-1]
+
+
+def _check_cancel(cancel: threading.Event | None) -> None:
+    if cancel is not None and cancel.is_set():
+        raise Cancelled()
+
+
+def _answer_to_json(answer: Answer) -> dict:
+    return asdict(answer)
+
+
+def _answer_from_json(item: dict) -> Answer:
+    highlights = tuple(Highlight(h["page_index"], tuple(tuple(r) for r in h["rects"])) for h in item["highlights"])
+    return replace(Answer(**{**item, "highlights": ()}), highlights=highlights)

@@ -1,0 +1,121 @@
+"""Pure: cut a document's text into SQuAD-sized passages with exact character offsets.
+
+Paragraphs (separated by blank lines) are the unit; paragraphs longer than `max_words` are split at
+sentence boundaries, runs of short fragments are merged up to `target_words`. Linear in the text size.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from qa_reader.types import Passage
+
+_PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
+_WORD = re.compile(r"\S+")
+# A sentence ends at . ! ? (optionally followed by closing quotes/brackets) and whitespace.
+_SENTENCE_END = re.compile(r"[.!?][\"'’”)\]]*\s+")
+
+
+@dataclass(frozen=True)
+class PassageSettings:
+    """Passage sizes in words."""
+
+    min_words: int = 60
+    target_words: int = 150
+    max_words: int = 200
+
+
+def _paragraph_spans(text: str) -> Iterator[tuple[int, int]]:
+    start = 0
+    for match in _PARAGRAPH_BREAK.finditer(text):
+        yield start, match.start()
+        start = match.end()
+    yield start, len(text)
+
+
+def _trimmed(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+def _word_bounds(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    return [(m.start(), m.end()) for m in _WORD.finditer(text, start, end)]
+
+
+def _split_long(text: str, start: int, end: int, settings: PassageSettings) -> list[tuple[int, int]]:
+    """Cut one long paragraph at sentence ends into pieces of about target_words (hard cuts at word
+    boundaries for sentences that alone exceed max_words)."""
+    sentences: list[tuple[int, int, int]] = []  # (start, end, words)
+    position = start
+    for match in _SENTENCE_END.finditer(text, start, end):
+        sentences.append((position, match.end(), 0))
+        position = match.end()
+    if position < end:
+        sentences.append((position, end, 0))
+
+    pieces: list[tuple[int, int, int]] = []
+    for sentence_start, sentence_end, _ in sentences:
+        words = _word_bounds(text, sentence_start, sentence_end)
+        if len(words) <= settings.max_words:
+            pieces.append((sentence_start, sentence_end, len(words)))
+            continue
+        for offset in range(0, len(words), settings.target_words):
+            chunk = words[offset : offset + settings.target_words]
+            pieces.append((chunk[0][0], chunk[-1][1], len(chunk)))
+
+    spans: list[tuple[int, int]] = []
+    current_start, current_end, current_words = pieces[0]
+    for piece_start, piece_end, words in pieces[1:]:
+        if current_words + words > settings.target_words and current_words >= settings.min_words:
+            spans.append((current_start, current_end))
+            current_start, current_end, current_words = piece_start, piece_end, words
+        elif current_words + words > settings.max_words:
+            spans.append((current_start, current_end))
+            current_start, current_end, current_words = piece_start, piece_end, words
+        else:
+            current_end, current_words = piece_end, current_words + words
+    spans.append((current_start, current_end))
+    return spans
+
+
+def split_passages(text: str, settings: PassageSettings | None = None) -> list[Passage]:
+    """Passages covering every word of `text`, in order; each `passage.text == text[start:end]`."""
+    settings = settings or PassageSettings()
+    units: list[tuple[int, int, int]] = []
+    for raw_start, raw_end in _paragraph_spans(text):
+        start, end = _trimmed(text, raw_start, raw_end)
+        if start == end:
+            continue
+        words = len(_word_bounds(text, start, end))
+        if words > settings.max_words:
+            for piece_start, piece_end in _split_long(text, start, end, settings):
+                piece_start, piece_end = _trimmed(text, piece_start, piece_end)
+                units.append((piece_start, piece_end, len(_word_bounds(text, piece_start, piece_end))))
+        else:
+            units.append((start, end, words))
+
+    merged: list[tuple[int, int]] = []
+    current: tuple[int, int, int] | None = None
+    for start, end, words in units:
+        if current is None:
+            current = (start, end, words)
+        elif current[2] < settings.min_words and current[2] + words <= settings.max_words:
+            current = (current[0], end, current[2] + words)
+        else:
+            merged.append((current[0], current[1]))
+            current = (start, end, words)
+    if current is not None:
+        if merged and current[2] < settings.min_words:
+            previous_start, previous_end = merged[-1]
+            previous_words = len(_word_bounds(text, previous_start, previous_end))
+            if previous_words + current[2] <= settings.max_words:
+                merged[-1] = (previous_start, current[1])
+                current = None
+        if current is not None:
+            merged.append((current[0], current[1]))
+    return [Passage(index, start, end, text[start:end]) for index, (start, end) in enumerate(merged)]

@@ -1,0 +1,1 @@
+"""The extractive reader: model folder, tokenised windows, the ONNX session and span decoding."""

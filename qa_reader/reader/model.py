@@ -1,0 +1,92 @@
+"""A model folder: model.onnx, tokenizer.json and manifest.json, checked before anything runs."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from qa_reader.errors import UserError
+
+MODEL_FILE = "model.onnx"
+TOKENIZER_FILE = "tokenizer.json"
+MANIFEST_FILE = "manifest.json"
+DEFAULT_THRESHOLD = 0.1
+
+
+def file_sha256(path: Path) -> str:
+    """Hex sha256 of a file, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class ModelFolder:
+    """A validated model folder and its manifest."""
+
+    path: Path
+    manifest: dict[str, Any]
+
+    @classmethod
+    def open(cls, path: str | Path, verify: bool = True) -> ModelFolder:
+        """Check that the folder holds the three files and a readable manifest; with `verify`, that
+        model.onnx matches the manifest's sha256.
+
+        Raises UserError naming the missing or damaged file.
+        """
+        folder = Path(path)
+        if not folder.is_dir():
+            raise UserError(f"The model folder {folder} does not exist; reinstall QA Reader or set QA_READER_MODEL.")
+        for name in (MODEL_FILE, TOKENIZER_FILE, MANIFEST_FILE):
+            if not (folder / name).is_file():
+                raise UserError(f"The model file {folder / name} is missing; reinstall QA Reader.")
+        try:
+            manifest = json.loads((folder / MANIFEST_FILE).read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError) as error:
+            raise UserError(f"The model manifest {folder / MANIFEST_FILE} is not valid JSON ({error}).") from error
+        if not isinstance(manifest, dict):
+            raise UserError(f"The model manifest {folder / MANIFEST_FILE} is not a JSON object.")
+        model = cls(folder, manifest)
+        if verify and model.sha256:
+            actual = file_sha256(folder / MODEL_FILE)
+            if actual != model.sha256:
+                raise UserError(
+                    f"The model file {folder / MODEL_FILE} is damaged (its checksum does not match the manifest); "
+                    "reinstall QA Reader."
+                )
+        return model
+
+    @property
+    def name(self) -> str:
+        return str(self.manifest.get("name", self.path.name))
+
+    @property
+    def sha256(self) -> str:
+        return str(self.manifest.get("sha256", ""))
+
+    @property
+    def model_file(self) -> Path:
+        return self.path / MODEL_FILE
+
+    @property
+    def tokenizer_file(self) -> Path:
+        return self.path / TOKENIZER_FILE
+
+    @property
+    def max_sequence_length(self) -> int:
+        return int(self.manifest.get("max_sequence_length", 384))
+
+    @property
+    def no_answer_threshold(self) -> float:
+        """Span probability below which the app says the answer is not in the documents."""
+        return float(self.manifest.get("no_answer_threshold", DEFAULT_THRESHOLD))
+
+    @property
+    def identity(self) -> str:
+        """What the answer cache keys on: the model file's sha256 (or the folder when it has none)."""
+        return self.sha256 or str(self.path.resolve())

@@ -1,0 +1,43 @@
+"""The onnxruntime session: the only module that imports onnxruntime. Feeds only the declared inputs."""
+
+from __future__ import annotations
+
+import numpy as np
+import onnxruntime
+
+from qa_reader.errors import UserError
+from qa_reader.reader.model import ModelFolder
+
+START_NAMES = ("start_logits", "start_scores")
+END_NAMES = ("end_logits", "end_scores")
+
+
+class OnnxReader:
+    """Runs a QA graph on padded batches and returns (start_logits, end_logits) as float32 arrays."""
+
+    def __init__(self, model: ModelFolder, threads: int = 0) -> None:
+        """Load the graph. Raises UserError when onnxruntime cannot read the model file."""
+        options = onnxruntime.SessionOptions()
+        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+        if threads:
+            options.intra_op_num_threads = threads
+            options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        try:
+            self.session = onnxruntime.InferenceSession(
+                str(model.model_file), sess_options=options, providers=["CPUExecutionProvider"]
+            )
+        except Exception as error:  # onnxruntime raises its own exception types for bad files
+            raise UserError(f"The model file {model.model_file} cannot be loaded: it is corrupt or not an ONNX graph.") from error
+        self.input_names = [node.name for node in self.session.get_inputs()]
+        outputs = [node.name for node in self.session.get_outputs()]
+        self.start_name = next((n for n in outputs if n in START_NAMES), outputs[0])
+        self.end_name = next((n for n in outputs if n in END_NAMES), outputs[-1])
+        unknown = set(self.input_names) - {"input_ids", "attention_mask", "token_type_ids"}
+        if unknown or "input_ids" not in self.input_names or len(outputs) < 2:
+            raise UserError(f"The model file {model.model_file} is not an extractive QA graph (inputs {self.input_names}).")
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        feed = {name: batch[name] for name in self.input_names}
+        start, end = self.session.run([self.start_name, self.end_name], feed)
+        return np.asarray(start, dtype=np.float32), np.asarray(end, dtype=np.float32)

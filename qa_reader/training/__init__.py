@@ -1,0 +1,1 @@
+"""Training the bundled reader (needs the `train` extra; the app never imports this package)."""

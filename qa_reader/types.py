@@ -1,0 +1,104 @@
+"""Plain frozen records passed between the engine, the CLI and the GUI."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+# A rectangle in PDF points on one page: (x0, y0, x1, y1), y growing downwards (pymupdf's convention).
+Rect = tuple[float, float, float, float]
+
+
+@dataclass(frozen=True)
+class Page:
+    """Where one page's text lies in the document text, and the page's size in points (0 for flowing text)."""
+
+    page_index: int  # 0-based
+    char_start: int
+    char_end: int
+    width: float = 0.0
+    height: float = 0.0
+    label: str = ""  # what people call it: the printed page number, or a chapter title
+
+    @property
+    def page_number(self) -> int:
+        """1-based page number."""
+        return self.page_index + 1
+
+
+@dataclass(frozen=True, eq=False)
+class Document:
+    """One file's text, with every character mapped to its page and (for PDFs) its box on that page.
+
+    Invariants: pages cover `text` in order without gaps; `char_boxes` is None for flowing formats,
+    else float32 (len(text), 4) holding each character's Rect, NaN for characters the extractor
+    inserted (spaces and line breaks that join lines and blocks).
+    """
+
+    path: str
+    title: str
+    format: str  # "pdf", "txt", "md", "html", "epub"
+    sha256: str
+    text: str
+    pages: tuple[Page, ...]
+    char_boxes: np.ndarray | None = None
+    scanned_pages: tuple[int, ...] = ()  # page indexes with no text layer
+    warnings: tuple[str, ...] = ()
+
+    def page_of(self, char_offset: int) -> Page:
+        """The page holding a character offset (the last page for the end offset)."""
+        starts = [page.char_start for page in self.pages]
+        index = int(np.searchsorted(np.asarray(starts), char_offset, side="right")) - 1
+        return self.pages[max(0, min(index, len(self.pages) - 1))]
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A SQuAD-sized chunk of a document: `text == document.text[char_start:char_end]`."""
+
+    index: int
+    char_start: int
+    char_end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Highlight:
+    """Rectangles to paint on one page for (part of) an answer span."""
+
+    page_index: int
+    rects: tuple[Rect, ...]
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One answer: a verbatim span of a document, with where it is and how sure the model is."""
+
+    text: str
+    score: float  # probability in [0, 1], comparable across passages and documents
+    document_id: int
+    document_title: str
+    document_path: str
+    page_number: int  # 1-based
+    char_start: int
+    char_end: int
+    sentence: str  # the sentence around the answer
+    sentence_char_start: int  # offset of `sentence` in the document text
+    highlights: tuple[Highlight, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class AnswerSet:
+    """The ranked answers to one question; `found` is False when none passes the threshold."""
+
+    question: str
+    answers: tuple[Answer, ...]  # answers passing the threshold, best first
+    guesses: tuple[Answer, ...]  # best candidates below the threshold, best first
+    threshold: float
+    from_cache: bool = False
+    elapsed_ms: float = 0.0
+
+    @property
+    def found(self) -> bool:
+        return bool(self.answers)
