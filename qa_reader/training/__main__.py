@@ -1,29 +1,43 @@
-"""`python -m qa_reader.training train|export|quantize|evaluate ...`: one command per stage."""
+"""`python -m qa_reader.training train|export|evaluate|plot ...`: one command per stage."""
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import shutil
 from pathlib import Path
+
+from qa_reader.training.loop import TrainConfig
+
+
+def _add_config_options(parser: argparse.ArgumentParser) -> None:
+    for spec in dataclasses.fields(TrainConfig):
+        if spec.name == "weights":
+            continue
+        option = f"--{spec.name.replace('_', '-')}"
+        if isinstance(spec.default, bool):
+            parser.add_argument(option, type=lambda v: v.lower() in ("1", "true", "yes"), default=spec.default)
+        else:
+            parser.add_argument(option, type=type(spec.default), default=spec.default)
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m qa_reader.training")
     commands = parser.add_subparsers(dest="command", required=True)
-
     train = commands.add_parser("train", help="train (or resume) the student reader in RUN_DIR")
     train.add_argument("run_dir", type=Path)
-    from qa_reader.training.loop import TrainConfig
-
-    for spec in dataclasses.fields(TrainConfig):
-        if spec.name == "weights":
-            continue
-        default = spec.default
-        kind = type(default)
-        if kind is bool:
-            train.add_argument(f"--{spec.name.replace('_', '-')}", type=lambda v: v.lower() in ("1", "true", "yes"), default=default)
-        else:
-            train.add_argument(f"--{spec.name.replace('_', '-')}", type=kind, default=default)
+    _add_config_options(train)
+    export = commands.add_parser("export", help="ONNX export + int8 quantization of RUN_DIR into OUT_DIR")
+    export.add_argument("run_dir", type=Path)
+    export.add_argument("out_dir", type=Path)
+    export.add_argument("--name", default=None)
+    evaluate = commands.add_parser("evaluate", help="full-dev, AddSent, COVID-QA and v2 threshold into the manifest")
+    evaluate.add_argument("model_dir", type=Path)
+    evaluate.add_argument("--no-fp32", action="store_true")
+    evaluate.add_argument("--no-ood", action="store_true")
+    plot = commands.add_parser("plot", help="copy RUN_DIR's curve.csv into OUT_DIR and draw curve.png")
+    plot.add_argument("run_dir", type=Path)
+    plot.add_argument("out_dir", type=Path)
 
     args = parser.parse_args(argv)
     if args.command == "train":
@@ -31,6 +45,20 @@ def main(argv: list[str] | None = None) -> None:
 
         values = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig) if f.name != "weights"}
         Trainer(args.run_dir, TrainConfig(**values)).run()
+    elif args.command == "export":
+        from qa_reader.training.export import write_folder
+
+        write_folder(args.run_dir, args.out_dir, args.name or args.out_dir.name)
+    elif args.command == "evaluate":
+        from qa_reader.training.report import measure
+
+        measure(args.model_dir, with_fp32=not args.no_fp32, with_ood=not args.no_ood)
+    elif args.command == "plot":
+        from qa_reader.training.report import plot_curve
+
+        args.out_dir.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(args.run_dir / "curve.csv", args.out_dir / "curve.csv")
+        plot_curve(args.out_dir / "curve.csv", args.out_dir / "curve.png")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,119 @@
+"""`qa-reader bench`: medians measured in one run — int8 against fp32 on SQuAD paragraphs, then
+indexing and asking over a long PDF, cold and cached."""
+
+from __future__ import annotations
+
+import resource
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from qa_reader import config, squad
+from qa_reader.engine import Engine
+from qa_reader.errors import UserError
+from qa_reader.evaluate import ParagraphReader
+
+FP32_FILE = "model.fp32.onnx"
+PDF_QUESTIONS = (
+    "What is an industrial control system?",
+    "What are the main components of a SCADA system?",
+    "What is a programmable logic controller?",
+    "Why is patching difficult in ICS environments?",
+    "What is defense-in-depth?",
+    "What does a historian do?",
+    "What are the differences between IT and ICS security?",
+    "What is the purpose of a DMZ?",
+)
+
+
+def shared_data() -> Path:
+    """The `../shared/data` folder beside the project checkout."""
+    return config.install_root().parent / "shared" / "data"
+
+
+def _median_ms(values: list[float]) -> float:
+    return round(statistics.median(values) * 1000, 2)
+
+
+def _time_reader(reader: ParagraphReader, questions: list[squad.Question]) -> list[float]:
+    timings = []
+    for question in questions:
+        started = time.perf_counter()
+        reader.predict(question.question, question.context)
+        timings.append(time.perf_counter() - started)
+    return timings
+
+
+def run(model_dir: Path, question_count: int, pdf: Path | None, log: Callable[[str], None] | None) -> dict:
+    """Run the benchmark; return its figures (and print them through `log`)."""
+    say = log or (lambda line: None)
+    report: dict = {"model": str(model_dir)}
+    dev_path = shared_data() / "squad-v1.1" / "dev-v1.1.json"
+    if not dev_path.exists():
+        raise UserError(f"{dev_path} is missing; the benchmark needs the shared data folder.")
+    questions = squad.load(dev_path)[:question_count]
+
+    readers = {"int8": ParagraphReader(model_dir)}
+    if (Path(model_dir) / FP32_FILE).exists():
+        readers["fp32"] = ParagraphReader(model_dir, model_file=FP32_FILE)
+    for reader in readers.values():
+        _time_reader(reader, questions[:20])  # warm-up
+    timings: dict[str, list[float]] = {name: [] for name in readers}
+    # Interleave in rounds so both models see the same machine load.
+    for start in range(0, len(questions), 25):
+        chunk = questions[start : start + 25]
+        for name, reader in readers.items():
+            timings[name].extend(_time_reader(reader, chunk))
+    for name, values in timings.items():
+        report[f"squad_{name}_ms_p50"] = _median_ms(values)
+        report[f"squad_{name}_ms_p90"] = round(sorted(values)[int(0.9 * (len(values) - 1))] * 1000, 2)
+        say(f"SQuAD paragraph, {name}: median {report[f'squad_{name}_ms_p50']} ms, p90 {report[f'squad_{name}_ms_p90']} ms ({len(values)} questions)")
+    if "fp32" in timings:
+        report["fp32_over_int8"] = round(report["squad_fp32_ms_p50"] / report["squad_int8_ms_p50"], 2)
+        say(f"  int8 is {report['fp32_over_int8']}x faster than fp32 (median)")
+    else:
+        say(f"  no {FP32_FILE} beside the model: fp32 not measured (python -m qa_reader.training export writes it)")
+
+    pdf = pdf or shared_data() / "pdfs" / "NIST.SP.800-82r2.pdf"
+    if not pdf.exists():
+        raise UserError(f"{pdf} is missing.")
+    with tempfile.TemporaryDirectory() as folder:
+        index_times = []
+        rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        for attempt in range(3):
+            engine = Engine(Path(folder) / f"bench{attempt}.sqlite3", model_dir)
+            started = time.perf_counter()
+            record = engine.index(pdf)
+            index_times.append(time.perf_counter() - started)
+            engine.close()
+        rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        report["pdf"] = pdf.name
+        report["pdf_pages"] = record.page_count
+        report["pdf_passages"] = record.passage_count
+        report["index_s_median"] = round(statistics.median(index_times), 2)
+        report["index_peak_rss_growth_mb"] = round((rss_after - rss_before) / 1024, 1)
+        say(
+            f"Index {pdf.name} ({record.page_count} pages, {record.passage_count} passages): "
+            f"median {report['index_s_median']} s of 3; peak memory grew {report['index_peak_rss_growth_mb']} MB"
+        )
+        engine = Engine(Path(folder) / "bench0.sqlite3", model_dir)
+        engine.load_model()
+        cold, cached = [], []
+        for question in PDF_QUESTIONS:
+            started = time.perf_counter()
+            engine.ask(question, [record.id])
+            cold.append(time.perf_counter() - started)
+        for question in PDF_QUESTIONS:
+            started = time.perf_counter()
+            result = engine.ask(question, [record.id])
+            cached.append(time.perf_counter() - started)
+            assert result.from_cache
+        engine.close()
+    report["pdf_question_ms_p50"] = _median_ms(cold)
+    report["pdf_question_ms_max"] = round(max(cold) * 1000, 2)
+    report["pdf_cached_ms_p50"] = _median_ms(cached)
+    say(f"Question over the indexed PDF: median {report['pdf_question_ms_p50']} ms, max {report['pdf_question_ms_max']} ms ({len(cold)} questions)")
+    say(f"Cached answer: median {report['pdf_cached_ms_p50']} ms")
+    return report

@@ -1,0 +1,281 @@
+"""The command line: argument parsing, printing and exit codes around the engine (0 ok, 1 user error, 2 usage)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from qa_reader import __version__, config
+from qa_reader.errors import UserError
+
+EXIT_OK, EXIT_USER_ERROR, EXIT_USAGE = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="qa-reader",
+        description="Ask questions of your documents offline. Without a command, the desktop app starts.",
+    )
+    parser.add_argument("--version", action="version", version=f"qa-reader {__version__}")
+    parser.add_argument("--library", type=Path, help="library database (default: the user's data folder)")
+    parser.add_argument("--model", type=Path, help="model folder (default: the bundled model)")
+    parser.add_argument("--self-test", action="store_true", help="check the installation and exit")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    ask = commands.add_parser("ask", help="answer questions about files")
+    ask.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    source = ask.add_mutually_exclusive_group(required=True)
+    source.add_argument("-q", "--question")
+    source.add_argument("--questions", type=Path, metavar="FILE", help="a file with one question per line")
+    ask.add_argument("--top-k", type=int, default=5, metavar="K", help="answers per question (default 5)")
+    ask.add_argument("--json", action="store_true", help="one JSON object per question per line")
+
+    index = commands.add_parser("index", help="add files to the library")
+    index.add_argument("files", nargs="+", type=Path, metavar="FILE")
+
+    commands.add_parser("library", help="list the documents in the library")
+
+    evaluate = commands.add_parser("eval", help="SQuAD exact match and F1, with timings")
+    evaluate.add_argument("dataset", type=Path, metavar="SQUAD.json")
+    evaluate.add_argument("--limit", type=int, metavar="N", help="only the first N questions")
+    evaluate.add_argument("--document-level", action="store_true", help="ask against whole articles via search")
+    evaluate.add_argument("--json", action="store_true")
+
+    bench = commands.add_parser("bench", help="latency: int8 vs fp32, indexing and questions on a long PDF")
+    bench.add_argument("--questions", type=int, default=300, metavar="N", help="SQuAD dev questions to time")
+    bench.add_argument("--pdf", type=Path, help="the long PDF (default: the NIST SP 800-82r2 in shared data)")
+    bench.add_argument("--json", action="store_true")
+
+    open_ = commands.add_parser("open", help="open files in the desktop app")
+    open_.add_argument("files", nargs="*", type=Path, metavar="FILE")
+    open_.add_argument("--question", "-q")
+
+    lookup = commands.add_parser("lookup", help="the quick-lookup window (bind it to a global shortcut)")
+    lookup.add_argument("question", nargs="?")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code (also the process's, via the console script)."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.self_test:
+            from qa_reader.selftest import run_self_test
+
+            return run_self_test(args.model)
+        if args.command in (None, "open", "lookup"):
+            return _start_gui(args)
+        handler = {
+            "ask": _ask,
+            "index": _index,
+            "library": _library,
+            "eval": _eval,
+            "bench": _bench,
+        }[args.command]
+        return handler(args)
+    except UserError as error:
+        print(f"qa-reader: {error}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("qa-reader: interrupted", file=sys.stderr)
+        return 130
+
+
+def _engine(args: argparse.Namespace):
+    from qa_reader.engine import Engine
+
+    return Engine(args.library or config.library_path(), args.model)
+
+
+def _progress_bar(label: str):
+    interactive = sys.stderr.isatty()
+    last = [""]
+
+    def show(stage: str, fraction: float) -> None:
+        line = f"{label}: {stage} {'#' * int(fraction * 20):<20} {fraction:4.0%}"
+        if interactive:
+            print(f"\r{line}", end="", file=sys.stderr, flush=True)
+        elif stage != last[0]:
+            print(line, file=sys.stderr)
+        last[0] = stage
+
+    def finish() -> None:
+        if interactive:
+            print(file=sys.stderr)
+
+    return show, finish
+
+
+def _index_files(engine, files: Sequence[Path], quiet: bool) -> list:
+    records = []
+    for path in files:
+        if quiet:
+            records.append(engine.index(path))
+            continue
+        show, finish = _progress_bar(path.name)
+        try:
+            records.append(engine.index(path, progress=show))
+        finally:
+            finish()
+    return records
+
+
+def _ask(args: argparse.Namespace) -> int:
+    if args.top_k < 1:
+        raise UserError("--top-k must be at least 1.")
+    if args.question is not None:
+        questions = [args.question]
+    else:
+        try:
+            lines = args.questions.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as error:
+            raise UserError(f"The questions file {args.questions} cannot be read ({error}).") from error
+        questions = [line.strip() for line in lines if line.strip()]
+        if not questions:
+            raise UserError(f"The questions file {args.questions} holds no question.")
+    engine = _engine(args)
+    try:
+        records = _index_files(engine, args.files, quiet=args.json)
+        for record in records:
+            for warning in record.warnings:
+                print(f"qa-reader: {Path(record.path).name}: {warning}", file=sys.stderr)
+        ids = [record.id for record in records]
+        for question in questions:
+            result = engine.ask(question, ids, top_k=args.top_k)
+            if args.json:
+                print(json.dumps(_answer_set_json(result), ensure_ascii=False), flush=True)
+            else:
+                _print_answers(result)
+    finally:
+        engine.close()
+    return EXIT_OK
+
+
+def _answer_set_json(result) -> dict:
+    return {
+        "question": result.question,
+        "answers": [
+            {
+                "text": answer.text,
+                "score": round(answer.score, 4),
+                "document": answer.document_path,
+                "page": answer.page_number,
+                "start": answer.char_start,
+                "end": answer.char_end,
+            }
+            for answer in result.answers
+        ],
+    }
+
+
+def _print_answers(result) -> None:
+    print(f"Q: {result.question}")
+    if not result.found:
+        print("   Not found in the document(s). Best guesses:" if result.guesses else "   Not found in the document(s).")
+    for rank, answer in enumerate(result.answers or result.guesses, start=1):
+        where = f"{Path(answer.document_path).name}, p. {answer.page_number}"
+        print(f"{rank:>3}. {answer.text}   [{answer.score:.0%} · {where}]")
+        sentence = " ".join(answer.sentence.split())
+        if len(sentence) > 240:
+            sentence = sentence[:237] + "..."
+        print(f"     {sentence}")
+    print(f"   ({result.elapsed_ms:.0f} ms{', cached' if result.from_cache else ''})")
+
+
+def _index(args: argparse.Namespace) -> int:
+    engine = _engine(args)
+    failures = 0
+    try:
+        for path in args.files:
+            show, finish = _progress_bar(path.name)
+            try:
+                record = engine.index(path, progress=show)
+            except UserError as error:
+                finish()
+                print(f"qa-reader: {error}", file=sys.stderr)
+                failures += 1
+                continue
+            finish()
+            print(f"{record.title}: {record.page_count} pages, {record.passage_count} passages, {record.status}")
+            for warning in record.warnings:
+                print(f"  warning: {warning}")
+    finally:
+        engine.close()
+    return EXIT_USER_ERROR if failures else EXIT_OK
+
+
+def _library(args: argparse.Namespace) -> int:
+    engine = _engine(args)
+    try:
+        records = engine.documents()
+        if not records:
+            print("The library is empty. Add files with: qa-reader index FILE...")
+        for record in records:
+            stale = " (changed on disk)" if engine.is_stale(record) else ""
+            detail = record.error if record.status == "failed" else f"{record.page_count} pages, {record.passage_count} passages"
+            print(f"{record.id:>4}  {record.status:<8} {record.title}  [{detail}]{stale}\n      {record.path}")
+    finally:
+        engine.close()
+    return EXIT_OK
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from qa_reader import evaluate
+
+    questions = evaluate.load_questions(args.dataset, args.limit)
+    model_dir = args.model or config.default_model_dir()
+    show = _counter("eval") if not args.json else None
+    if args.document_level:
+        report = evaluate.evaluate_documents(model_dir, questions, progress=show)
+    else:
+        report, _ = evaluate.evaluate_paragraphs(evaluate.ParagraphReader(model_dir), questions, progress=show)
+    if args.json:
+        print(json.dumps(report.as_dict()))
+    else:
+        if show:
+            print(file=sys.stderr)
+        level = "document level (search + reader)" if args.document_level else "paragraph level"
+        print(f"{args.dataset.name}, {report.questions} questions, {level}")
+        print(f"  exact match {report.exact_match:.2f}   F1 {report.f1:.2f}")
+        print(
+            f"  {report.questions_per_second:.1f} questions/s; ms per question: mean {report.ms_mean:.1f}, "
+            f"p50 {report.ms_p50:.1f}, p90 {report.ms_p90:.1f}"
+        )
+    return EXIT_OK
+
+
+def _counter(label: str):
+    interactive = sys.stderr.isatty()
+    started = time.monotonic()
+
+    def show(done: int, total: int) -> None:
+        if interactive and (done % 25 == 0 or done == total):
+            print(f"\r{label}: {done}/{total} ({time.monotonic() - started:.0f} s)", end="", file=sys.stderr, flush=True)
+
+    return show
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from qa_reader import bench
+
+    report = bench.run(args.model or config.default_model_dir(), args.questions, args.pdf, log=None if args.json else print)
+    if args.json:
+        print(json.dumps(report))
+    return EXIT_OK
+
+
+def _start_gui(args: argparse.Namespace) -> int:
+    try:
+        from qa_reader.gui.app import run_app
+    except ImportError as error:
+        raise UserError(f"The desktop app cannot start here ({error}); the ask, index and eval commands still work.") from error
+    return run_app(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

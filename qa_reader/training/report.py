@@ -1,0 +1,87 @@
+"""Measure a model folder on the evaluation sets and record the figures in its manifest; plot curves."""
+
+from __future__ import annotations
+
+import csv
+import json
+import time
+from pathlib import Path
+
+from qa_reader import squad
+from qa_reader.evaluate import ParagraphReader, calibrate_threshold, evaluate_documents, evaluate_paragraphs
+from qa_reader.training.data import default_train_dir
+from qa_reader.training.export import FP32_FILE
+
+DATA = default_train_dir().parent
+DEV = DATA / "squad-v1.1" / "dev-v1.1.json"
+DEV_V2 = DATA / "squad-v2.0" / "dev-v2.0.reconstructed-from-squad-explorer.json"
+ADD_SENT = DATA / "ood" / "squad-adversarial" / "sample1k-HCVerifyAll.json"
+ADD_ONE_SENT = DATA / "ood" / "squad-adversarial" / "sample1k-HCVerifySample.json"
+COVID = DATA / "ood" / "covid-qa-200423" / "200423_covidQA.json"
+
+
+def measure(model_dir: Path, with_fp32: bool = True, with_ood: bool = True) -> dict:
+    """Full-dev EM/F1 (int8, and fp32 when its file is there), AddSent, AddOneSent, COVID-QA (whole papers
+    through search + reader) and the SQuAD 2.0 no-answer threshold; merged into manifest.json."""
+    manifest_path = model_dir / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    scores: dict = manifest.setdefault("scores", {})
+    int8 = ParagraphReader(model_dir)
+    dev = squad.load(DEV)
+
+    def log(message: str) -> None:
+        print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+    report, _ = evaluate_paragraphs(int8, dev)
+    scores["squad_v1.1_dev_int8"] = report.as_dict()
+    log(f"dev int8: {report.as_dict()}")
+    if with_fp32 and (model_dir / FP32_FILE).exists():
+        report, _ = evaluate_paragraphs(ParagraphReader(model_dir, model_file=FP32_FILE), dev)
+        scores["squad_v1.1_dev_fp32"] = report.as_dict()
+        log(f"dev fp32: {report.as_dict()}")
+    v2 = squad.load(DEV_V2)
+    _, predictions = evaluate_paragraphs(int8, v2)
+    calibration = calibrate_threshold(predictions, v2)
+    manifest["no_answer_threshold"] = round(calibration.threshold, 4)
+    scores["squad_v2.0_dev_reconstructed_int8"] = {
+        "threshold": round(calibration.threshold, 4),
+        "f1": round(calibration.f1, 2),
+        "exact_match": round(calibration.exact_match, 2),
+        "has_answer_f1": round(calibration.has_answer_f1, 2),
+        "no_answer_accuracy": round(calibration.no_answer_accuracy, 2),
+        "questions": calibration.questions,
+    }
+    log(f"v2 calibration: {scores['squad_v2.0_dev_reconstructed_int8']}")
+    if with_ood:
+        for name, path in (("addsent", ADD_SENT), ("addonesent", ADD_ONE_SENT)):
+            report, _ = evaluate_paragraphs(int8, squad.load(path))
+            scores[f"{name}_int8"] = report.as_dict()
+            log(f"{name}: {report.as_dict()}")
+        report = evaluate_documents(model_dir, squad.load(COVID))
+        scores["covid_qa_document_level_int8"] = report.as_dict()
+        log(f"covid-qa (whole papers, search + reader): {report.as_dict()}")
+    manifest_path.write_text(json.dumps(manifest, indent=2))
+    return manifest
+
+
+def plot_curve(curve_csv: Path, png: Path) -> None:
+    """Dev-slice F1 and training loss against examples seen."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with open(curve_csv) as handle:
+        rows = list(csv.DictReader(handle))
+    seen = [int(r["examples_seen"]) for r in rows]
+    figure, left = plt.subplots(figsize=(7, 4))
+    left.plot(seen, [float(r["dev_f1"]) for r in rows], marker="o", label="F1, first 1,000 SQuAD v1.1 dev")
+    left.plot(seen, [float(r["dev_em"]) for r in rows], marker=".", label="EM, same slice")
+    left.set_xlabel("training examples seen")
+    left.set_ylabel("score (%)")
+    right = left.twinx()
+    right.plot(seen, [float(r["train_loss"]) for r in rows], color="grey", linestyle="--", label="train loss")
+    right.set_ylabel("loss")
+    figure.legend(loc="lower right")
+    figure.tight_layout()
+    figure.savefig(png, dpi=110)

@@ -1,0 +1,54 @@
+"""Shared fixtures: a tiny torch-free QA model, an engine on an in-memory library, sample documents."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from qa_reader.engine import Engine
+from qa_reader.types import Document, Page
+from tests.support.tiny_model import build_model_folder
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+LIFE_CYCLE = (
+    "The incident response process has several phases. The initial phase involves establishing and training "
+    "an incident response team, and acquiring the necessary tools and resources.\n\n"
+    "The incident response life cycle has four phases: preparation, detection and analysis, containment "
+    "eradication and recovery, and post-incident activity. Each phase is described below."
+)
+VOCABULARY = LIFE_CYCLE.replace(",", " ").replace(".", " ").replace(":", " ").split()
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A model that answers spans from 'preparation' to 'analysis' (and nothing else, confidently)."""
+    return build_model_folder(
+        tmp_path_factory.mktemp("tiny-model"),
+        VOCABULARY + ["cats", "dogs", "weather", "sunny"],
+        answer_starts={"preparation": 9.0},
+        answer_ends={"analysis": 9.0},
+    )
+
+
+@pytest.fixture
+def engine(tiny_model_dir: Path):
+    engine = Engine(None, tiny_model_dir)
+    yield engine
+    engine.close()
+
+
+def text_document(text: str, path: str = "/virtual/life-cycle.txt", sha256: str = "sha-life-cycle") -> Document:
+    return Document(path, Path(path).stem, "txt", sha256, text, (Page(0, 0, len(text)),))
+
+
+def shared_file(*parts: str) -> Path:
+    """A file from ../shared/data, skipping the test when the folder is not there."""
+    path = SHARED_DATA.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"{path} is not available")
+    return path

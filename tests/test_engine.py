@@ -1,0 +1,113 @@
+"""The engine end to end with the tiny model: answers, threshold, cache, located spans, bad input."""
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from qa_reader.engine import Engine, sentence_bounds
+from qa_reader.errors import UserError
+from qa_reader.types import Document, Page
+from tests.conftest import LIFE_CYCLE, VOCABULARY, text_document
+from tests.support.tiny_model import build_model_folder
+
+
+def test_answer_is_the_expected_span_with_page_and_sentence(engine):
+    document_id = engine.add_document(text_document(LIFE_CYCLE))
+    result = engine.ask("What are the phases of the incident response life cycle?", [document_id])
+    assert result.found and not result.from_cache
+    best = result.answers[0]
+    assert best.text == "preparation, detection and analysis"
+    assert LIFE_CYCLE[best.char_start : best.char_end] == best.text
+    assert best.page_number == 1
+    assert best.sentence.startswith("The incident response life cycle has four phases")
+    assert 0.5 < best.score <= 1.0
+
+
+def test_repeated_question_comes_from_the_cache(engine):
+    document_id = engine.add_document(text_document(LIFE_CYCLE))
+    first = engine.ask("What are the phases?", [document_id])
+    again = engine.ask("  what are the PHASES ", [document_id])
+    assert again.from_cache
+    assert again.answers == first.answers
+
+
+def test_changed_document_never_serves_stale_answers(engine):
+    engine.add_document(text_document(LIFE_CYCLE))
+    engine.ask("What are the phases?")
+    changed = LIFE_CYCLE.replace("preparation, detection and", "preparation and")
+    engine.add_document(text_document(changed, sha256="sha-changed"))
+    result = engine.ask("What are the phases?")
+    assert not result.from_cache
+    assert result.answers[0].text == "preparation and analysis"
+
+
+def test_below_the_threshold_the_answer_is_not_found(engine):
+    document_id = engine.add_document(text_document("The weather is sunny. Cats and dogs.", path="/v/w.txt", sha256="w"))
+    result = engine.ask("What are the phases?", [document_id])
+    assert not result.found
+    assert all(guess.score < result.threshold for guess in result.guesses)
+
+
+def test_whole_library_is_searched_when_no_document_is_given(engine):
+    engine.add_document(text_document("The weather is sunny.", path="/v/w.txt", sha256="w"))
+    engine.add_document(text_document(LIFE_CYCLE))
+    result = engine.ask("What are the phases?")
+    assert result.answers[0].document_path == "/virtual/life-cycle.txt"
+
+
+@pytest.mark.parametrize("question", ["", "   ", "x" * 2000])
+def test_empty_or_overlong_questions_are_user_errors(engine, question):
+    engine.add_document(text_document(LIFE_CYCLE))
+    with pytest.raises(UserError):
+        engine.ask(question)
+
+
+def test_empty_library_is_a_user_error(engine):
+    with pytest.raises(UserError, match="no searchable document"):
+        engine.ask("What are the phases?")
+
+
+def test_highlights_come_from_the_character_boxes_and_lie_inside_the_page(engine):
+    text = "Intro page.\n\n" + LIFE_CYCLE
+    boxes = np.full((len(text), 4), np.nan, dtype=np.float32)
+    for i, char in enumerate(text):
+        if not char.isspace():
+            line, column = divmod(i, 60)
+            boxes[i] = (50 + 6 * column, 100 + 14 * line, 56 + 6 * column, 112 + 14 * line)
+    pages = (Page(0, 0, 13, 612, 792), Page(1, 13, len(text), 612, 792))
+    document_id = engine.add_document(Document("/v/p.pdf", "p", "pdf", "sha-p", text, pages, char_boxes=boxes))
+    best = engine.ask("What are the phases?", [document_id]).answers[0]
+    assert best.page_number == 2
+    assert best.highlights and all(h.page_index == 1 for h in best.highlights)
+    for highlight in best.highlights:
+        for x0, y0, x1, y1 in highlight.rects:
+            assert 0 <= x0 < x1 <= 612 and 0 <= y0 < y1 <= 792
+    span_boxes = boxes[best.char_start : best.char_end]
+    assert min(r[0] for h in best.highlights for r in h.rects) == pytest.approx(np.nanmin(span_boxes[:, 0]))
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.sampled_from(VOCABULARY + ["cats", "dogs", ".", ",", "\n\n"]), min_size=1, max_size=300))
+def test_every_answer_is_a_verbatim_span_of_its_document(engine, words):
+    text = " ".join(words).strip() or "cats"
+    document_id = engine.add_document(text_document(text, sha256=str(hash(text))))
+    result = engine.ask("What are the phases?", [document_id])
+    for answer in result.answers + result.guesses:
+        assert text[answer.char_start : answer.char_end] == answer.text
+        assert answer.sentence == text[answer.sentence_char_start : answer.sentence_char_start + len(answer.sentence)]
+
+
+def test_a_bert_style_graph_gets_its_token_type_ids(tmp_path):
+    folder = build_model_folder(tmp_path / "bert", VOCABULARY, {"preparation": 9.0}, {"analysis": 9.0}, with_token_types=True)
+    engine = Engine(None, folder)
+    document_id = engine.add_document(text_document(LIFE_CYCLE))
+    assert engine.ask("phases?", [document_id]).answers[0].text == "preparation, detection and analysis"
+    engine.close()
+
+
+def test_sentence_bounds_stop_at_sentence_ends_and_paragraphs():
+    text = "First one. The answer is here today. Third.\n\nNext paragraph."
+    start = text.index("answer")
+    bounds = sentence_bounds(text, start, start + 6)
+    assert text[bounds[0] : bounds[1]] == "The answer is here today."

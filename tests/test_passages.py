@@ -1,0 +1,59 @@
+"""Passages: exact offsets, sizes, every word kept."""
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from qa_reader.passages import PassageSettings, split_passages
+
+words = st.text(alphabet="abcdefghij", min_size=1, max_size=8)
+sentences = st.lists(words, min_size=1, max_size=40).map(lambda ws: " ".join(ws) + ".")
+paragraphs = st.lists(sentences, min_size=1, max_size=12).map(" ".join)
+documents = st.lists(paragraphs, min_size=1, max_size=15).map("\n\n".join)
+
+
+@settings(max_examples=80, deadline=None)
+@given(documents)
+def test_passage_text_is_its_slice_and_every_word_is_kept_in_order(text):
+    passages = split_passages(text)
+    for passage in passages:
+        assert passage.text == text[passage.char_start : passage.char_end]
+    assert [p.index for p in passages] == list(range(len(passages)))
+    starts = [p.char_start for p in passages]
+    assert starts == sorted(starts)
+    assert " ".join(p.text for p in passages).split() == text.split()
+
+
+@settings(max_examples=60, deadline=None)
+@given(documents)
+def test_no_passage_exceeds_the_maximum(text):
+    limits = PassageSettings()
+    for passage in split_passages(text, limits):
+        assert len(passage.text.split()) <= limits.max_words
+
+
+def test_long_paragraph_is_split_at_sentence_ends():
+    text = " ".join(f"Sentence number {i} talks about topic {i}." for i in range(80))
+    passages = split_passages(text)
+    assert len(passages) > 1
+    for passage in passages[:-1]:
+        assert passage.text.endswith(".")
+        assert 60 <= len(passage.text.split()) <= 200
+
+
+def test_short_fragments_are_merged():
+    text = "\n\n".join(f"Heading {i}" for i in range(30))
+    passages = split_passages(text)
+    assert len(passages) < 30
+    assert all(len(p.text.split()) >= 60 for p in passages[:-1])
+
+
+def test_a_huge_single_line_without_punctuation_is_cut_at_words():
+    text = "word " * 50_000
+    passages = split_passages(text)
+    assert max(len(p.text.split()) for p in passages) <= 200
+    assert sum(len(p.text.split()) for p in passages) == 50_000
+
+
+def test_empty_and_blank_text_give_no_passages():
+    assert split_passages("") == []
+    assert split_passages(" \n\n \n") == []

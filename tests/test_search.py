@@ -1,0 +1,45 @@
+"""Passage choice: BM25 top passages and neighbours; small documents whole."""
+
+from qa_reader.config import Settings
+from qa_reader.passages import split_passages
+from qa_reader.search import choose_passages, fts_query
+from qa_reader.store import Library
+from tests.conftest import text_document
+
+
+def test_fts_query_keeps_content_words_quoted():
+    assert fts_query("What are the phases of the life cycle?") == '"phases" OR "life" OR "cycle"'
+    assert fts_query('Who said "AND" NEAR(x)?') == '"said" OR "near" OR "x"'
+    assert fts_query("?!") is None
+    assert fts_query("What is it?") == '"what" OR "is" OR "it"'
+
+
+def _long_document():
+    paragraphs = [
+        " ".join([f"filler{i} text about nothing in particular"] * 12) for i in range(40)
+    ]
+    paragraphs[25] = "The secret ingredient of the recipe is saffron. " + " ".join(["spice detail"] * 30)
+    return "\n\n".join(paragraphs)
+
+
+def test_bm25_finds_the_passage_and_brings_its_neighbours():
+    library = Library(None)
+    text = _long_document()
+    passages = split_passages(text)
+    document_id = library.save_document(text_document(text), passages, 1.0, 1)
+    settings = Settings(passages_to_read=3, neighbours_of=1, read_whole_below=5)
+    chosen = choose_passages(library, "What is the secret ingredient?", [document_id], settings)
+    rows = library.passage_rows(chosen)
+    first = rows[chosen[0]][1]
+    assert "saffron" in first.text
+    indexes = {rows[i][1].index for i in chosen}
+    assert {first.index - 1, first.index + 1} <= indexes
+    assert len(chosen) <= 3 + 2
+
+
+def test_small_documents_are_read_whole():
+    library = Library(None)
+    text = "\n\n".join(" ".join([f"para{i}"] * 70) for i in range(4))
+    document_id = library.save_document(text_document(text), split_passages(text), 1.0, 1)
+    chosen = choose_passages(library, "unrelated question", [document_id], Settings(read_whole_below=10))
+    assert len(chosen) == 4

@@ -1,0 +1,68 @@
+"""The SQuAD metric against the official definition on hand-made cases."""
+
+import json
+
+import pytest
+
+from qa_reader import squad
+
+
+@pytest.mark.parametrize(
+    ("text", "normal"),
+    [
+        ("The Cat!", "cat"),
+        ("an  apple, a pear", "apple pear"),
+        ("Theory of the state", "theory of state"),  # 'the' only as a word
+        ("  Denver   Broncos. ", "denver broncos"),
+        ("A.D. 1066", "ad 1066"),
+    ],
+)
+def test_normalize_answer_follows_the_official_rules(text, normal):
+    assert squad.normalize_answer(text) == normal
+
+
+def test_exact_match_ignores_case_articles_and_punctuation():
+    assert squad.exact_match("the Denver Broncos", "Denver Broncos!") == 1.0
+    assert squad.exact_match("Denver", "Denver Broncos") == 0.0
+
+
+def test_f1_is_token_overlap_harmonic_mean():
+    # prediction 3 tokens, truth 2 tokens, overlap 2: P = 2/3, R = 1, F1 = 0.8
+    assert squad.f1("Denver Broncos team", "Denver Broncos") == pytest.approx(0.8)
+    assert squad.f1("Carolina", "Denver Broncos") == 0.0
+    assert squad.f1("", "Denver") == 0.0
+
+
+def test_f1_counts_repeated_tokens_once_per_occurrence():
+    # Counter intersection: 'a b b' vs 'b b b' overlap 2 (not 3)
+    assert squad.f1("x y y", "y y y") == pytest.approx(2 * (2 / 3) * (2 / 3) / (4 / 3))
+
+
+def test_score_takes_the_best_gold_answer():
+    assert squad.score("Santa Clara", ("Levi's Stadium", "Santa Clara, California")) == (0.0, pytest.approx(0.8))
+    assert squad.score("Levi's Stadium", ("Levi's Stadium", "Santa Clara")) == (1.0, 1.0)
+
+
+def test_unanswerable_questions_score_only_the_empty_prediction():
+    assert squad.score("", ()) == (1.0, 1.0)
+    assert squad.score("something", ()) == (0.0, 0.0)
+
+
+def test_load_reads_articles_paragraphs_and_questions(tmp_path):
+    payload = {
+        "data": [
+            {
+                "title": "T",
+                "paragraphs": [
+                    {"context": "abc def", "qas": [{"id": "1", "question": "q?", "answers": [{"text": "def", "answer_start": 4}]}]},
+                    {"context": "ghi", "qas": [{"id": "2", "question": "r?", "answers": []}]},
+                ],
+            }
+        ]
+    }
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps(payload))
+    questions = squad.load(path)
+    assert [q.id for q in questions] == ["1", "2"]
+    assert questions[0].answers == ("def",) and questions[0].answer_starts == (4,)
+    assert questions[1].paragraph_index == 1 and questions[1].answers == ()

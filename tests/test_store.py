@@ -1,0 +1,101 @@
+"""The library: migrations, replace-in-one-transaction, FTS5 kept in step, cache and history."""
+
+import sqlite3
+
+import numpy as np
+import pytest
+
+from qa_reader.errors import UserError
+from qa_reader.passages import split_passages
+from qa_reader.store import Library
+from qa_reader.types import Document, Page
+from tests.conftest import LIFE_CYCLE, text_document
+
+
+def _pdf_like(path="/virtual/a.pdf"):
+    text = "First page text.\n\nSecond page text."
+    boxes = np.arange(len(text) * 4, dtype=np.float32).reshape(-1, 4)
+    pages = (Page(0, 0, 18, 600, 800), Page(1, 18, len(text), 600, 800))
+    return Document(path, "a", "pdf", "sha-a", text, pages, char_boxes=boxes)
+
+
+def test_save_and_read_back_a_document():
+    library = Library(None)
+    document = _pdf_like()
+    document_id = library.save_document(document, split_passages(document.text), mtime=1.0, size=10)
+    record = library.document(document_id)
+    assert (record.title, record.status, record.page_count) == ("a", "ready", 2)
+    assert library.document_text(document_id) == document.text
+    assert library.pages(document_id) == list(document.pages)
+    start, boxes = library.page_boxes(document_id, 1)
+    assert start == 18
+    np.testing.assert_array_equal(boxes, document.char_boxes[18:])
+
+
+def test_reindexing_replaces_rows_and_the_search_index():
+    library = Library(None)
+    document_id = library.save_document(text_document(LIFE_CYCLE), split_passages(LIFE_CYCLE), 1.0, 1)
+    assert library.bm25('"preparation"', [document_id], 5)
+    changed = text_document("Completely different words about cats and dogs.", sha256="sha-2")
+    same_id = library.save_document(changed, split_passages(changed.text), 2.0, 1)
+    assert same_id == document_id
+    assert library.bm25('"preparation"', [document_id], 5) == []
+    assert library.bm25('"cats"', [document_id], 5)
+    library.db.execute("INSERT INTO passages_fts(passages_fts) VALUES('integrity-check')")
+
+
+def test_a_failed_save_leaves_the_library_as_it_was(monkeypatch):
+    library = Library(None)
+    document_id = library.save_document(text_document(LIFE_CYCLE), split_passages(LIFE_CYCLE), 1.0, 1)
+
+    def broken(*args, **kwargs):
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(library, "_next_passage_id", broken)
+    with pytest.raises(sqlite3.OperationalError):
+        library.save_document(text_document("New text entirely.", sha256="sha-3"), split_passages("New text entirely."), 2.0, 1)
+    assert library.document_text(document_id) == LIFE_CYCLE
+    assert library.document(document_id).sha256 == "sha-life-cycle"
+    assert library.bm25('"preparation"', [document_id], 5)
+
+
+def test_remove_deletes_everything_of_a_document():
+    library = Library(None)
+    document_id = library.save_document(_pdf_like(), split_passages(_pdf_like().text), 1.0, 1)
+    library.remove(document_id)
+    assert library.documents() == []
+    for table in ("passages", "pages", "geometry", "document_text"):
+        assert library.db[table].count == 0
+
+
+def test_failure_is_recorded_with_its_reason():
+    library = Library(None)
+    document_id = library.record_failure("/virtual/bad.pdf", "bad.pdf is encrypted.")
+    record = library.document(document_id)
+    assert (record.status, record.error) == ("failed", "bad.pdf is encrypted.")
+
+
+def test_file_library_is_migrated_once_and_uses_wal(tmp_path):
+    path = tmp_path / "library.sqlite3"
+    Library(path).close()
+    library = Library(path)
+    assert library.db.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert library.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_a_file_that_is_not_a_database_is_a_user_error(tmp_path):
+    path = tmp_path / "library.sqlite3"
+    path.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(UserError, match="not a usable database"):
+        Library(path)
+
+
+def test_cache_and_history():
+    library = Library(None)
+    assert library.cached("k") is None
+    library.cache("k", "q", "[1]")
+    assert library.cached("k") == "[1]"
+    library.add_history("first?", "1", "a")
+    library.add_history("second?", "1", "b")
+    library.add_history("first?", "1", "a")
+    assert library.history() == ["first?", "second?"]
