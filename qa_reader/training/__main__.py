@@ -39,6 +39,12 @@ def main(argv: list[str] | None = None) -> None:
     plot.add_argument("run_dir", type=Path)
     plot.add_argument("out_dir", type=Path)
 
+    silver = commands.add_parser("pseudo-label", help="silver labels for the unlabeled SQuAD 2.0 train questions")
+    silver.add_argument("model_dir", type=Path)
+    silver.add_argument("out_path", type=Path)
+    silver.add_argument("--min-probability", type=float, default=0.5)
+    silver.add_argument("--limit", type=int, default=None)
+
     args = parser.parse_args(argv)
     if args.command == "train":
         from qa_reader.training.loop import Trainer
@@ -53,6 +59,10 @@ def main(argv: list[str] | None = None) -> None:
         from qa_reader.training.report import measure
 
         measure(args.model_dir, with_fp32=not args.no_fp32, with_ood=not args.no_ood)
+    elif args.command == "pseudo-label":
+        from qa_reader.training.pseudo import pseudo_label
+
+        print(pseudo_label(args.model_dir, args.out_path, args.min_probability, args.limit))
     elif args.command == "plot":
         from qa_reader.training.report import plot_curve
 

@@ -44,6 +44,9 @@ class TrainConfig:
     threads: int = 0  # 0: all cores
     checkpoint_minutes: float = 10.0
     dev_questions: int = 1000
+    silver_path: str = ""  # a pseudo-labelled SQuAD file (python -m qa_reader.training pseudo-label)
+    silver_weight: float = 1.0
+    init_from: str = ""  # start from a previous run's final/ folder instead of the bare encoder
     weights: dict[str, float] = field(default_factory=lambda: {s.name: s.weight for s in data.SOURCES})
 
 
@@ -96,7 +99,8 @@ class Trainer:
         run_dir.mkdir(parents=True, exist_ok=True)
         saved = run_dir / "config.json"
         if saved.exists():
-            previous = json.loads(saved.read_text())
+            # Settings added after a run started keep their defaults for that run.
+            previous = {**dataclasses.asdict(TrainConfig()), **json.loads(saved.read_text())}
             if previous != dataclasses.asdict(config):
                 raise SystemExit(f"{saved} differs from this run's settings; use a new run folder")
         else:
@@ -118,13 +122,18 @@ class Trainer:
         """Train to the end (resuming from the last checkpoint if any); return the final model folder."""
         config = self.config
         _set_seed(config.seed)
-        examples = data.load_examples(Path(config.train_dir), negative_fraction=config.negative_fraction, seed=config.seed)
+        sources = list(data.SOURCES)
+        weights = dict(config.weights)
+        if config.silver_path:
+            sources.append(data.Source("silver", str(Path(config.silver_path).resolve()), config.silver_weight, "CC BY-SA 4.0 (SQuAD 2.0 train, back-translated; labels ours)"))
+            weights["silver"] = config.silver_weight
+        examples = data.load_examples(Path(config.train_dir), sources, negative_fraction=config.negative_fraction, seed=config.seed)
         features = {name: data.make_features(items, self.maker) for name, items in examples.items()}
         for name, items in features.items():
-            self._log(f"{name}: {len(examples[name])} examples, {len(items)} features, weight {config.weights[name]}")
+            self._log(f"{name}: {len(examples[name])} examples, {len(items)} features, weight {weights[name]}")
         whole_epochs = math.ceil(config.epochs)
         plans = [
-            data.epoch_order(features, config.weights, epoch, config.seed, config.batch_size)
+            data.epoch_order(features, weights, epoch, config.seed, config.batch_size)
             for epoch in range(whole_epochs)
         ]
         last_epoch_batches = round(len(plans[-1]) * (config.epochs - (whole_epochs - 1)))
@@ -134,6 +143,11 @@ class Trainer:
 
         model = build_student(config.seed)
         self._log(f"converted encoder max abs diff {check_conversion(model):.2e}")
+        if config.init_from:
+            from transformers import DistilBertForQuestionAnswering
+
+            model = DistilBertForQuestionAnswering.from_pretrained(config.init_from, attn_implementation="eager")
+            self._log(f"initialised from {config.init_from}")
         no_decay = ("bias", "LayerNorm.weight", "layer_norm.weight")
         groups = [
             {"params": [p for n, p in model.named_parameters() if not n.endswith(no_decay)], "weight_decay": config.weight_decay},

@@ -1,0 +1,155 @@
+"""The command line: JSON output, batches, evaluation, and every bad input as one line with exit 1."""
+
+import json
+import sqlite3
+
+import pytest
+
+from qa_reader.cli import main
+from tests.conftest import LIFE_CYCLE
+
+
+@pytest.fixture
+def run(tiny_model_dir, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("QA_READER_HOME", str(tmp_path / "home"))
+
+    def invoke(*argv):
+        code = main(["--model", str(tiny_model_dir), *argv])
+        out, err = capsys.readouterr()
+        assert "Traceback" not in err
+        return code, out, err
+
+    return invoke
+
+
+@pytest.fixture
+def notes(tmp_path):
+    path = tmp_path / "notes.txt"
+    path.write_text(LIFE_CYCLE, encoding="utf-8")
+    return path
+
+
+def _library_rows(tmp_path):
+    path = tmp_path / "home" / "library.sqlite3"
+    if not path.exists():
+        return []
+    with sqlite3.connect(path) as connection:
+        return connection.execute("SELECT path, sha256, status FROM documents ORDER BY id").fetchall()
+
+
+def test_ask_json_prints_one_object_per_question(run, notes):
+    code, out, _ = run("ask", str(notes), "-q", "What are the phases of the life cycle?", "--json")
+    assert code == 0
+    [line] = out.splitlines()
+    payload = json.loads(line)
+    assert payload["question"] == "What are the phases of the life cycle?"
+    best = payload["answers"][0]
+    assert set(best) == {"text", "score", "document", "page", "start", "end"}
+    assert best["text"] == "preparation, detection and analysis"
+    assert LIFE_CYCLE[best["start"] : best["end"]] == best["text"]
+    assert best["page"] == 1 and best["document"] == str(notes)
+
+
+def test_ask_questions_file_batches(run, notes, tmp_path):
+    questions = tmp_path / "questions.txt"
+    questions.write_text("What are the phases?\n\nWhat is the weather like?\n", encoding="utf-8")
+    code, out, _ = run("ask", str(notes), "--questions", str(questions), "--json", "--top-k", "1")
+    assert code == 0
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert [line["question"] for line in lines] == ["What are the phases?", "What is the weather like?"]
+    assert all(len(line["answers"]) <= 1 for line in lines)
+
+
+def test_ask_plain_output_names_page_and_confidence(run, notes):
+    code, out, _ = run("ask", str(notes), "-q", "What are the phases?")
+    assert code == 0
+    assert "preparation, detection and analysis" in out and "p. 1" in out
+
+
+def test_index_then_library_lists_the_document(run, notes):
+    assert run("index", str(notes))[0] == 0
+    code, out, _ = run("library")
+    assert code == 0 and "notes" in out and "ready" in out
+
+
+@pytest.mark.parametrize(
+    ("make_file", "message"),
+    [
+        (lambda p: p / "missing.txt", "does not exist"),
+        (lambda p: (p / "empty.txt").write_bytes(b"") or p / "empty.txt", "empty"),
+        (lambda p: (p / "junk.pdf").write_bytes(b"%PDF-1.4 garbage \x00\x01" * 10) or p / "junk.pdf", "junk.pdf"),
+    ],
+)
+def test_bad_files_give_one_line_exit_1_and_leave_the_library_as_it_was(run, notes, tmp_path, make_file, message):
+    run("index", str(notes))
+    before = _library_rows(tmp_path)
+    bad = make_file(tmp_path)
+    code, out, err = run("ask", str(bad), "-q", "What are the phases?")
+    assert code == 1
+    assert len(err.strip().splitlines()) == 1 and message in err
+    assert _library_rows(tmp_path) == before
+
+
+@pytest.mark.parametrize("question", ["", "   ", "q" * 2000])
+def test_empty_or_overlong_question(run, notes, question):
+    code, _, err = run("ask", str(notes), "-q", question)
+    assert code == 1 and len(err.strip().splitlines()) == 1
+
+
+def test_missing_model_is_a_user_error(run, notes, tmp_path):
+    code = main(["--model", str(tmp_path / "no-model"), "ask", str(notes), "-q", "What?"])
+    assert code == 1
+
+
+def test_usage_errors_exit_2(run, notes):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["ask", str(notes)])
+    assert exit_info.value.code == 2
+
+
+def test_bad_top_k(run, notes):
+    assert run("ask", str(notes), "-q", "What?", "--top-k", "0")[0] == 1
+
+
+def _squad_file(tmp_path):
+    payload = {
+        "data": [
+            {
+                "title": "Incident response",
+                "paragraphs": [
+                    {
+                        "context": LIFE_CYCLE,
+                        "qas": [
+                            {
+                                "id": "q1",
+                                "question": "What are the phases?",
+                                "answers": [{"text": "preparation, detection and analysis", "answer_start": LIFE_CYCLE.index("preparation,")}],
+                            },
+                            {"id": "q2", "question": "Who is on the team?", "answers": [{"text": "incident response team", "answer_start": LIFE_CYCLE.index("incident response team")}]},
+                        ],
+                    }
+                ],
+            }
+        ]
+    }
+    path = tmp_path / "mini-squad.json"
+    path.write_text(json.dumps(payload))
+    return path
+
+
+@pytest.mark.parametrize("level", [[], ["--document-level"]])
+def test_eval_json_reports_scores_and_timings(run, tmp_path, level):
+    code, out, _ = run("eval", str(_squad_file(tmp_path)), "--json", *level)
+    assert code == 0
+    report = json.loads(out)
+    assert set(report) == {"exact_match", "f1", "questions", "questions_per_second", "ms_mean", "ms_p50", "ms_p90"}
+    assert report["questions"] == 2
+    assert report["exact_match"] == 50.0  # the tiny model answers q1 exactly and q2 wrongly
+    assert report["ms_p90"] >= report["ms_p50"] > 0
+
+
+def test_eval_of_a_file_that_is_not_squad(run, tmp_path):
+    path = tmp_path / "x.json"
+    path.write_text('{"nothing": 1}')
+    code, _, err = run("eval", str(path))
+    assert code == 1 and "not a SQuAD JSON file" in err
