@@ -69,7 +69,10 @@ def run(model_dir: Path, question_count: int, pdf: Path | None, log: Callable[[s
     for name, values in timings.items():
         report[f"squad_{name}_ms_p50"] = _median_ms(values)
         report[f"squad_{name}_ms_p90"] = round(sorted(values)[int(0.9 * (len(values) - 1))] * 1000, 2)
-        say(f"SQuAD paragraph, {name}: median {report[f'squad_{name}_ms_p50']} ms, p90 {report[f'squad_{name}_ms_p90']} ms ({len(values)} questions)")
+        say(
+            f"SQuAD paragraph, {name}: median {report[f'squad_{name}_ms_p50']} ms, "
+            f"p90 {report[f'squad_{name}_ms_p90']} ms ({len(values)} questions)"
+        )
     if "fp32" in timings:
         report["fp32_over_int8"] = round(report["squad_fp32_ms_p50"] / report["squad_int8_ms_p50"], 2)
         say(f"  int8 is {report['fp32_over_int8']}x faster than fp32 (median)")
@@ -114,6 +117,9 @@ def run(model_dir: Path, question_count: int, pdf: Path | None, log: Callable[[s
     report["pdf_question_ms_p50"] = _median_ms(cold)
     report["pdf_question_ms_max"] = round(max(cold) * 1000, 2)
     report["pdf_cached_ms_p50"] = _median_ms(cached)
-    say(f"Question over the indexed PDF: median {report['pdf_question_ms_p50']} ms, max {report['pdf_question_ms_max']} ms ({len(cold)} questions)")
+    say(
+        f"Question over the indexed PDF: median {report['pdf_question_ms_p50']} ms, "
+        f"max {report['pdf_question_ms_max']} ms ({len(cold)} questions)"
+    )
     say(f"Cached answer: median {report['pdf_cached_ms_p50']} ms")
     return report

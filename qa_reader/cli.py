@@ -93,16 +93,13 @@ def _engine(args: argparse.Namespace):
 
 
 def _progress_bar(label: str):
+    """A one-line progress bar on an interactive stderr; silent when stderr is a pipe or a file."""
     interactive = sys.stderr.isatty()
-    last = [""]
 
     def show(stage: str, fraction: float) -> None:
-        line = f"{label}: {stage} {'#' * int(fraction * 20):<20} {fraction:4.0%}"
         if interactive:
+            line = f"{label}: {stage:<10} {'#' * int(fraction * 20):<20} {fraction:4.0%}"
             print(f"\r{line}", end="", file=sys.stderr, flush=True)
-        elif stage != last[0]:
-            print(line, file=sys.stderr)
-        last[0] = stage
 
     def finish() -> None:
         if interactive:
@@ -176,7 +173,9 @@ def _answer_set_json(result) -> dict:
 def _print_answers(result) -> None:
     print(f"Q: {result.question}")
     if not result.found:
-        print("   Not found in the document(s). Best guesses:" if result.guesses else "   Not found in the document(s).")
+        print(
+            "   Not found in the document(s). Best guesses:" if result.guesses else "   Not found in the document(s)."
+        )
     for rank, answer in enumerate(result.answers or result.guesses, start=1):
         where = f"{Path(answer.document_path).name}, p. {answer.page_number}"
         print(f"{rank:>3}. {answer.text}   [{answer.score:.0%} · {where}]")
@@ -217,7 +216,11 @@ def _library(args: argparse.Namespace) -> int:
             print("The library is empty. Add files with: qa-reader index FILE...")
         for record in records:
             stale = " (changed on disk)" if engine.is_stale(record) else ""
-            detail = record.error if record.status == "failed" else f"{record.page_count} pages, {record.passage_count} passages"
+            detail = (
+                record.error
+                if record.status == "failed"
+                else f"{record.page_count} pages, {record.passage_count} passages"
+            )
             print(f"{record.id:>4}  {record.status:<8} {record.title}  [{detail}]{stale}\n      {record.path}")
     finally:
         engine.close()
@@ -255,7 +258,9 @@ def _counter(label: str):
 
     def show(done: int, total: int) -> None:
         if interactive and (done % 25 == 0 or done == total):
-            print(f"\r{label}: {done}/{total} ({time.monotonic() - started:.0f} s)", end="", file=sys.stderr, flush=True)
+            print(
+                f"\r{label}: {done}/{total} ({time.monotonic() - started:.0f} s)", end="", file=sys.stderr, flush=True
+            )
 
     return show
 
@@ -263,7 +268,9 @@ def _counter(label: str):
 def _bench(args: argparse.Namespace) -> int:
     from qa_reader import bench
 
-    report = bench.run(args.model or config.default_model_dir(), args.questions, args.pdf, log=None if args.json else print)
+    report = bench.run(
+        args.model or config.default_model_dir(), args.questions, args.pdf, log=None if args.json else print
+    )
     if args.json:
         print(json.dumps(report))
     return EXIT_OK
@@ -273,7 +280,9 @@ def _start_gui(args: argparse.Namespace) -> int:
     try:
         from qa_reader.gui.app import run_app
     except ImportError as error:
-        raise UserError(f"The desktop app cannot start here ({error}); the ask, index and eval commands still work.") from error
+        raise UserError(
+            f"The desktop app cannot start here ({error}); the ask, index and eval commands still work."
+        ) from error
     return run_app(args)
 
 

@@ -46,9 +46,7 @@ def check_question(question: str) -> str:
     if not stripped:
         raise UserError("The question is empty: type a question first.")
     if len(stripped) > MAX_QUESTION_CHARS:
-        raise UserError(
-            f"The question is {len(stripped):,} characters long; ask it in at most {MAX_QUESTION_CHARS:,}."
-        )
+        raise UserError(f"The question is {len(stripped):,} characters long; ask it in at most {MAX_QUESTION_CHARS:,}.")
     return stripped
 
 
@@ -334,8 +332,10 @@ def sentence_bounds(text: str, char_start: int, char_end: int, reach: int = 400)
     for match in _SENTENCE_END.finditer(text, window_start, char_start):
         start = match.end()
     end_match = _SENTENCE_END.search(text, char_end, min(len(text), char_end + reach))
-    end = end_match.start() + 1 if end_match and not end_match.group().startswith("\n") else (
-        end_match.start() if end_match else min(len(text), char_end + reach)
+    end = (
+        end_match.start() + 1
+        if end_match and not end_match.group().startswith("\n")
+        else (end_match.start() if end_match else min(len(text), char_end + reach))
     )
     while start < char_start and text[start].isspace():
         start += 1

@@ -58,9 +58,19 @@ def _v1(db: sqlite_utils.Database) -> None:
     )
     db["documents"].create_index(["path"], unique=True)
     db["documents"].create_index(["sha256"])
-    db["document_text"].create({"document_id": int, "text": str}, pk="document_id", foreign_keys=[("document_id", "documents", "id")])
+    db["document_text"].create(
+        {"document_id": int, "text": str}, pk="document_id", foreign_keys=[("document_id", "documents", "id")]
+    )
     db["pages"].create(
-        {"document_id": int, "page_index": int, "char_start": int, "char_end": int, "width": float, "height": float, "label": str},
+        {
+            "document_id": int,
+            "page_index": int,
+            "char_start": int,
+            "char_end": int,
+            "width": float,
+            "height": float,
+            "label": str,
+        },
         pk=("document_id", "page_index"),
         foreign_keys=[("document_id", "documents", "id")],
     )
@@ -137,7 +147,8 @@ class Library:
 
     def pages(self, document_id: int) -> list[Page]:
         rows = self.db.execute(
-            "SELECT page_index, char_start, char_end, width, height, label FROM pages WHERE document_id = ? ORDER BY page_index",
+            "SELECT page_index, char_start, char_end, width, height, label FROM pages "
+            "WHERE document_id = ? ORDER BY page_index",
             [document_id],
         ).fetchall()
         return [Page(*row) for row in rows]
@@ -197,7 +208,9 @@ class Library:
                         "document_id": document_id,
                         "page_index": page.page_index,
                         "char_start": page.char_start,
-                        "boxes": np.ascontiguousarray(document.char_boxes[page.char_start : page.char_end], dtype=np.float32).tobytes(),
+                        "boxes": np.ascontiguousarray(
+                            document.char_boxes[page.char_start : page.char_end], dtype=np.float32
+                        ).tobytes(),
                     }
                     for page in document.pages
                 )
@@ -214,7 +227,8 @@ class Library:
                 for passage in passages
             )
             self.db.execute(
-                "INSERT INTO passages_fts (rowid, text) SELECT id, text FROM passages WHERE document_id = ?", [document_id]
+                "INSERT INTO passages_fts (rowid, text) SELECT id, text FROM passages WHERE document_id = ?",
+                [document_id],
             )
         return int(document_id)
 
@@ -291,7 +305,8 @@ class Library:
         return [
             tuple(row)
             for row in self.db.execute(
-                f"SELECT id, document_id, idx FROM passages WHERE document_id IN ({marks}) ORDER BY document_id, idx", ids
+                f"SELECT id, document_id, idx FROM passages WHERE document_id IN ({marks}) ORDER BY document_id, idx",
+                ids,
             )
         ]
 
@@ -307,7 +322,9 @@ class Library:
         return [tuple(row) for row in self.db.execute(sql, [match, *ids, limit])]
 
     def passage_id(self, document_id: int, idx: int) -> int | None:
-        row = self.db.execute("SELECT id FROM passages WHERE document_id = ? AND idx = ?", [document_id, idx]).fetchone()
+        row = self.db.execute(
+            "SELECT id FROM passages WHERE document_id = ? AND idx = ?", [document_id, idx]
+        ).fetchone()
         return int(row[0]) if row else None
 
     # --- cache and history ---------------------------------------------------------------------
@@ -324,7 +341,9 @@ class Library:
 
     def add_history(self, question: str, scope: str, best_answer: str) -> None:
         with self.db.atomic():
-            self.db["history"].insert({"question": question, "scope": scope, "best_answer": best_answer, "asked_at": time.time()})
+            self.db["history"].insert(
+                {"question": question, "scope": scope, "best_answer": best_answer, "asked_at": time.time()}
+            )
 
     def history(self, limit: int = 200) -> list[str]:
         """Distinct past questions, most recent first."""

@@ -72,12 +72,22 @@ def test_index_then_library_lists_the_document(run, notes):
     assert code == 0 and "notes" in out and "ready" in out
 
 
+def _written(name, content):
+    def make(folder):
+        path = folder / name
+        path.write_bytes(content)
+        return path
+
+    return make
+
+
 @pytest.mark.parametrize(
     ("make_file", "message"),
     [
-        (lambda p: p / "missing.txt", "does not exist"),
-        (lambda p: (p / "empty.txt").write_bytes(b"") or p / "empty.txt", "empty"),
-        (lambda p: (p / "junk.pdf").write_bytes(b"%PDF-1.4 garbage \x00\x01" * 10) or p / "junk.pdf", "junk.pdf"),
+        (lambda folder: folder / "missing.txt", "does not exist"),
+        (_written("empty.txt", b""), "empty"),
+        (_written("junk.pdf", b"%PDF-1.4 garbage \x00\x01" * 10), "junk.pdf"),
+        (_written("binary.txt", bytes(range(256)) * 8), "binary.txt"),
     ],
 )
 def test_bad_files_give_one_line_exit_1_and_leave_the_library_as_it_was(run, notes, tmp_path, make_file, message):
@@ -123,9 +133,23 @@ def _squad_file(tmp_path):
                             {
                                 "id": "q1",
                                 "question": "What are the phases?",
-                                "answers": [{"text": "preparation, detection and analysis", "answer_start": LIFE_CYCLE.index("preparation,")}],
+                                "answers": [
+                                    {
+                                        "text": "preparation, detection and analysis",
+                                        "answer_start": LIFE_CYCLE.index("preparation,"),
+                                    }
+                                ],
                             },
-                            {"id": "q2", "question": "Who is on the team?", "answers": [{"text": "incident response team", "answer_start": LIFE_CYCLE.index("incident response team")}]},
+                            {
+                                "id": "q2",
+                                "question": "Who is on the team?",
+                                "answers": [
+                                    {
+                                        "text": "incident response team",
+                                        "answer_start": LIFE_CYCLE.index("incident response team"),
+                                    }
+                                ],
+                            },
                         ],
                     }
                 ],

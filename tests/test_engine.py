@@ -43,7 +43,9 @@ def test_changed_document_never_serves_stale_answers(engine):
 
 
 def test_below_the_threshold_the_answer_is_not_found(engine):
-    document_id = engine.add_document(text_document("The weather is sunny. Cats and dogs.", path="/v/w.txt", sha256="w"))
+    document_id = engine.add_document(
+        text_document("The weather is sunny. Cats and dogs.", path="/v/w.txt", sha256="w")
+    )
     result = engine.ask("What are the phases?", [document_id])
     assert not result.found
     assert all(guess.score < result.threshold for guess in result.guesses)
@@ -99,7 +101,9 @@ def test_every_answer_is_a_verbatim_span_of_its_document(engine, words):
 
 
 def test_a_bert_style_graph_gets_its_token_type_ids(tmp_path):
-    folder = build_model_folder(tmp_path / "bert", VOCABULARY, {"preparation": 9.0}, {"analysis": 9.0}, with_token_types=True)
+    folder = build_model_folder(
+        tmp_path / "bert", VOCABULARY, {"preparation": 9.0}, {"analysis": 9.0}, with_token_types=True
+    )
     engine = Engine(None, folder)
     document_id = engine.add_document(text_document(LIFE_CYCLE))
     assert engine.ask("phases?", [document_id]).answers[0].text == "preparation, detection and analysis"

@@ -15,9 +15,7 @@ def test_fts_query_keeps_content_words_quoted():
 
 
 def _long_document():
-    paragraphs = [
-        " ".join([f"filler{i} text about nothing in particular"] * 12) for i in range(40)
-    ]
+    paragraphs = [" ".join([f"filler{i} text about nothing in particular"] * 12) for i in range(40)]
     paragraphs[25] = "The secret ingredient of the recipe is saffron. " + " ".join(["spice detail"] * 30)
     return "\n\n".join(paragraphs)
 

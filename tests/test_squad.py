@@ -54,7 +54,10 @@ def test_load_reads_articles_paragraphs_and_questions(tmp_path):
             {
                 "title": "T",
                 "paragraphs": [
-                    {"context": "abc def", "qas": [{"id": "1", "question": "q?", "answers": [{"text": "def", "answer_start": 4}]}]},
+                    {
+                        "context": "abc def",
+                        "qas": [{"id": "1", "question": "q?", "answers": [{"text": "def", "answer_start": 4}]}],
+                    },
                     {"context": "ghi", "qas": [{"id": "2", "question": "r?", "answers": []}]},
                 ],
             }

@@ -53,7 +53,9 @@ def test_a_failed_save_leaves_the_library_as_it_was(monkeypatch):
 
     monkeypatch.setattr(library, "_next_passage_id", broken)
     with pytest.raises(sqlite3.OperationalError):
-        library.save_document(text_document("New text entirely.", sha256="sha-3"), split_passages("New text entirely."), 2.0, 1)
+        library.save_document(
+            text_document("New text entirely.", sha256="sha-3"), split_passages("New text entirely."), 2.0, 1
+        )
     assert library.document_text(document_id) == LIFE_CYCLE
     assert library.document(document_id).sha256 == "sha-life-cycle"
     assert library.bm25('"preparation"', [document_id], 5)

@@ -15,8 +15,12 @@ END_NAMES = ("end_logits", "end_scores")
 class OnnxReader:
     """Runs a QA graph on padded batches and returns (start_logits, end_logits) as float32 arrays."""
 
-    def __init__(self, model: ModelFolder, threads: int = 0) -> None:
-        """Load the graph. Raises UserError when onnxruntime cannot read the model file."""
+    def __init__(self, model: ModelFolder, threads: int = 0, model_file: str | None = None) -> None:
+        """Load the folder's graph (or `model_file` inside it, e.g. an fp32 twin for benchmarks).
+
+        Raises UserError when onnxruntime cannot read the model file.
+        """
+        path = model.path / model_file if model_file else model.model_file
         options = onnxruntime.SessionOptions()
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
         if threads:
@@ -25,17 +29,17 @@ class OnnxReader:
         options.log_severity_level = 3
         try:
             self.session = onnxruntime.InferenceSession(
-                str(model.model_file), sess_options=options, providers=["CPUExecutionProvider"]
+                str(path), sess_options=options, providers=["CPUExecutionProvider"]
             )
         except Exception as error:  # onnxruntime raises its own exception types for bad files
-            raise UserError(f"The model file {model.model_file} cannot be loaded: it is corrupt or not an ONNX graph.") from error
+            raise UserError(f"The model file {path} cannot be loaded: it is corrupt or not an ONNX graph.") from error
         self.input_names = [node.name for node in self.session.get_inputs()]
         outputs = [node.name for node in self.session.get_outputs()]
         self.start_name = next((n for n in outputs if n in START_NAMES), outputs[0])
         self.end_name = next((n for n in outputs if n in END_NAMES), outputs[-1])
         unknown = set(self.input_names) - {"input_ids", "attention_mask", "token_type_ids"}
         if unknown or "input_ids" not in self.input_names or len(outputs) < 2:
-            raise UserError(f"The model file {model.model_file} is not an extractive QA graph (inputs {self.input_names}).")
+            raise UserError(f"The model file {path} is not an extractive QA graph (inputs {self.input_names}).")
 
     def __call__(self, batch: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         feed = {name: batch[name] for name in self.input_names}

@@ -30,7 +30,9 @@ SOURCES: tuple[Source, ...] = (
     Source("squadshifts-new-wiki", "squadshifts/new_wiki_v1.0.json", 2.0, "CC BY 4.0"),
     Source("squadshifts-reddit", "squadshifts/reddit_v1.0.json", 1.0, "CC BY 4.0"),
     Source("squadshifts-amazon", "squadshifts/amazon_reviews_v1.0.json", 1.0, "CC BY 4.0"),
-    Source("squad-v1.1-train-fragments", "squad-v1.1-train-fragments/squad-v1.1-train-fragments.json", 3.0, "CC BY-SA 4.0"),
+    Source(
+        "squad-v1.1-train-fragments", "squad-v1.1-train-fragments/squad-v1.1-train-fragments.json", 3.0, "CC BY-SA 4.0"
+    ),
     Source("qed", "qed/qed.json", 1.5, "CC BY-SA 3.0"),
     Source("tydiqa-goldp-en", "tydiqa-goldp-en/tydiqa-goldp-en.json", 1.5, "Apache-2.0"),
     Source("quoref-dev", "quoref-dev/quoref-dev.json", 1.0, "CC BY 4.0"),

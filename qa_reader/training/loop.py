@@ -70,7 +70,9 @@ def torch_runner(model: torch.nn.Module, bf16: bool):
     return run
 
 
-def evaluate_slice(model: torch.nn.Module, maker: WindowMaker, questions: list[squad.Question], bf16: bool) -> tuple[float, float]:
+def evaluate_slice(
+    model: torch.nn.Module, maker: WindowMaker, questions: list[squad.Question], bf16: bool
+) -> tuple[float, float]:
     """(EM, F1) in percent of the model's best span for each question against its own paragraph."""
     was_training = model.training
     model.eval()
@@ -125,16 +127,24 @@ class Trainer:
         sources = list(data.SOURCES)
         weights = dict(config.weights)
         if config.silver_path:
-            sources.append(data.Source("silver", str(Path(config.silver_path).resolve()), config.silver_weight, "CC BY-SA 4.0 (SQuAD 2.0 train, back-translated; labels ours)"))
+            sources.append(
+                data.Source(
+                    "silver",
+                    str(Path(config.silver_path).resolve()),
+                    config.silver_weight,
+                    "CC BY-SA 4.0 (SQuAD 2.0 train, back-translated; labels ours)",
+                )
+            )
             weights["silver"] = config.silver_weight
-        examples = data.load_examples(Path(config.train_dir), sources, negative_fraction=config.negative_fraction, seed=config.seed)
+        examples = data.load_examples(
+            Path(config.train_dir), sources, negative_fraction=config.negative_fraction, seed=config.seed
+        )
         features = {name: data.make_features(items, self.maker) for name, items in examples.items()}
         for name, items in features.items():
             self._log(f"{name}: {len(examples[name])} examples, {len(items)} features, weight {weights[name]}")
         whole_epochs = math.ceil(config.epochs)
         plans = [
-            data.epoch_order(features, weights, epoch, config.seed, config.batch_size)
-            for epoch in range(whole_epochs)
+            data.epoch_order(features, weights, epoch, config.seed, config.batch_size) for epoch in range(whole_epochs)
         ]
         last_epoch_batches = round(len(plans[-1]) * (config.epochs - (whole_epochs - 1)))
         plans[-1] = plans[-1][:last_epoch_batches]
@@ -150,7 +160,10 @@ class Trainer:
             self._log(f"initialised from {config.init_from}")
         no_decay = ("bias", "LayerNorm.weight", "layer_norm.weight")
         groups = [
-            {"params": [p for n, p in model.named_parameters() if not n.endswith(no_decay)], "weight_decay": config.weight_decay},
+            {
+                "params": [p for n, p in model.named_parameters() if not n.endswith(no_decay)],
+                "weight_decay": config.weight_decay,
+            },
             {"params": [p for n, p in model.named_parameters() if n.endswith(no_decay)], "weight_decay": 0.0},
         ]
         optimizer = torch.optim.AdamW(groups, lr=config.learning_rate)
@@ -195,7 +208,9 @@ class Trainer:
             starts = torch.tensor([f.start_position for f in batch_features])
             ends = torch.tensor([f.end_position for f in batch_features])
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.bf16):
-                out = model(input_ids=input_ids, attention_mask=attention_mask, start_positions=starts, end_positions=ends)
+                out = model(
+                    input_ids=input_ids, attention_mask=attention_mask, start_positions=starts, end_positions=ends
+                )
             out.loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
@@ -217,7 +232,16 @@ class Trainer:
                 elapsed = elapsed_before + now - started
                 self._save(model, optimizer, scheduler, step, elapsed)
                 em, f1 = evaluate_slice(model, self.maker, dev, config.bf16)
-                self._append_curve(step, epoch, examples_seen, elapsed, loss_sum / max(1, loss_count), scheduler.get_last_lr()[0], em, f1)
+                self._append_curve(
+                    step,
+                    epoch,
+                    examples_seen,
+                    elapsed,
+                    loss_sum / max(1, loss_count),
+                    scheduler.get_last_lr()[0],
+                    em,
+                    f1,
+                )
                 self._log(f"checkpoint at step {step}: dev slice EM {em:.2f} F1 {f1:.2f}")
                 loss_sum, loss_count = 0.0, 0
                 last_checkpoint = time.monotonic()
@@ -250,4 +274,6 @@ class Trainer:
             writer = csv.writer(handle)
             if new:
                 writer.writerow(CURVE_FIELDS)
-            writer.writerow([step, epoch, examples_seen, round(elapsed, 1), round(loss, 4), f"{lr:.3e}", round(em, 2), round(f1, 2)])
+            writer.writerow(
+                [step, epoch, examples_seen, round(elapsed, 1), round(loss, 4), f"{lr:.3e}", round(em, 2), round(f1, 2)]
+            )

@@ -13,10 +13,14 @@ from qa_reader.evaluate import ParagraphReader
 from qa_reader.reader.predict import ReadRequest, read_many
 from qa_reader.training.data import default_train_dir
 
-UNLABELED = default_train_dir().parent / "unlabeled" / "squad2-train-backtranslated-en" / "squad2-train-backtranslated-en.json"
+UNLABELED = (
+    default_train_dir().parent / "unlabeled" / "squad2-train-backtranslated-en" / "squad2-train-backtranslated-en.json"
+)
 
 
-def pseudo_label(model_dir: Path, out_path: Path, min_probability: float, limit: int | None = None, chunk: int = 256) -> dict:
+def pseudo_label(
+    model_dir: Path, out_path: Path, min_probability: float, limit: int | None = None, chunk: int = 256
+) -> dict:
     """Write a SQuAD v1.1 file of the questions whose best span has probability ≥ min_probability and
     beats the window's no-answer probability; return counts."""
     reader = ParagraphReader(model_dir)

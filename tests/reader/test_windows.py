@@ -11,7 +11,9 @@ WORDS = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta"]
 
 
 def _maker(max_length=32, stride=8):
-    return WindowMaker(build_tokenizer(WORDS), WindowSettings(max_length=max_length, doc_stride=stride, max_question_tokens=6))
+    return WindowMaker(
+        build_tokenizer(WORDS), WindowSettings(max_length=max_length, doc_stride=stride, max_question_tokens=6)
+    )
 
 
 def test_window_layout_is_cls_question_sep_context_sep():
@@ -37,7 +39,7 @@ def test_windows_cover_every_context_token_and_respect_max_length(words, max_len
         assert len(window.input_ids) <= max_length
         count = int(window.context_mask.sum())
         seen.update(range(window.first_context_token, window.first_context_token + count))
-        for (start, end), token in zip(window.char_offsets[window.context_mask], window.input_ids[window.context_mask]):
+        for start, end in window.char_offsets[window.context_mask]:
             assert text[start:end].lower() in WORDS
     assert seen == set(range(len(context)))
 
