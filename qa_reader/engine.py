@@ -63,6 +63,7 @@ class Engine:
         self.library = Library(library_path)
         self.model_dir = Path(model_dir) if model_dir is not None else config.default_model_dir()
         self.settings = settings or config.Settings()
+        self._folder: ModelFolder | None = None
         self._model: ModelFolder | None = None
         self._maker: WindowMaker | None = None
         self._runner: Callable | None = None
@@ -73,12 +74,18 @@ class Engine:
 
     # --- model ------------------------------------------------------------------------------------
 
+    def model_folder(self) -> ModelFolder:
+        """The verified model folder (its manifest and checksum), without starting a session."""
+        if self._folder is None:
+            self._folder = ModelFolder.open(self.model_dir)
+        return self._folder
+
     def load_model(self) -> ModelFolder:
         """Load and verify the model (once). Raises UserError for a missing or damaged model."""
         if self._model is None:
             from qa_reader.reader.session import OnnxReader
 
-            model = ModelFolder.open(self.model_dir)
+            model = self.model_folder()
             try:
                 maker = WindowMaker.from_file(
                     model.tokenizer_file,
@@ -110,7 +117,7 @@ class Engine:
     def threshold(self) -> float:
         if self.settings.threshold is not None:
             return self.settings.threshold
-        return self.load_model().no_answer_threshold
+        return self.model_folder().no_answer_threshold
 
     # --- indexing ---------------------------------------------------------------------------------
 
@@ -199,14 +206,14 @@ class Engine:
         question = check_question(question)
         top_k = top_k or self.settings.top_k
         records = self._searchable(document_ids)
-        model = self.load_model()
         threshold = self.threshold
-        key = self._cache_key(question, records, model.identity)
+        key = self._cache_key(question, records, self.model_folder().identity)
         cached = self.library.cached(key)
         if cached is not None:
             candidates = [_answer_from_json(item) for item in json.loads(cached)]
             from_cache = True
         else:
+            self.load_model()
             candidates = self._read(question, records)
             self.library.cache(key, question, json.dumps([_answer_to_json(a) for a in candidates]))
             from_cache = False
@@ -273,7 +280,7 @@ class Engine:
             document_id, passage = rows[passage_ids[span.context_index]]
             text = passage.text[span.char_start : span.char_end]
             key = normalize_answer(text) or text
-            if key in seen or not text.strip():
+            if key in seen or not text.strip() or "\n\n" in text:
                 continue
             seen.add(key)
             answers.append(self._locate(by_id[document_id], passage.char_start, span, text))

@@ -83,6 +83,16 @@ def _split_long(text: str, start: int, end: int, settings: PassageSettings) -> l
     return spans
 
 
+_LEADER = re.compile(r"(?:\.\s?){4,}|…{2,}|(?:·\s?){4,}")
+
+
+def looks_like_contents(text: str) -> bool:
+    """True for table-of-contents-like text (dot leaders before page numbers): it matches every
+    heading word in BM25 yet answers nothing, so search skips it."""
+    leaders = _LEADER.findall(text)
+    return len(leaders) >= 3 or sum(len(run) for run in leaders) > 0.2 * max(1, len(text))
+
+
 def split_passages(text: str, settings: PassageSettings | None = None) -> list[Passage]:
     """Passages covering every word of `text`, in order; each `passage.text == text[start:end]`."""
     settings = settings or PassageSettings()

@@ -14,6 +14,7 @@ import numpy as np
 import sqlite_utils
 
 from qa_reader.errors import UserError
+from qa_reader.passages import looks_like_contents
 from qa_reader.types import Document, Page, Passage
 
 
@@ -80,7 +81,7 @@ def _v1(db: sqlite_utils.Database) -> None:
         foreign_keys=[("document_id", "documents", "id")],
     )
     db["passages"].create(
-        {"id": int, "document_id": int, "idx": int, "char_start": int, "char_end": int, "text": str},
+        {"id": int, "document_id": int, "idx": int, "char_start": int, "char_end": int, "contents": int, "text": str},
         pk="id",
         foreign_keys=[("document_id", "documents", "id")],
     )
@@ -222,6 +223,7 @@ class Library:
                     "idx": passage.index,
                     "char_start": passage.char_start,
                     "char_end": passage.char_end,
+                    "contents": int(looks_like_contents(passage.text)),
                     "text": passage.text,
                 }
                 for passage in passages
@@ -311,13 +313,17 @@ class Library:
         ]
 
     def bm25(self, match: str, document_ids: Iterable[int], limit: int) -> list[tuple[int, int, int, float]]:
-        """(passage id, document id, idx, bm25 rank; lower is better) of the best passages for an FTS5 query."""
+        """(passage id, document id, idx, bm25 rank; lower is better) of the best passages for an FTS5 query.
+
+        Table-of-contents passages are left out.
+        """
         ids = list(document_ids)
         marks = ",".join("?" * len(ids))
         sql = (
             "SELECT passages.id, passages.document_id, passages.idx, bm25(passages_fts) AS rank "
             "FROM passages_fts JOIN passages ON passages.id = passages_fts.rowid "
-            f"WHERE passages_fts MATCH ? AND passages.document_id IN ({marks}) ORDER BY rank LIMIT ?"
+            f"WHERE passages_fts MATCH ? AND passages.document_id IN ({marks}) AND passages.contents = 0 "
+            "ORDER BY rank LIMIT ?"
         )
         return [tuple(row) for row in self.db.execute(sql, [match, *ids, limit])]
 

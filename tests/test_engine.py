@@ -115,3 +115,12 @@ def test_sentence_bounds_stop_at_sentence_ends_and_paragraphs():
     start = text.index("answer")
     bounds = sentence_bounds(text, start, start + 6)
     assert text[bounds[0] : bounds[1]] == "The answer is here today."
+
+
+def test_answers_never_cross_a_paragraph_break(tiny_model_dir):
+    engine = Engine(None, tiny_model_dir)
+    text = "Cats preparation.\n\nDogs analysis here."  # the only high-scoring pair spans the break
+    document_id = engine.add_document(text_document(text, sha256="cross"))
+    result = engine.ask("What are the phases?", [document_id])
+    assert all("\n\n" not in a.text for a in result.answers + result.guesses)
+    engine.close()

@@ -3,7 +3,7 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qa_reader.passages import PassageSettings, split_passages
+from qa_reader.passages import PassageSettings, looks_like_contents, split_passages
 
 words = st.text(alphabet="abcdefghij", min_size=1, max_size=8)
 sentences = st.lists(words, min_size=1, max_size=40).map(lambda ws: " ".join(ws) + ".")
@@ -57,3 +57,12 @@ def test_a_huge_single_line_without_punctuation_is_cut_at_words():
 def test_empty_and_blank_text_give_no_passages():
     assert split_passages("") == []
     assert split_passages(" \n\n \n") == []
+
+
+def test_table_of_contents_is_recognised_and_prose_is_not():
+    contents = (
+        "1. Introduction .......................... 1\n2. Organizing a Capability .............. 6\n"
+        "3. Handling an Incident . . . . . . . . . . 21\nAppendix A— Scenarios …………… 49"
+    )
+    assert looks_like_contents(contents)
+    assert not looks_like_contents("The team met at 9 a.m. on Monday... and then, well... it rained.")

@@ -41,3 +41,15 @@ def test_small_documents_are_read_whole():
     document_id = library.save_document(text_document(text), split_passages(text), 1.0, 1)
     chosen = choose_passages(library, "unrelated question", [document_id], Settings(read_whole_below=10))
     assert len(chosen) == 4
+
+
+def test_table_of_contents_passages_are_not_chosen():
+    library = Library(None)
+    contents = "\n".join(f"Chapter {i} secret ingredient ..................... {i * 7}" for i in range(1, 30))
+    body = "\n\n".join(" ".join([f"filler{i} words that say little"] * 14) for i in range(30))
+    text = contents + "\n\n" + body + "\n\nThe secret ingredient is saffron, added at the end. " + "more " * 60
+    document_id = library.save_document(text_document(text), split_passages(text), 1.0, 1)
+    chosen = choose_passages(library, "What is the secret ingredient?", [document_id], Settings(read_whole_below=5))
+    texts = [passage.text for _, passage in library.passage_rows(chosen).values()]
+    assert any("saffron" in t for t in texts)
+    assert not any("....." in t for t in texts)
