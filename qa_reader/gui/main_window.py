@@ -1,0 +1,863 @@
+"""The main window: library sidebar, document view, question bar, answers panel and status bar, wired to
+the engine worker. Every command has a shortcut (see shortcuts.py); nothing here waits on the engine."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QFileSystemWatcher, QSize, Qt, QTimer, Slot
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication
+from PySide6.QtWidgets import (
+    QApplication,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QProgressBar,
+    QSplitter,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from qa_reader import config
+from qa_reader.gui.answers import AnswersPanel, quoted_with_citation
+from qa_reader.gui.document_view import DocumentView
+from qa_reader.gui.export import session_csv, session_markdown
+from qa_reader.gui.library_panel import LibraryPanel, path_key
+from qa_reader.gui.preferences import Preferences
+from qa_reader.gui.question_bar import QuestionBar
+from qa_reader.gui.render import PageRenderer
+from qa_reader.gui.shortcuts import SHORTCUTS, ShortcutsOverlay, key_sequences
+from qa_reader.gui.worker import AskResult, DocumentContent, EngineClient, LibraryEntry
+from qa_reader.types import Answer, AnswerSet
+
+if TYPE_CHECKING:
+    from qa_reader.store import DocumentRecord
+
+log = logging.getLogger(__name__)
+
+FOLDER_FILES_LIMIT = 500
+LIVE_BUDGET_MS = 60.0  # answer while typing only when the estimate is well under 100 ms
+FIRST_MS_PER_PASSAGE = 15.0  # until a question has been timed on this machine
+WATCH_DEBOUNCE_MS = 600
+MESSAGE_MS = 8000
+
+
+def supported_suffixes() -> tuple[str, ...]:
+    """The suffixes of the files a folder contributes (the engine thread has imported ingest already)."""
+    from qa_reader.ingest import SUPPORTED_SUFFIXES
+
+    return SUPPORTED_SUFFIXES
+
+
+def files_in(paths: Iterable[str | Path]) -> list[Path]:
+    """The files to add for dropped or opened paths: files as they are, folders walked for documents."""
+    found: list[Path] = []
+    for path in paths:
+        path = Path(path).expanduser()
+        if path.is_dir():
+            suffixes = supported_suffixes()
+            for root, folders, names in os.walk(path):
+                folders[:] = sorted(f for f in folders if not f.startswith("."))
+                for name in sorted(names):
+                    if Path(name).suffix.lower() in suffixes and not name.startswith("."):
+                        found.append(Path(root) / name)
+                        if len(found) >= FOLDER_FILES_LIMIT:
+                            return found
+        else:
+            found.append(path)
+    return found
+
+
+class MainWindow(QMainWindow):
+    """The app's window. `handle_message` takes what the command line (or a second instance) asked for."""
+
+    def __init__(self, client: EngineClient, preferences: Preferences, sample: Path | None = None) -> None:
+        super().__init__()
+        self.client = client
+        self.preferences = preferences
+        self._sample = sample
+        self._records: dict[int, DocumentRecord] = {}
+        self._jobs: dict[int, str] = {}
+        self._open_after_index: str | None = None
+        self._question_after_index: str | None = None
+        self._pending_jump: Answer | None = None
+        self._opening: int | None = None
+        self._ask_request = 0
+        self._ask_live = False
+        self._ask_scope = "this document"
+        self._asked_ids: tuple[int, ...] | None = None
+        self._question_jobs: set[int] = set()  # the files a command-line question is about
+        self._question_ids: list[int] = []
+        self._ask_remember = True
+        self._session: list[AnswerSet] = []
+        self._model_ready = False
+        self._listed_once = False
+        self._ms_per_passage = FIRST_MS_PER_PASSAGE
+        self._engine_settings = preferences.engine_settings()
+        self._changed_paths: set[str] = set()
+        self._shut_down = False
+        self._lookup = None
+        self._actions: dict[str, QAction] = {}
+
+        self.setWindowTitle("QA Reader")
+        self.setAccessibleName("QA Reader")
+        self.setAcceptDrops(True)
+        self.renderer = PageRenderer(self)
+        self._build_widgets()
+        self._build_actions()
+        self._build_status_bar()
+        self._connect_client()
+        self._restore_state()
+
+        self._watcher = QFileSystemWatcher(self)
+        self._watcher.fileChanged.connect(self._on_file_changed)
+        self._watch_timer = QTimer(self)
+        self._watch_timer.setSingleShot(True)
+        self._watch_timer.setInterval(WATCH_DEBOUNCE_MS)
+        self._watch_timer.timeout.connect(self._on_watch_settled)
+
+    # --- construction -------------------------------------------------------------------------------
+
+    def _build_widgets(self) -> None:
+        self.library = LibraryPanel(self)
+        self.document = DocumentView(self.renderer, self)
+        self.answers = AnswersPanel(self)
+        self.question = QuestionBar(self)
+        self.question.field.setAcceptDrops(False)
+        self.question.set_whole_library(self.preferences.whole_library())
+        self.question.field.set_history(self.preferences.questions())
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        self.splitter.setObjectName("mainSplitter")
+        self.splitter.addWidget(self.library)
+        self.splitter.addWidget(self.document)
+        self.splitter.addWidget(self.answers)
+        self.splitter.setStretchFactor(0, 0)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setStretchFactor(2, 0)
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.setSizes([250, 700, 380])
+        self.library.setMinimumWidth(170)
+        self.answers.setMinimumWidth(240)
+
+        central = QWidget(self)
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.question)
+        layout.addWidget(self.splitter, 1)
+        self.setCentralWidget(central)
+        self.overlay = ShortcutsOverlay(self)
+
+        self.question.asked.connect(self._on_asked)
+        self.question.paused.connect(self._on_typing_paused)
+        self.question.scopeChanged.connect(self._on_scope_changed)
+        self.library.opened.connect(self.open_document)
+        self.library.removeRequested.connect(self._on_remove_requested)
+        self.library.cancelRequested.connect(self.cancel_indexing)
+        self.answers.activated.connect(self.jump_to)
+        self.setTabOrder(self.question.field, self.question.scope)
+        self.setTabOrder(self.question.scope, self.question.ask_button)
+        self.setTabOrder(self.question.ask_button, self.library.list)
+        self.setTabOrder(self.library.list, self.document.pdf)
+        self.setTabOrder(self.document.pdf, self.document.text)
+        self.setTabOrder(self.document.text, self.answers.list)
+
+    def _build_actions(self) -> None:
+        slots = {
+            "open": self.choose_files,
+            "find": self.document.show_find,
+            "zoom_in": self.document.zoom_in,
+            "zoom_out": self.document.zoom_out,
+            "fit_width": self.document.fit_width,
+            "next_page": self.document.next_page,
+            "previous_page": self.document.previous_page,
+            "go_to_page": self.document.focus_page_box,
+            "focus_question": self.question.focus,
+            "toggle_scope": self.question.set_whole_library,
+            "next_answer": lambda: self.answers.select(1),
+            "previous_answer": lambda: self.answers.select(-1),
+            "ask_selection": self.ask_selection,
+            "copy_answer": self.copy_answer,
+            "lookup": lambda: self.open_lookup(),
+            "cancel": self.cancel_indexing,
+            "export": self.export_session,
+            "batch": self.open_batch,
+            "settings": self.open_settings,
+            "shortcuts": self.toggle_shortcuts,
+            "focus_library": lambda: self.library.list.setFocus(Qt.FocusReason.ShortcutFocusReason),
+            "focus_document": self.document.focus_view,
+            "focus_answers": lambda: self.answers.list.setFocus(Qt.FocusReason.ShortcutFocusReason),
+            "quit": self.close,
+        }
+        for item in SHORTCUTS:
+            if not item.window_action:
+                continue
+            action = QAction(item.text, self)
+            action.setShortcuts(key_sequences(item.name))
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            action.triggered.connect(slots[item.name])
+            self.addAction(action)
+            self._actions[item.name] = action
+        self._actions["lookup"].setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
+        self._actions["cancel"].setEnabled(False)
+        # Checkable: `triggered` carries the new state, and the scope button keeps the tick in step.
+        self._actions["toggle_scope"].setCheckable(True)
+        self._actions["toggle_scope"].setChecked(self.question.whole_library)
+        self.question.scope.toggled.connect(self._actions["toggle_scope"].setChecked)
+
+        remove = QAction("&Remove from Library", self)
+        remove.triggered.connect(self._on_remove_current)
+        self._actions["remove"] = remove
+        self.recent_menu = QMenu("Open &Recent", self)
+        self.recent_menu.aboutToShow.connect(self._on_recent_menu)
+
+        menus = self.menuBar()
+        file_menu = menus.addMenu("&File")
+        file_menu.addAction(self._actions["open"])
+        file_menu.addMenu(self.recent_menu)
+        file_menu.addAction(remove)
+        file_menu.addSeparator()
+        file_menu.addAction(self._actions["export"])
+        file_menu.addAction(self._actions["batch"])
+        file_menu.addSeparator()
+        file_menu.addAction(self._actions["quit"])
+        edit_menu = menus.addMenu("&Edit")
+        for name in ("copy_answer", "find", None, "settings"):
+            edit_menu.addSeparator() if name is None else edit_menu.addAction(self._actions[name])
+        view_menu = menus.addMenu("&View")
+        for name in ("zoom_in", "zoom_out", "fit_width", None, "next_page", "previous_page", "go_to_page", None,
+                     "focus_library", "focus_document", "focus_answers"):
+            view_menu.addSeparator() if name is None else view_menu.addAction(self._actions[name])
+        ask_menu = menus.addMenu("&Ask")
+        for name in ("focus_question", "toggle_scope", "ask_selection", None, "next_answer", "previous_answer",
+                     None, "lookup", "cancel"):
+            ask_menu.addSeparator() if name is None else ask_menu.addAction(self._actions[name])
+        help_menu = menus.addMenu("&Help")
+        help_menu.addAction(self._actions["shortcuts"])
+        about = help_menu.addAction("&About QA Reader")
+        about.triggered.connect(self._on_about)
+
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.index_label = QLabel(self)
+        self.index_progress = QProgressBar(self)
+        self.index_progress.setRange(0, 100)
+        self.index_progress.setMaximumWidth(140)
+        self.index_progress.setMaximumHeight(14)
+        self.index_progress.setTextVisible(False)
+        self.index_progress.setAccessibleName("Indexing progress")
+        self.cancel_button = QToolButton(self)
+        self.cancel_button.setText("Cancel")
+        self.cancel_button.setToolTip("Cancel indexing (Esc)")
+        self.cancel_button.setAutoRaise(True)
+        self.cancel_button.setAccessibleName("Cancel indexing")
+        self.index_label.setAccessibleName("Indexing")
+        self.cancel_button.clicked.connect(self.cancel_indexing)
+        self.model_label = QLabel("Loading the model…", self)
+        self.model_label.setAccessibleName("Model status")
+        for widget in (self.index_label, self.index_progress, self.cancel_button):
+            widget.hide()
+            bar.addPermanentWidget(widget)
+        bar.addPermanentWidget(self.model_label)
+
+    def _connect_client(self) -> None:
+        client = self.client
+        client.listed.connect(self._on_listed)
+        client.progressed.connect(self._on_progressed)
+        client.indexed.connect(self._on_indexed)
+        client.cancelled.connect(self._on_cancelled)
+        client.answered.connect(self._on_answered)
+        client.failed.connect(self._on_failed)
+        client.modelLoaded.connect(self._on_model_loaded)
+        client.documentLoaded.connect(self._on_document_loaded)
+        client.removed.connect(self._on_removed)
+        client.jobsChanged.connect(self._on_jobs_changed)
+
+    def _restore_state(self) -> None:
+        geometry = self.preferences.window_state("geometry")
+        if geometry is None or not self.restoreGeometry(geometry):
+            self.resize(self._default_size())
+        splitter = self.preferences.window_state("splitter")
+        if splitter is not None:
+            self.splitter.restoreState(splitter)
+
+    def _default_size(self) -> QSize:
+        screen = QGuiApplication.primaryScreen()
+        if screen is None:
+            return QSize(1280, 800)
+        available = screen.availableGeometry()
+        return QSize(min(1360, int(available.width() * 0.9)), min(880, int(available.height() * 0.9)))
+
+    # --- messages from the command line ----------------------------------------------------------------
+
+    @Slot(dict)
+    def handle_message(self, message: dict) -> None:
+        """Act on a command-line request: {"command": "open"|"lookup", "files": [...], "question": str}."""
+        command = message.get("command") or "open"
+        question = message.get("question") or None
+        files = [str(f) for f in message.get("files") or []]
+        if command == "lookup":
+            self.open_lookup(question if isinstance(question, str) else None)
+            return
+        if self.isHidden() or self.isMinimized():
+            self.showNormal()
+        self.raise_()
+        self.activateWindow()
+        if files:
+            self.open_paths(files, question=question)
+        elif question:
+            self.question.set_text(question)
+            self._on_asked(question)
+
+    # --- opening and indexing ---------------------------------------------------------------------------
+
+    def choose_files(self) -> None:
+        start = str(Path(self.preferences.recent_files()[0]).parent) if self.preferences.recent_files() else ""
+        patterns = " ".join(f"*{suffix}" for suffix in supported_suffixes())
+        paths, _ = QFileDialog.getOpenFileNames(
+            self, "Open documents", start, f"Documents ({patterns});;All files (*)"
+        )
+        if paths:
+            self.open_paths(paths)
+
+    def open_paths(self, paths: Iterable[str | Path], question: str | None = None, remember: bool = True) -> list[int]:
+        """Index files and folders (the first file opens when ready); ask `question` once all are indexed.
+
+        Returns the indexing job ids. `remember` puts the paths (not a folder's files) in Open Recent.
+        """
+        paths = list(paths)
+        files = files_in(paths)
+        if not files:
+            self.statusBar().showMessage("No documents found there (PDF, text, Markdown, HTML or EPUB).", MESSAGE_MS)
+            return []
+        if remember:
+            for path in reversed(paths):
+                self.preferences.add_recent_file(path_key(path))
+        jobs = []
+        for path in files:
+            key = path_key(path)
+            self.library.mark_waiting(key)
+            job_id = self.client.index(key)
+            self._jobs[job_id] = key
+            jobs.append(job_id)
+        self._open_after_index = path_key(files[0])
+        if question:
+            self._question_after_index = question
+            self._question_jobs = set(jobs)
+            self._question_ids = []
+            self.question.set_text(question)
+        return jobs
+
+    def cancel_indexing(self) -> None:
+        count = self.client.cancel_indexing()
+        if count:
+            self.statusBar().showMessage(f"Cancelling {count} indexing job{'s' if count != 1 else ''}…", MESSAGE_MS)
+
+    @Slot(list)
+    def _on_listed(self, entries: list[LibraryEntry]) -> None:
+        first = not self._listed_once
+        self._listed_once = True
+        self._records = {entry.record.id: entry.record for entry in entries}
+        self.library.set_entries(entries)
+        self._watch([entry.record.path for entry in entries if not entry.missing])
+        for entry in entries:
+            if entry.stale and entry.record.path not in self._jobs.values():
+                self._reindex(entry.record.path)
+        if first:
+            self._on_first_listing(entries)
+
+    def _on_first_listing(self, entries: list[LibraryEntry]) -> None:
+        opening_files = bool(self._jobs)
+        if not entries and not opening_files and self._sample is not None and not self.preferences.sample_offered():
+            self.preferences.set_sample_offered()
+            if self._sample.is_file():
+                self.open_paths([self._sample], remember=False)
+            return
+        if self.document.content is not None or self._opening is not None or self._open_after_index:
+            return
+        last = self.preferences.last_document()
+        usable = [e.record for e in entries if e.record.status in ("ready", "partial") and not e.missing]
+        chosen = next((r for r in usable if r.path == last), usable[0] if usable else None)
+        if chosen is not None:
+            self.open_document(chosen.id)
+
+    def _reindex(self, path: str) -> None:
+        self.library.mark_waiting(path)
+        job_id = self.client.index(path)
+        self._jobs[job_id] = path
+
+    @Slot(int, str, str, float)
+    def _on_progressed(self, job_id: int, path: str, stage: str, fraction: float) -> None:
+        if stage == "unchanged":
+            return
+        self.library.set_progress(path, stage, fraction)
+        self.index_label.setText(f"Indexing {Path(path).name}…")
+        # Reading the file is the long, silent stage: a busy bar says that work goes on.
+        self.index_progress.setRange(0, 0 if stage == "reading" else 100)
+        self.index_progress.setValue(int(fraction * 100))
+
+    @Slot(int, object)
+    def _on_indexed(self, job_id: int, record: DocumentRecord) -> None:
+        path = self._jobs.pop(job_id, record.path)
+        if job_id in self._question_jobs:
+            self._question_ids.append(record.id)
+        previous = self._records.get(record.id)
+        self._records[record.id] = record
+        self.library.set_record(record)
+        self._watch([record.path])
+        changed = previous is not None and previous.sha256 != record.sha256
+        if changed:
+            self._on_document_changed(record)
+        if self._open_after_index is not None and path_key(path) == self._open_after_index:
+            self._open_after_index = None
+            self.library.select_document(record.id)
+            self.open_document(record.id)
+        if self.client.indexing_jobs == 0:
+            self._ask_waiting_question()
+
+    def _on_document_changed(self, record: DocumentRecord) -> None:
+        """A file changed on disk and was indexed again: show the new text, and never the old answers."""
+        if self.document.document_id == record.id:
+            self.open_document(record.id, force=True)
+        if self._answers_involve(record.id):
+            question = self.answers.result.question if self.answers.result else self.question.text()
+            self.answers.show_message(f"{record.title} changed on disk; asking again…")
+            self.document.set_answers([], None, scroll=False)
+            if question:
+                self._ask(question, live=False, remember=False)
+        self.statusBar().showMessage(f"{record.title} changed on disk and was indexed again.", MESSAGE_MS)
+
+    def _answers_involve(self, document_id: int) -> bool:
+        """Whether the answers on show (or on their way) came from, or looked in, this document."""
+        result = self.answers.result
+        if result is None and self._ask_request == 0:
+            return False
+        if result is not None and any(a.document_id == document_id for a in result.answers + result.guesses):
+            return True
+        return self._asked_ids is None or document_id in self._asked_ids
+
+    @Slot(int, str)
+    def _on_cancelled(self, job_id: int, path: str) -> None:
+        self._jobs.pop(job_id, None)
+        self.library.drop_pending(path)
+        if self._open_after_index == path_key(path):
+            self._open_after_index = None
+        self.statusBar().showMessage(f"Indexing {Path(path).name} was cancelled.", MESSAGE_MS)
+        if self.client.indexing_jobs == 0:
+            self._ask_waiting_question()
+
+    @Slot(int)
+    def _on_jobs_changed(self, count: int) -> None:
+        indexing = count > 0
+        self._actions["cancel"].setEnabled(indexing)
+        for widget in (self.index_label, self.index_progress, self.cancel_button):
+            widget.setVisible(indexing)
+        if indexing and count > 1:
+            self.index_label.setText(f"Indexing {count} files…")
+
+    # --- the file watcher -------------------------------------------------------------------------------
+
+    def _watch(self, paths: Iterable[str]) -> None:
+        watched = set(self._watcher.files())
+        wanted = [p for p in paths if p not in watched and Path(p).exists()]
+        if wanted:
+            self._watcher.addPaths(wanted)
+
+    @Slot(str)
+    def _on_file_changed(self, path: str) -> None:
+        self._changed_paths.add(path)
+        # Answers from the old text must not appear any more, even one already on its way.
+        record = next((r for r in self._records.values() if r.path == path), None)
+        if record is not None and self._answers_involve(record.id):
+            self.client.forget_asks()
+        self._watch_timer.start()
+
+    @Slot()
+    def _on_watch_settled(self) -> None:
+        paths, self._changed_paths = self._changed_paths, set()
+        refresh = False
+        for path in sorted(paths):
+            if Path(path).exists():
+                self._watch([path])  # editors that save by renaming drop the watch
+                if path not in self._jobs.values():
+                    self._reindex(path)
+            else:
+                refresh = True
+        if refresh:
+            self.client.refresh()
+
+    # --- showing documents ------------------------------------------------------------------------------
+
+    @Slot(int)
+    def open_document(self, document_id: int, force: bool = False) -> None:
+        if not force and (self.document.document_id == document_id or self._opening == document_id):
+            if self._pending_jump is not None and self.document.document_id == document_id:
+                answer, self._pending_jump = self._pending_jump, None
+                self.jump_to(answer)
+            return
+        self._opening = document_id
+        self.client.open_document(document_id)
+
+    @Slot(int, object)
+    def _on_document_loaded(self, request_id: int, content: DocumentContent) -> None:
+        self._opening = None
+        self.document.show_content(content)
+        self.library.select_document(content.record.id)
+        self.preferences.set_last_document(content.record.path)
+        self.setWindowTitle(f"{content.record.title} — QA Reader")
+        if self._pending_jump is not None and self._pending_jump.document_id == content.record.id:
+            answer, self._pending_jump = self._pending_jump, None
+            self.jump_to(answer)
+
+    @Slot(object)
+    def jump_to(self, answer: Answer) -> None:
+        """Show the answer's document and page, the answer highlighted strongest, the others faintly."""
+        listed = self.answers.answers()
+        if self.document.document_id != answer.document_id:
+            self._pending_jump = answer
+            self.document.set_answers(listed, None, scroll=False)
+            self.open_document(answer.document_id)
+            return
+        self.document.set_answers(listed, answer, scroll=True)
+        self.library.select_document(answer.document_id)
+
+    # --- asking -----------------------------------------------------------------------------------------
+
+    def _scope(self) -> tuple[list[int] | None, str]:
+        """The document ids to ask (None: the whole library) and how to name them to people."""
+        if self.question.whole_library or self.document.document_id is None:
+            return None, "the library"
+        return [self.document.document_id], "this document"
+
+    def _ask_waiting_question(self) -> None:
+        """Ask the command line's question once its files are indexed, about those files."""
+        if not self._question_after_index:
+            return
+        question, self._question_after_index = self._question_after_index, None
+        ids = None if self.question.whole_library else list(dict.fromkeys(self._question_ids)) or None
+        scope = "this document" if ids and len(ids) == 1 else "these documents" if ids else "the library"
+        self._question_jobs, self._question_ids = set(), []
+        self.question.field.remember(question)
+        self._ask(question, live=False, remember=True, target=(ids, scope))
+
+    @Slot(str)
+    def _on_asked(self, question: str) -> None:
+        self._ask(question, live=False, remember=True)
+
+    def _ask(
+        self, question: str, live: bool, remember: bool, target: tuple[list[int] | None, str] | None = None
+    ) -> None:
+        """Send a question to the worker; `target` (ids, how to name them) defaults to the scope toggle's."""
+        ids, scope = target or self._scope()
+        self._ask_live = live
+        self._ask_scope = scope
+        self._asked_ids = tuple(ids) if ids is not None else None
+        self._ask_remember = remember
+        if not live:
+            self.answers.show_busy(question)
+        self._ask_request = self.client.ask(question, ids, live=live)
+
+    def ask(self, question: str) -> int:
+        """Ask as if typed and entered; returns the request id."""
+        self.question.set_text(question)
+        self.question.field.remember(question)
+        self._on_asked(question)
+        return self._ask_request
+
+    @Slot(str)
+    def _on_typing_paused(self, question: str) -> None:
+        if self._live_allowed():
+            self._ask(question, live=True, remember=False)
+
+    def _live_allowed(self) -> bool:
+        """Whether answering as you type should take well under 100 ms for the current scope."""
+        if not self._model_ready or self.client.indexing_jobs:
+            return False
+        ids, _ = self._scope()
+        records = [r for r in self._records.values() if r.status in ("ready", "partial")]
+        if ids is not None:
+            records = [r for r in records if r.id in ids]
+        return bool(records) and self._estimated_ms(records) <= LIVE_BUDGET_MS
+
+    def _passages_read(self, records: Iterable[DocumentRecord]) -> int:
+        settings = self._engine_settings
+        small = sum(r.passage_count for r in records if r.passage_count <= settings.read_whole_below)
+        large = any(r.passage_count > settings.read_whole_below for r in records)
+        budget = settings.passages_to_read + 2 * settings.neighbours_of if large else 0
+        return small + budget
+
+    def _estimated_ms(self, records: Iterable[DocumentRecord]) -> float:
+        return self._passages_read(records) * self._ms_per_passage
+
+    def _learn_speed(self, result: AnswerSet) -> None:
+        if result.from_cache:
+            return
+        records = [r for r in self._records.values() if r.status in ("ready", "partial")]
+        if self._asked_ids is not None:
+            records = [r for r in records if r.id in self._asked_ids]
+        passages = self._passages_read(records)
+        if passages:
+            measured = result.elapsed_ms / passages
+            self._ms_per_passage = 0.5 * self._ms_per_passage + 0.5 * measured
+
+    @Slot(object)
+    def _on_answered(self, result: AskResult) -> None:
+        if result.request.request_id != self._ask_request:
+            return  # the lookup window's, or superseded
+        answers = result.answers
+        self._learn_speed(answers)
+        self.answers.show_answers(answers, self._ask_scope, live=self._ask_live)
+        shown = self.answers.answers()
+        if not self._ask_live and self._ask_remember:
+            self._session.append(answers)
+            self.preferences.set_questions(self.question.field.history)
+        cached = " (from the cache)" if answers.from_cache else ""
+        self.statusBar().showMessage(
+            f"Answered in {answers.elapsed_ms:.0f} ms{cached}." if answers.found else "No confident answer.",
+            MESSAGE_MS,
+        )
+        if not shown:
+            self.document.set_answers([], None, scroll=False)
+            return
+        best = shown[0]
+        if self._ask_live:
+            # While typing: mark the answers in the open document but never move the view or open another.
+            here = best if best.document_id == self.document.document_id and answers.found else None
+            self.document.set_answers(shown if answers.found else [], here, scroll=False)
+        elif answers.found:
+            self.jump_to(best)
+        else:
+            # Guesses stay in the panel; marking them on the page would look like answers.
+            self.document.set_answers([], None, scroll=False)
+
+    def ask_selection(self) -> None:
+        """Ctrl+Enter: ask the text selected in the document (or the question bar's text)."""
+        selected = " ".join(self.document.selected_text().split())
+        question = selected or self.question.text()
+        if question:
+            self.ask(question[:1000])
+
+    def copy_answer(self) -> None:
+        answer = self.answers.current_answer()
+        if answer is None:
+            self.statusBar().showMessage("No answer to copy yet.", MESSAGE_MS)
+            return
+        QGuiApplication.clipboard().setText(quoted_with_citation(answer))
+        self.statusBar().showMessage("Copied the answer with its citation.", MESSAGE_MS)
+
+    # --- results and failures from the worker -----------------------------------------------------------
+
+    @Slot(str)
+    def _on_model_loaded(self, name: str) -> None:
+        self._model_ready = True
+        self.model_label.setText(f"Model: {name}")
+        self.model_label.setToolTip("The question-answering model is loaded.")
+
+    @Slot(int, str, str)
+    def _on_failed(self, request_id: int, what: str, message: str) -> None:
+        if what == "model":
+            self._model_ready = False
+            self.model_label.setText("<span style='color:#c0392b'>The model is missing or damaged</span>")
+            self.model_label.setToolTip(message)
+            self.statusBar().showMessage(message, MESSAGE_MS * 2)
+        elif what == "ask":
+            if request_id == self._ask_request:
+                self.answers.show_message(message)
+        elif what == "index":
+            path = self._jobs.pop(request_id, "")
+            if path:
+                self.library.drop_pending(path)
+                if self._open_after_index == path_key(path):
+                    self._open_after_index = None
+            self.statusBar().showMessage(message, MESSAGE_MS * 2)
+            if self.client.indexing_jobs == 0:
+                self._ask_waiting_question()
+        elif what in ("open", "remove", "library"):
+            self._opening = None
+            self.statusBar().showMessage(message, MESSAGE_MS * 2)
+            if what == "library":
+                self.answers.show_message(message)
+
+    @Slot(int)
+    def _on_removed(self, document_id: int) -> None:
+        record = self._records.pop(document_id, None)
+        self.library.remove_document(document_id)
+        if record is not None and record.path in self._watcher.files():
+            self._watcher.removePath(record.path)
+        if self.document.document_id == document_id:
+            self.document.show_content(None)
+            self.setWindowTitle("QA Reader")
+        if self._answers_involve(document_id) and self.answers.result is not None:
+            self.answers.show_hint()
+        title = record.title if record is not None else "The document"
+        self.statusBar().showMessage(f"Removed {title} from the library (the file itself is untouched).", MESSAGE_MS)
+
+    @Slot(int)
+    def _on_remove_requested(self, document_id: int) -> None:
+        self.client.remove(document_id)
+
+    @Slot()
+    def _on_remove_current(self) -> None:
+        row = self.library.current_row()
+        if row is not None and row.document_id is not None:
+            self.client.remove(row.document_id)
+        elif self.document.document_id is not None:
+            self.client.remove(self.document.document_id)
+
+    @Slot(bool)
+    def _on_scope_changed(self, whole: bool) -> None:
+        self.preferences.set_whole_library(whole)
+        self.statusBar().showMessage(
+            "Questions now go to the whole library." if whole else "Questions now go to the open document.",
+            MESSAGE_MS,
+        )
+
+    # --- dialogs and windows ----------------------------------------------------------------------------
+
+    def open_lookup(self, question: str | None = None) -> None:
+        if self._lookup is None:
+            from qa_reader.gui.lookup import LookupWindow
+
+            self._lookup = LookupWindow(self.client)
+            self._lookup.setWindowIcon(self.windowIcon())
+            self._lookup.shown.connect(self._on_lookup_shown)
+        self._lookup.open_with(question)
+
+    @property
+    def lookup(self):
+        return self._lookup
+
+    @Slot(object)
+    def _on_lookup_shown(self, answer: Answer) -> None:
+        if self.isHidden() or self.isMinimized():
+            self.showNormal()
+        self.raise_()
+        self.activateWindow()
+        self.answers.show_answers(AnswerSet(self._lookup.field.text(), (answer,), (), 0.0), "the library")
+        self.jump_to(answer)
+
+    def toggle_shortcuts(self) -> None:
+        if self.overlay.isVisible():
+            self.overlay.dismiss()
+        else:
+            self.overlay.open()
+
+    def open_settings(self) -> None:
+        from qa_reader.gui.settings_dialog import SettingsDialog
+        from qa_reader.gui.theme import apply_theme
+
+        dialog = SettingsDialog(self._engine_settings, self.preferences.theme(), self)
+        if dialog.exec() != SettingsDialog.DialogCode.Accepted:
+            return
+        settings, theme = dialog.chosen()
+        self.apply_settings(settings)
+        if theme != self.preferences.theme():
+            self.preferences.set_theme(theme)
+            app = QApplication.instance()
+            if isinstance(app, QApplication):
+                apply_theme(app, theme)
+
+    def apply_settings(self, settings: config.Settings) -> None:
+        self._engine_settings = settings
+        self.preferences.set_engine_settings(settings)
+        self.client.update_settings(settings)
+        self.statusBar().showMessage("Settings saved.", MESSAGE_MS)
+
+    def open_batch(self) -> None:
+        from qa_reader.gui.batch import BatchDialog
+
+        dialog = BatchDialog(self.client, self.library.rows(), self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+
+    def export_session(self) -> None:
+        if not self._session:
+            self.statusBar().showMessage("Nothing to export yet: ask a question first.", MESSAGE_MS)
+            return
+        path, chosen_filter = QFileDialog.getSaveFileName(
+            self, "Export questions and answers", "qa-reader-session.md", "Markdown (*.md);;CSV (*.csv)"
+        )
+        if path:
+            self.write_session(Path(path), csv_format=path.lower().endswith(".csv") or "CSV" in chosen_filter)
+
+    def write_session(self, path: Path, csv_format: bool) -> None:
+        if csv_format and path.suffix.lower() != ".csv":
+            path = path.with_suffix(".csv")
+        text = session_csv(self._session) if csv_format else session_markdown(self._session)
+        try:
+            path.write_text(text, encoding="utf-8")
+        except OSError as error:
+            QMessageBox.warning(self, "Export failed", f"{path} could not be written ({error.strerror}).")
+            return
+        self.statusBar().showMessage(f"Exported {len(self._session)} questions to {path.name}.", MESSAGE_MS)
+
+    @property
+    def session(self) -> list[AnswerSet]:
+        return list(self._session)
+
+    @Slot()
+    def _on_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        recent = self.preferences.recent_files()
+        for number, path in enumerate(recent, start=1):
+            action = self.recent_menu.addAction(f"&{number % 10} {Path(path).name}")
+            action.setToolTip(path)
+            action.triggered.connect(lambda checked=False, p=path: self.open_paths([p]))
+        if not recent:
+            self.recent_menu.addAction("No recent files").setEnabled(False)
+        else:
+            self.recent_menu.addSeparator()
+            self.recent_menu.addAction("Clear the List").triggered.connect(self.preferences.clear_recent_files)
+
+    @Slot()
+    def _on_about(self) -> None:
+        from qa_reader import __version__
+
+        QMessageBox.about(
+            self,
+            "About QA Reader",
+            f"<b>QA Reader {__version__}</b><p>Ask questions of your documents offline and see the answer "
+            "highlighted on the page.</p><p>Press F1 for the keyboard shortcuts.</p>",
+        )
+
+    # --- drag and drop ------------------------------------------------------------------------------------
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if event.mimeData().hasUrls() and any(url.isLocalFile() for url in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        paths = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            self.open_paths(paths)
+
+    # --- closing --------------------------------------------------------------------------------------------
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.preferences.set_window_state("geometry", self.saveGeometry())
+        self.preferences.set_window_state("splitter", self.splitter.saveState())
+        self.preferences.set_questions(self.question.field.history)
+        if self._lookup is not None:
+            self._lookup.close()
+        super().closeEvent(event)
+        self.shutdown()
+
+    def shutdown(self) -> None:
+        """Stop the worker (closing the engine on its thread) and the renderer; safe to call twice."""
+        if self._shut_down:
+            return
+        self._shut_down = True
+        self._watch_timer.stop()
+        self.client.stop()
+        self.renderer.stop()
+        self.preferences.sync()
+
