@@ -155,7 +155,12 @@ class Engine:
                 report("unchanged", 1.0)
                 return self.library.document(existing.id)
             _check_cancel(cancel)
-            document = ingest.load(absolute)
+
+            def page_read(done: int, total: int) -> None:
+                report("reading", 0.7 * done / total)
+                _check_cancel(cancel)
+
+            document = ingest.load(absolute, sha256=sha256, progress=page_read)
         except UserError as error:
             if remember_failure:
                 self.library.record_failure(absolute, str(error), mtime=stat.st_mtime, size=stat.st_size)
@@ -197,16 +202,21 @@ class Engine:
 
     # --- asking -----------------------------------------------------------------------------------
 
-    def ask(self, question: str, document_ids: Sequence[int] | None = None, top_k: int | None = None) -> AnswerSet:
+    def ask(
+        self,
+        question: str,
+        document_ids: Sequence[int] | None = None,
+        top_k: int | None = None,
+        remember: bool = True,
+    ) -> AnswerSet:
         """Answer a question over some documents (None: every searchable one in the library).
 
+        `remember=False` keeps it out of the question history (live answers while typing, batches).
         Raises UserError for an empty or overlong question, an empty library or a model problem.
         """
         started = time.perf_counter()
         question = check_question(question)
-        top_k = top_k or self.settings.top_k
         records = self._searchable(document_ids)
-        threshold = self.threshold
         key = self._cache_key(question, records, self.model_folder().identity)
         cached = self.library.cached(key)
         if cached is not None:
@@ -217,13 +227,35 @@ class Engine:
             candidates = self._read(question, records)
             self.library.cache(key, question, json.dumps([_answer_to_json(a) for a in candidates]))
             from_cache = False
+        result = self._answer_set(question, candidates, top_k, from_cache, started)
+        if remember:
+            best = result.answers[0].text if result.answers else ""
+            self.library.add_history(question, ",".join(str(r.id) for r in records), best)
+        return result
+
+    def _answer_set(
+        self, question: str, candidates: list[Answer], top_k: int | None, from_cache: bool, started: float
+    ) -> AnswerSet:
+        """Split ranked candidates at the threshold into answers and greyed guesses."""
+        top_k = top_k or self.settings.top_k
+        threshold = self.threshold
         answers = tuple(a for a in candidates if a.score >= threshold)[:top_k]
         guesses = tuple(a for a in candidates if a.score < threshold)[:top_k]
-        best = answers[0].text if answers else ""
-        scope = ",".join(str(r.id) for r in records)
-        self.library.add_history(question, scope, best)
         elapsed = (time.perf_counter() - started) * 1000
         return AnswerSet(question, answers, guesses, threshold, from_cache=from_cache, elapsed_ms=elapsed)
+
+    def cached_answers(
+        self, question: str, document_ids: Sequence[int] | None = None, top_k: int | None = None
+    ) -> AnswerSet | None:
+        """The cached answers to a question, or None when it would need the model (never runs it)."""
+        started = time.perf_counter()
+        question = check_question(question)
+        records = self._searchable(document_ids)
+        cached = self.library.cached(self._cache_key(question, records, self.model_folder().identity))
+        if cached is None:
+            return None
+        candidates = [_answer_from_json(item) for item in json.loads(cached)]
+        return self._answer_set(question, candidates, top_k, True, started)
 
     def _searchable(self, document_ids: Sequence[int] | None) -> list[DocumentRecord]:
         if document_ids is None:

@@ -124,3 +124,14 @@ def test_answers_never_cross_a_paragraph_break(tiny_model_dir):
     result = engine.ask("What are the phases?", [document_id])
     assert all("\n\n" not in a.text for a in result.answers + result.guesses)
     engine.close()
+
+
+def test_cached_answers_never_run_the_model_and_remember_false_keeps_history_clean(engine):
+    document_id = engine.add_document(text_document(LIFE_CYCLE))
+    assert engine.cached_answers("What are the phases?", [document_id]) is None
+    assert engine._model is None  # the check did not start a session
+    engine.ask("What are the phases?", [document_id], remember=False)
+    assert engine.history() == []
+    cached = engine.cached_answers("what are the phases", [document_id])
+    assert cached is not None and cached.from_cache
+    assert cached.answers[0].text == "preparation, detection and analysis"

@@ -17,8 +17,9 @@ __all__ = ["SUPPORTED_SUFFIXES", "load", "sha256_file"]
 
 SUPPORTED_SUFFIXES: tuple[str, ...] = tuple(SUFFIX_FORMATS)
 
+PageProgress = Callable[[int, int], None]  # (pages done, page count)
+
 _LOADERS: dict[str, Callable[[Path, str], Document]] = {
-    "pdf": load_pdf,
     "txt": load_text,
     "md": load_markdown,
     "html": load_html,
@@ -26,7 +27,7 @@ _LOADERS: dict[str, Callable[[Path, str], Document]] = {
 }
 
 
-def load(path: str | Path) -> Document:
+def load(path: str | Path, sha256: str | None = None, progress: PageProgress | None = None) -> Document:
     """Read one document file into a Document: its text, pages, title and (for PDFs) character boxes.
 
     The format follows the content when it is unmistakable (a PDF named .txt loads as a PDF), else the
@@ -34,8 +35,13 @@ def load(path: str | Path) -> Document:
     Returns the Document, with `path` made absolute and `sha256` the hash of the file's bytes.
     Raises UserError, with one sentence naming the file, for anything wrong with the input: a missing,
     empty, unreadable, damaged, encrypted, scanned or binary file.
+    `sha256`, when the caller has already hashed the file, saves reading it twice; `progress` hears
+    about each PDF page as it is read.
     """
     path = Path(os.path.abspath(Path(path).expanduser()))
     check_file(path)
     file_format = detect_format(path)
-    return _LOADERS[file_format](path, sha256_file(path))
+    sha256 = sha256 or sha256_file(path)
+    if file_format == "pdf":
+        return load_pdf(path, sha256, progress)
+    return _LOADERS[file_format](path, sha256)

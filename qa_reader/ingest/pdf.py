@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterable, Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import chain
@@ -109,16 +110,22 @@ class _TextBuilder:
         return np.concatenate(self.box_pieces).astype(np.float32, copy=False)
 
 
-def load_pdf(path: Path, sha256: str) -> Document:
+# PyMuPDF is not thread-safe: the worker extracts while the page view renders on its own thread.
+_MUPDF_LOCK = threading.RLock()
+
+
+def load_pdf(path: Path, sha256: str, progress: Callable[[int, int], None] | None = None) -> Document:
     """Extract a PDF's text page by page, with each character's box, in reading order.
 
     Returns a Document whose `char_boxes` holds one (x0, y0, x1, y1) per character, NaN for the spaces and
     paragraph breaks inserted between lines and blocks.
     Raises UserError when the file is damaged, encrypted, or has no text layer on any page.
+    `progress(pages_done, page_count)` is called after each page.
     """
     name = path.name
     try:
-        document = pymupdf.open(path, filetype="pdf")
+        with _MUPDF_LOCK:
+            document = pymupdf.open(path, filetype="pdf")
     except _MUPDF_ERRORS as error:
         raise UserError(f"{name} is damaged or not a PDF at all: it cannot be opened.") from error
     with document:
@@ -130,8 +137,14 @@ def load_pdf(path: Path, sha256: str) -> Document:
         if document.page_count == 0:
             raise UserError(f"{name} is damaged: no page of it can be read.")
         has_labels = _has_page_labels(document)
+        pages = []
         with _garbage_collector_paused():
-            pages = [_extract_page(document, index, has_labels) for index in range(document.page_count)]
+            for index in range(document.page_count):
+                # One page per lock: a page view rendering on another thread waits one page, not the file.
+                with _MUPDF_LOCK:
+                    pages.append(_extract_page(document, index, has_labels))
+                if progress is not None:
+                    progress(index + 1, document.page_count)
         repaired = document.is_repaired
         metadata_title = (document.metadata or {}).get("title") or ""
 
@@ -366,7 +379,7 @@ def render_page(path: str, page_index: int, scale: float) -> tuple[int, int, int
     rendered.
     """
     try:
-        with pymupdf.open(path) as document:
+        with _MUPDF_LOCK, pymupdf.open(path) as document:
             if not 0 <= page_index < document.page_count:
                 raise UserError(f"{Path(path).name} has no page {page_index + 1}.")
             pixmap = document[page_index].get_pixmap(matrix=pymupdf.Matrix(scale, scale), alpha=False)

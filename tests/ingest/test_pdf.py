@@ -257,3 +257,19 @@ def test_boxes_on_a_rotated_page_are_where_the_reader_sees_the_words(tmp_path: P
     word = document.char_boxes[: len("Rotated")]
     found = (word[:, 0].min(), word[:, 1].min(), word[:, 2].max(), word[:, 3].max())
     assert found == pytest.approx(tuple(shown), abs=0.5)
+
+
+def test_progress_is_reported_for_every_page(tmp_path):
+    import pymupdf
+
+    from qa_reader import ingest
+
+    path = tmp_path / "three.pdf"
+    with pymupdf.open() as document:
+        for number in range(3):
+            page = document.new_page()
+            page.insert_text((72, 72), f"Page {number} has some words on it.")
+        document.save(path)
+    calls = []
+    ingest.load(path, progress=lambda done, total: calls.append((done, total)))
+    assert calls == [(1, 3), (2, 3), (3, 3)]
