@@ -400,8 +400,9 @@ class MainWindow(QMainWindow):
             return
         self.library.set_progress(path, stage, fraction)
         self.index_label.setText(f"Indexing {Path(path).name}…")
-        # Reading the file is the long, silent stage: a busy bar says that work goes on.
-        self.index_progress.setRange(0, 0 if stage == "reading" else 100)
+        # PDFs report every page; other formats read in one go, so a busy bar says that work goes on.
+        silent = stage == "reading" and fraction == 0.0
+        self.index_progress.setRange(0, 0 if silent else 100)
         self.index_progress.setValue(int(fraction * 100))
 
     @Slot(int, object)

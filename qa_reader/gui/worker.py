@@ -291,7 +291,8 @@ class Worker(QObject):
             return  # a later post already took it, or we are closing
         ids = list(request.document_ids) if request.document_ids is not None else None
         try:
-            answers = self._engine.ask(request.question, ids)
+            # Live answers while typing stay out of the question history.
+            answers = self._engine.ask(request.question, ids, remember=not request.live)
         except Exception as error:
             if not isinstance(error, UserError):
                 log.exception("Asking %r failed", request.question)
@@ -306,7 +307,7 @@ class Worker(QObject):
                 if not self._usable():
                     return
                 try:
-                    answers = self._engine.ask(question, [document_id], top_k=1)
+                    answers = self._engine.ask(question, [document_id], top_k=1, remember=False)
                 except Exception as error:
                     emit(self.failed, job_id, "batch", describe_error(error))
                     emit(self.batchFinished, job_id)
