@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from qa_reader.gui.signals import emit
 from qa_reader.types import Answer, AnswerSet
 
 SENTENCE_REACH = 160  # characters of context kept either side of the answer
@@ -192,7 +191,7 @@ class _AnswerList(QListView):
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.currentIndex().isValid():
-            emit(self.jumped, self.currentIndex())
+            self.jumped.emit(self.currentIndex())
             return
         super().keyPressEvent(event)
 
@@ -295,4 +294,4 @@ class AnswersPanel(QWidget):
     def _on_jumped(self, index: QModelIndex) -> None:
         answer = index.data(AnswerRole)
         if answer is not None:
-            emit(self.activated, answer)
+            self.activated.emit(answer)

@@ -44,7 +44,6 @@ from PySide6.QtWidgets import (
 )
 
 from qa_reader.gui.render import PageRenderer
-from qa_reader.gui.signals import emit
 from qa_reader.gui.worker import DocumentContent
 from qa_reader.highlight import line_rects
 from qa_reader.types import Answer, Highlight
@@ -183,8 +182,8 @@ class PdfPagesView(QAbstractScrollArea):
         self._layout()
         self.verticalScrollBar().setValue(0)
         self.viewport().update()
-        emit(self.zoomChanged, self._zoom)
-        emit(self.currentPageChanged, 0)
+        self.zoomChanged.emit(self._zoom)
+        self.currentPageChanged.emit(0)
 
     @property
     def content(self) -> DocumentContent | None:
@@ -267,7 +266,7 @@ class PdfPagesView(QAbstractScrollArea):
         self._fit_width = fit_width
         if not self._sizes:
             self._zoom = zoom
-            emit(self.zoomChanged, zoom)
+            self.zoomChanged.emit(zoom)
             return
         anchor = self._centre_anchor()
         self._zoom = zoom
@@ -278,7 +277,7 @@ class PdfPagesView(QAbstractScrollArea):
             self.verticalScrollBar().setValue(int(top - self.viewport().height() / 2))
         self._requested = ()
         self.viewport().update()
-        emit(self.zoomChanged, zoom)
+        self.zoomChanged.emit(zoom)
 
     def _centre_anchor(self) -> tuple[int, float] | None:
         """The page at the viewport's centre and how far down it the centre lies (0..1)."""
@@ -372,7 +371,7 @@ class PdfPagesView(QAbstractScrollArea):
         else:
             self._marks[Mark.SELECTION] = range_highlights(self._content, selection.char_start, selection.char_end)
         self.viewport().update()
-        emit(self.selectionChanged)
+        self.selectionChanged.emit()
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
         if event.button() == Qt.MouseButton.LeftButton:
@@ -483,7 +482,7 @@ class PdfPagesView(QAbstractScrollArea):
         anchor = self._centre_anchor()
         if anchor is not None and anchor[0] != self._current_page:
             self._current_page = anchor[0]
-            emit(self.currentPageChanged, anchor[0])
+            self.currentPageChanged.emit(anchor[0])
         self.viewport().update()
 
     def resizeEvent(self, event: QResizeEvent) -> None:
@@ -656,14 +655,14 @@ class FindBar(QWidget):
         layout.addWidget(previous)
         layout.addWidget(following)
         layout.addWidget(close)
-        previous.clicked.connect(lambda: emit(self.searched, self.field.text(), False))
-        following.clicked.connect(lambda: emit(self.searched, self.field.text(), True))
+        previous.clicked.connect(lambda: self.searched.emit(self.field.text(), False))
+        following.clicked.connect(lambda: self.searched.emit(self.field.text(), True))
         close.clicked.connect(self.close_bar)
-        self.field.returnPressed.connect(lambda: emit(self.searched, self.field.text(), True))
+        self.field.returnPressed.connect(lambda: self.searched.emit(self.field.text(), True))
         self._typing = QTimer(self)
         self._typing.setSingleShot(True)
         self._typing.setInterval(200)
-        self._typing.timeout.connect(lambda: emit(self.searched, self.field.text(), True))
+        self._typing.timeout.connect(lambda: self.searched.emit(self.field.text(), True))
         self.field.textEdited.connect(lambda _: self._typing.start())
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
@@ -672,7 +671,7 @@ class FindBar(QWidget):
             return
         shift = event.modifiers() & Qt.KeyboardModifier.ShiftModifier
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and shift:
-            emit(self.searched, self.field.text(), False)
+            self.searched.emit(self.field.text(), False)
             return
         super().keyPressEvent(event)
 
@@ -685,7 +684,7 @@ class FindBar(QWidget):
 
     def close_bar(self) -> None:
         self.hide()
-        emit(self.closed)
+        self.closed.emit()
 
 
 class DocumentView(QWidget):
@@ -885,7 +884,7 @@ class DocumentView(QWidget):
         self.page_box.blockSignals(True)
         self.page_box.setValue(page_index + 1)
         self.page_box.blockSignals(False)
-        emit(self.pageChanged, page_index)
+        self.pageChanged.emit(page_index)
 
     @Slot(float)
     def _on_zoom(self, zoom: float) -> None:

@@ -12,8 +12,6 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 
-from qa_reader.gui.signals import emit
-
 log = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT_MS = 500
@@ -58,7 +56,6 @@ class InstanceServer(QObject):
         self._server = QLocalServer(self)
         self._server.setSocketOptions(QLocalServer.SocketOption.UserAccessOption)
         self._server.newConnection.connect(self._on_new_connection)
-        self._buffers: dict[QLocalSocket, bytes] = {}
 
     def listen(self) -> bool:
         """Start listening, clearing a socket file left behind by a crashed app; False if that fails."""
@@ -71,34 +68,47 @@ class InstanceServer(QObject):
         return False
 
     def close(self) -> None:
+        """Stop listening; connections already accepted still deliver what they send."""
         self._server.close()
+
+    # Each accepted socket is a child of the QLocalServer and is deleted by Qt (disconnected -> deleteLater).
+    # Its signals reach bound methods and C++ slots only, never a lambda or partial that holds `self`: such a
+    # callable is a reference from the socket to its own server, and PySide drops it while Qt destroys the
+    # socket. When that was the server's last reference, the server was deleted in the middle of the
+    # socket's destructor and deleted the socket a second time ("pure virtual method called", SIGSEGV).
 
     @Slot()
     def _on_new_connection(self) -> None:
         while (socket := self._server.nextPendingConnection()) is not None:
-            self._buffers[socket] = b""
-            socket.readyRead.connect(lambda s=socket: self._on_ready_read(s))
-            socket.disconnected.connect(lambda s=socket: self._on_disconnected(s))
-            if socket.bytesAvailable():
-                self._on_ready_read(socket)
+            socket.readyRead.connect(self._on_ready_read)
+            socket.disconnected.connect(self._on_disconnected)
+            socket.disconnected.connect(socket.deleteLater)
+            self._read_lines(socket)
 
-    def _on_ready_read(self, socket: QLocalSocket) -> None:
-        data = self._buffers.get(socket, b"") + bytes(socket.readAll().data())
-        if len(data) > MAX_MESSAGE_BYTES:
+    @Slot()
+    def _on_ready_read(self) -> None:
+        socket = self.sender()
+        if isinstance(socket, QLocalSocket):
+            self._read_lines(socket)
+
+    @Slot()
+    def _on_disconnected(self) -> None:
+        socket = self.sender()
+        if not isinstance(socket, QLocalSocket):
+            return
+        self._read_lines(socket)
+        last_line = bytes(socket.readAll().data())  # a message sent without its newline
+        if last_line.strip():
+            self._deliver(last_line)
+
+    def _read_lines(self, socket: QLocalSocket) -> None:
+        # The socket keeps a partial line in its own buffer until the newline arrives.
+        if socket.bytesAvailable() > MAX_MESSAGE_BYTES:
             log.warning("Dropped an oversized message from another qa-reader")
-            self._buffers.pop(socket, None)
             socket.abort()
             return
-        while b"\n" in data:
-            line, data = data.split(b"\n", 1)
-            self._deliver(line)
-        self._buffers[socket] = data
-
-    def _on_disconnected(self, socket: QLocalSocket) -> None:
-        leftover = self._buffers.pop(socket, b"") + bytes(socket.readAll().data())
-        if leftover.strip():
-            self._deliver(leftover)
-        socket.deleteLater()
+        while socket.canReadLine():
+            self._deliver(bytes(socket.readLine().data()).rstrip(b"\n"))
 
     def _deliver(self, line: bytes) -> None:
         try:
@@ -107,4 +117,4 @@ class InstanceServer(QObject):
             log.warning("Ignored a message that is not JSON from another qa-reader")
             return
         if isinstance(message, dict):
-            emit(self.received, message)
+            self.received.emit(message)

@@ -22,7 +22,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from qa_reader.gui.signals import emit
 from qa_reader.gui.worker import LibraryEntry
 
 if TYPE_CHECKING:
@@ -146,10 +145,10 @@ class _LibraryList(QListWidget):
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
-            emit(self.removeRequested)
+            self.removeRequested.emit()
             return
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Space):
-            emit(self.openRequested)
+            self.openRequested.emit()
             return
         super().keyPressEvent(event)
 
@@ -300,7 +299,7 @@ class LibraryPanel(QWidget):
     def _on_item_activated(self, item: QListWidgetItem) -> None:
         row: LibraryRow = item.data(RowRole)
         if row.searchable or (row.document_id is not None and row.status == "partial"):
-            emit(self.opened, row.document_id)
+            self.opened.emit(row.document_id)
 
     @Slot()
     def _on_open_current(self) -> None:
@@ -312,7 +311,7 @@ class LibraryPanel(QWidget):
     def _on_remove_current(self) -> None:
         row = self.current_row()
         if row is not None and row.document_id is not None:
-            emit(self.removeRequested, row.document_id)
+            self.removeRequested.emit(row.document_id)
 
     @Slot(QPoint)
     def _on_context_menu(self, position: QPoint) -> None:
@@ -329,8 +328,8 @@ class LibraryPanel(QWidget):
         cancel_action.setEnabled(row.status in ("waiting", "indexing"))
         chosen = menu.exec(self.list.viewport().mapToGlobal(position))
         if chosen is open_action:
-            emit(self.opened, row.document_id)
+            self.opened.emit(row.document_id)
         elif chosen is remove_action:
-            emit(self.removeRequested, row.document_id)
+            self.removeRequested.emit(row.document_id)
         elif chosen is cancel_action:
-            emit(self.cancelRequested)
+            self.cancelRequested.emit()

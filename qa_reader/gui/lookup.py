@@ -10,7 +10,6 @@ from PySide6.QtGui import QCloseEvent, QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
 from qa_reader.gui.answers import citation, percent, quoted_with_citation, sentence_html
-from qa_reader.gui.signals import emit
 from qa_reader.gui.worker import AskResult, EngineClient
 from qa_reader.types import Answer
 
@@ -149,7 +148,7 @@ class LookupWindow(QWidget):
     @Slot()
     def _on_show(self) -> None:
         if self._answer is not None:
-            emit(self.shown, self._answer)
+            self.shown.emit(self._answer)
 
     @Slot()
     def _on_copy(self) -> None:
@@ -157,5 +156,5 @@ class LookupWindow(QWidget):
             QGuiApplication.clipboard().setText(quoted_with_citation(self._answer))
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        emit(self.closed)
+        self.closed.emit()
         super().closeEvent(event)

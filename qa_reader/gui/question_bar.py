@@ -7,8 +7,6 @@ from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QHBoxLayout, QLineEdit, QPushButton, QToolButton, QWidget
 
-from qa_reader.gui.signals import emit
-
 LIVE_DELAY_MS = 350
 HISTORY_KEPT = 200
 
@@ -115,7 +113,7 @@ class QuestionBar(QWidget):
         question = self.text()
         if question:
             self.field.remember(question)
-            emit(self.asked, question)
+            self.asked.emit(question)
 
     @Slot(str)
     def _on_edited(self, _: str) -> None:
@@ -125,7 +123,7 @@ class QuestionBar(QWidget):
     def _on_pause(self) -> None:
         question = self.text()
         if question:
-            emit(self.paused, question)
+            self.paused.emit(question)
 
     @Slot(bool)
     def _on_scope_toggled(self, whole: bool) -> None:
@@ -135,4 +133,4 @@ class QuestionBar(QWidget):
             if whole
             else "Ask a question about this document…   (Ctrl+L)"
         )
-        emit(self.scopeChanged, whole)
+        self.scopeChanged.emit(whole)

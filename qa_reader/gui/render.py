@@ -12,8 +12,6 @@ import threading
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 from PySide6.QtGui import QImage
 
-from qa_reader.gui.signals import emit
-
 log = logging.getLogger(__name__)
 
 
@@ -55,10 +53,10 @@ class _RenderLoop(QObject):
                 width, height, stride, samples = render_page(path, page_index, scale)
             except Exception as error:  # a damaged page must not stop the others from rendering
                 log.warning("Page %d of %s could not be rendered: %s", page_index + 1, path, error)
-                emit(self.failed, path, page_index, str(error))
+                self.failed.emit(path, page_index, str(error))
                 continue
             image = QImage(samples, width, height, stride, QImage.Format.Format_RGB888).copy()
-            emit(self.rendered, path, page_index, scale, image)
+            self.rendered.emit(path, page_index, scale, image)
 
 
 class PageRenderer(QObject):
@@ -85,7 +83,7 @@ class PageRenderer(QObject):
         """Render these pages (first ones first) at `scale`, forgetting any earlier request not yet done."""
         self._wish.replace(path, scale, pages)
         if pages:
-            emit(self._posted)
+            self._posted.emit()
 
     def stop(self) -> None:
         self._wish.replace("", 1.0, [])

@@ -9,8 +9,6 @@ from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QColor, QKeyEvent, QKeySequence, QMouseEvent, QPainter, QPaintEvent
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QVBoxLayout, QWidget
 
-from qa_reader.gui.signals import emit
-
 
 @dataclass(frozen=True)
 class Shortcut:
@@ -140,4 +138,4 @@ class ShortcutsOverlay(QWidget):
 
     def dismiss(self) -> None:
         self.hide()
-        emit(self.closed)
+        self.closed.emit()

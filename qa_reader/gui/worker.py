@@ -19,7 +19,6 @@ from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from qa_reader import config
 from qa_reader.errors import UserError
-from qa_reader.gui.signals import emit
 from qa_reader.types import AnswerSet, Page
 
 if TYPE_CHECKING:  # the store (sqlite-utils) is loaded on the worker threads, not while the window opens
@@ -186,7 +185,7 @@ class Worker(QObject):
             self._engine = Engine(self._library_path, self._model_dir, self._settings)
         except Exception as error:
             log.exception("The library could not be opened")
-            emit(self.failed, 0, "library", describe_error(error))
+            self.failed.emit(0, "library", describe_error(error))
             return
         self._on_list()
         self._load_model()
@@ -199,9 +198,9 @@ class Worker(QObject):
         except Exception as error:
             if not isinstance(error, UserError):
                 log.exception("The model could not be loaded")
-            emit(self.failed, 0, "model", describe_error(error))
+            self.failed.emit(0, "model", describe_error(error))
             return
-        emit(self.modelLoaded, model.name)
+        self.modelLoaded.emit(model.name)
 
     @Slot()
     def _on_stop(self) -> None:
@@ -224,7 +223,7 @@ class Worker(QObject):
             missing = not Path(record.path).exists()
             stale = not missing and record.status != "failed" and self._engine.is_stale(record)
             entries.append(LibraryEntry(record, stale, missing))
-        emit(self.listed, entries)
+        self.listed.emit(entries)
 
     @Slot()
     def _on_index_posted(self) -> None:
@@ -233,32 +232,32 @@ class Worker(QObject):
             return
         self._index(job.job_id, job.path, job.cancel)
         # Back of the line: what was posted while this file was read runs before the next file.
-        emit(self._indexNext)
+        self._indexNext.emit()
 
     def _index(self, job_id: int, path: str, cancel: threading.Event) -> None:
         if not self._usable():
-            emit(self.cancelled, job_id, path)
+            self.cancelled.emit(job_id, path)
             return
         if cancel.is_set():
-            emit(self.cancelled, job_id, path)
+            self.cancelled.emit(job_id, path)
             return
         from qa_reader.engine import Cancelled
 
         def report(stage: str, fraction: float) -> None:
-            emit(self.progressed, job_id, path, stage, fraction)
+            self.progressed.emit(job_id, path, stage, fraction)
 
         try:
             record = self._engine.index(path, progress=report, cancel=cancel, remember_failure=True)
         except Cancelled:
-            emit(self.cancelled, job_id, path)
+            self.cancelled.emit(job_id, path)
             return
         except Exception as error:
             if not isinstance(error, UserError):
                 log.exception("Indexing %s failed", path)
-            emit(self.failed, job_id, "index", describe_error(error))
+            self.failed.emit(job_id, "index", describe_error(error))
             self._on_list()
             return
-        emit(self.indexed, job_id, record)
+        self.indexed.emit(job_id, record)
 
     @Slot(int)
     def _on_remove(self, document_id: int) -> None:
@@ -267,9 +266,9 @@ class Worker(QObject):
         try:
             self._engine.remove(document_id)
         except Exception as error:
-            emit(self.failed, 0, "remove", describe_error(error))
+            self.failed.emit(0, "remove", describe_error(error))
             return
-        emit(self.removed, document_id)
+        self.removed.emit(document_id)
 
     @Slot(int, int)
     def _on_open(self, request_id: int, document_id: int) -> None:
@@ -278,9 +277,9 @@ class Worker(QObject):
         try:
             content = load_content(self._engine.library, document_id)
         except Exception as error:
-            emit(self.failed, request_id, "open", describe_error(error))
+            self.failed.emit(request_id, "open", describe_error(error))
             return
-        emit(self.documentLoaded, request_id, content)
+        self.documentLoaded.emit(request_id, content)
 
     # --- questions ----------------------------------------------------------------------------------
 
@@ -296,9 +295,9 @@ class Worker(QObject):
         except Exception as error:
             if not isinstance(error, UserError):
                 log.exception("Asking %r failed", request.question)
-            emit(self.failed, request.request_id, "ask", describe_error(error))
+            self.failed.emit(request.request_id, "ask", describe_error(error))
             return
-        emit(self.answered, AskResult(request, answers))
+        self.answered.emit(AskResult(request, answers))
 
     @Slot(int, list, list)
     def _on_batch(self, job_id: int, questions: list[str], document_ids: list[int]) -> None:
@@ -309,12 +308,12 @@ class Worker(QObject):
                 try:
                     answers = self._engine.ask(question, [document_id], top_k=1, remember=False)
                 except Exception as error:
-                    emit(self.failed, job_id, "batch", describe_error(error))
-                    emit(self.batchFinished, job_id)
+                    self.failed.emit(job_id, "batch", describe_error(error))
+                    self.batchFinished.emit(job_id)
                     return
                 best = answers.answers[0] if answers.answers else None
-                emit(self.batchAnswered, job_id, row, column, best)
-        emit(self.batchFinished, job_id)
+                self.batchAnswered.emit(job_id, row, column, best)
+        self.batchFinished.emit(job_id)
 
     @Slot(object)
     def _on_settings(self, settings: config.Settings) -> None:
@@ -346,9 +345,9 @@ class DocumentReader(QObject):
                 self._library = Library(self._library_path)
             content = load_content(self._library, document_id)
         except Exception as error:
-            emit(self.failed, request_id, "open", describe_error(error))
+            self.failed.emit(request_id, "open", describe_error(error))
             return
-        emit(self.documentLoaded, request_id, content)
+        self.documentLoaded.emit(request_id, content)
 
     @Slot()
     def _on_stop(self) -> None:
@@ -456,7 +455,7 @@ class EngineClient(QObject):
         self._stopping.set()
         for cancel in self._jobs.values():
             cancel.set()
-        emit(self._stopRequested)
+        self._stopRequested.emit()
         stopped = all(thread.wait(STOP_WAIT_MS) for thread in threads)
         if not stopped:
             log.warning("The engine thread did not stop within %d ms", STOP_WAIT_MS)
@@ -473,9 +472,9 @@ class EngineClient(QObject):
         job_id = self._new_id()
         cancel = threading.Event()
         self._jobs[job_id] = cancel
-        emit(self.jobsChanged, len(self._jobs))
+        self.jobsChanged.emit(len(self._jobs))
         if self._queue.put(IndexJob(job_id, str(path), cancel)):
-            emit(self._indexPosted)
+            self._indexPosted.emit()
         return job_id
 
     def cancel_indexing(self) -> int:
@@ -494,7 +493,7 @@ class EngineClient(QObject):
         self._latest_ask = request_id
         ids = tuple(document_ids) if document_ids is not None else None
         self._mailbox.put(AskRequest(request_id, question, ids, live))
-        emit(self._askPosted)
+        self._askPosted.emit()
         return request_id
 
     def forget_asks(self) -> None:
@@ -505,46 +504,46 @@ class EngineClient(QObject):
     def open_document(self, document_id: int) -> int:
         request_id = self._new_id()
         self._latest_open = request_id
-        emit(self._openRequested, request_id, document_id)
+        self._openRequested.emit(request_id, document_id)
         return request_id
 
     def remove(self, document_id: int) -> None:
-        emit(self._removeRequested, document_id)
+        self._removeRequested.emit(document_id)
 
     def refresh(self) -> None:
         """Ask for the library list again (with staleness)."""
-        emit(self._listRequested)
+        self._listRequested.emit()
 
     def update_settings(self, settings: config.Settings) -> None:
-        emit(self._settingsChanged, settings)
+        self._settingsChanged.emit(settings)
 
     def run_batch(self, questions: list[str], document_ids: list[int]) -> int:
         job_id = self._new_id()
-        emit(self._batchRequested, job_id, list(questions), list(document_ids))
+        self._batchRequested.emit(job_id, list(questions), list(document_ids))
         return job_id
 
     # --- results ------------------------------------------------------------------------------------
 
     def _finish_job(self, job_id: int) -> None:
         if self._jobs.pop(job_id, None) is not None:
-            emit(self.jobsChanged, len(self._jobs))
+            self.jobsChanged.emit(len(self._jobs))
 
     @Slot(int, object)
     def _on_indexed(self, job_id: int, record: DocumentRecord) -> None:
         self._finish_job(job_id)
-        emit(self.indexed, job_id, record)
+        self.indexed.emit(job_id, record)
 
     @Slot(int, str)
     def _on_cancelled(self, job_id: int, path: str) -> None:
         self._finish_job(job_id)
-        emit(self.cancelled, job_id, path)
+        self.cancelled.emit(job_id, path)
 
     @Slot(object)
     def _on_answered(self, result: AskResult) -> None:
         if result.request.request_id != self._latest_ask:
             log.debug("Dropped the stale answer to request %d", result.request.request_id)
             return
-        emit(self.answered, result)
+        self.answered.emit(result)
 
     @Slot(int, str, str)
     def _on_failed(self, request_id: int, what: str, message: str) -> None:
@@ -554,10 +553,10 @@ class EngineClient(QObject):
             return
         if what == "open" and request_id != self._latest_open:
             return
-        emit(self.failed, request_id, what, message)
+        self.failed.emit(request_id, what, message)
 
     @Slot(int, object)
     def _on_document_loaded(self, request_id: int, content: DocumentContent) -> None:
         if request_id == self._latest_open:
-            emit(self.documentLoaded, request_id, content)
+            self.documentLoaded.emit(request_id, content)
 
