@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 
 import numpy as np
 import pytest
@@ -48,14 +47,12 @@ def test_real_pdf_loads_with_consistent_pages_and_boxes(name: str) -> None:
     assert "\n\n\n" not in document.text and "  " not in document.text
 
 
-def test_the_long_nist_guide_loads_within_budget() -> None:
-    started = time.perf_counter()
+def test_the_long_nist_guide_loads_every_page() -> None:
+    # Its speed is measured by `qa-reader bench`, not here: timings in unit tests flake on shared machines.
     document = load(SHARED_PDFS / "NIST.SP.800-82r2.pdf")
-    elapsed = time.perf_counter() - started
 
     assert len(document.pages) == 247
-    # The target is 2.5 s; the bound leaves room for a machine busy with other work.
-    assert elapsed < 8
+    assert document.pages[-1].char_end == len(document.text)
 
 
 def test_two_column_paper_reads_column_by_column() -> None:
