@@ -20,7 +20,15 @@ test: $(STAMP)
 	$(BIN)/lint-imports
 
 lint: $(STAMP)
-	$(BIN)/ruff check qa_reader tests
+	$(BIN)/ruff check qa_reader tests packaging
+
+# The installer for the system it runs on, in dist/ (see packaging/). On Linux: the .deb, then installed,
+# self-tested, started under Xvfb for a screenshot and removed again; not part of `make test`.
+UNAME := $(shell uname -s)
+PLATFORM := $(if $(filter Darwin,$(UNAME)),macos,$(if $(filter MINGW% MSYS% CYGWIN%,$(UNAME)),windows,linux))
+
+installer:
+	bash packaging/$(PLATFORM)/build.sh
 
 train-env: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[train]'

@@ -34,14 +34,20 @@ def run_self_test(model_dir: Path | None = None) -> int:
     try:
         started = time.perf_counter()
         model = ModelFolder.open(model_path)
-        report(
-            True,
-            f"model {model.name}: files present, sha256 {model.sha256[:12]}… verified "
-            f"({(time.perf_counter() - started) * 1000:.0f} ms)",
-        )
     except QAReaderError as error:
         report(False, f"model: {error}")
         return 1
+    if not model.sha256:
+        report(False, f"model {model.name}: its manifest records no sha256 to check model.onnx against")
+        return 1
+    report(
+        True,
+        f"model {model.name}: files present, sha256 {model.sha256[:12]}… verified "
+        f"({(time.perf_counter() - started) * 1000:.0f} ms)",
+    )
+    data = config.data_dir().resolve()
+    outside = not data.is_relative_to(config.install_root().resolve())
+    report(outside, f"user data in {data}, {'outside' if outside else 'INSIDE'} the install folder")
 
     checks_path = config.resources_dir() / SAMPLE_DIR / CHECKS_FILE
     try:
