@@ -13,6 +13,7 @@ import torch
 from transformers import DistilBertForQuestionAnswering
 
 from qa_reader.reader.model import file_sha256
+from qa_reader.training.data import SOURCES
 from qa_reader.training.student import build_student, encoder_dir
 
 FP32_FILE = "model.fp32.onnx"
@@ -28,16 +29,16 @@ class _LogitsOnly(torch.nn.Module):
         return out.start_logits, out.end_logits
 
 
-def load_trained(run_dir: Path) -> DistilBertForQuestionAnswering:
-    """The run's final model, or its latest checkpoint when training has not finished."""
+def load_trained(run_dir: Path) -> tuple[DistilBertForQuestionAnswering, str]:
+    """The run's final model, or its latest checkpoint when training has not finished, and which it was."""
     final = run_dir / "final"
     if final.is_dir():
         model = DistilBertForQuestionAnswering.from_pretrained(str(final), attn_implementation="eager")
-    else:
-        model = build_student()
-        state = torch.load(run_dir / "checkpoint.pt", weights_only=False)
-        model.load_state_dict(state["model"])
-    return model.eval()
+        return model.eval(), "final"
+    model = build_student()
+    state = torch.load(run_dir / "checkpoint.pt", weights_only=False)
+    model.load_state_dict(state["model"])
+    return model.eval(), f"checkpoint at step {state['step']} ({state['elapsed_s'] / 3600:.2f} h of training)"
 
 
 def export_onnx(model: DistilBertForQuestionAnswering, path: Path) -> float:
@@ -192,7 +193,7 @@ def write_folder(run_dir: Path, out_dir: Path, name: str) -> dict:
     from qa_reader.evaluate import ParagraphReader, evaluate_paragraphs
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    model = load_trained(run_dir)
+    model, stage = load_trained(run_dir)
     fp32 = out_dir / FP32_FILE
     diff = export_onnx(model, fp32)
     print(f"exported {fp32} ({fp32.stat().st_size / 1e6:.1f} MB); max |logit diff| vs torch {diff:.2e}", flush=True)
@@ -251,7 +252,27 @@ def write_folder(run_dir: Path, out_dir: Path, name: str) -> dict:
             "fp32": time_model(fp32),
         },
         "no_answer_threshold": 0.1,
-        "training": {"run_config": config, "command": "python -m qa_reader.training train RUN_DIR (see README)"},
+        "training": {
+            "weights_from": stage,
+            "data": [
+                {
+                    "name": source.name,
+                    "path": f"../shared/data/train/{source.relative_path}",
+                    "weight": source.weight,
+                    "license": source.license,
+                }
+                for source in SOURCES
+            ],
+            "left_out": {
+                "policyqa": "privacy-policy texts from OPP-115, released for non-commercial research only",
+                "friendsqa": "TV-series transcripts",
+                "evaluation sets": "SQuAD v1.1/v2.0 dev, AddSent, COVID-QA are never trained on",
+            },
+            "negatives": "8% of questions also paired with another paragraph of the same file, labelled [CLS]",
+            "run_config": config,
+            "command": "python -m qa_reader.training train RUN_DIR --epochs 1.0 --checkpoint-minutes 15",
+            "curve": "curve.csv / curve.png beside this manifest (F1 on the first 1,000 SQuAD v1.1 dev questions)",
+        },
     }
     (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2))
     return manifest
