@@ -15,7 +15,7 @@ from pathlib import Path
 
 from qa_reader import config, ingest, search
 from qa_reader.errors import UserError
-from qa_reader.highlight import line_rects
+from qa_reader.highlight import span_highlights
 from qa_reader.passages import split_passages
 from qa_reader.reader.model import ModelFolder
 from qa_reader.reader.predict import ContextSpan, ReadRequest, read_many
@@ -346,19 +346,11 @@ class Engine:
     ) -> tuple[Highlight, ...]:
         """Rectangles (per page, one per line) covering the characters [char_start, char_end)."""
         pages = pages if pages is not None else self.library.pages(document_id)
-        result = []
-        for page in pages:
-            if page.char_end <= char_start or page.char_start >= char_end:
-                continue
-            stored = self.library.page_boxes(document_id, page.page_index)
-            if stored is None:
-                continue
-            page_start, boxes = stored
-            local = boxes[max(char_start, page.char_start) - page_start : min(char_end, page.char_end) - page_start]
-            rects = line_rects(local)
-            if rects:
-                result.append(Highlight(page.page_index, tuple(rects)))
-        return tuple(result)
+
+        def boxes(page_index: int):
+            return self.library.page_boxes(document_id, page_index)
+
+        return tuple(span_highlights(pages, boxes, char_start, char_end))
 
     def history(self) -> list[str]:
         return self.library.history()

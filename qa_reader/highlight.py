@@ -2,9 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 import numpy as np
 
-from qa_reader.types import Rect
+from qa_reader.types import Highlight, Page, Rect
+
+# page_index -> (char_start of the page, float (n, 4) boxes of its characters), or None for flowing text
+PageBoxes = Callable[[int], "tuple[int, np.ndarray] | None"]
+
+
+def span_highlights(pages: Sequence[Page], page_boxes: PageBoxes, char_start: int, char_end: int) -> list[Highlight]:
+    """Rectangles (per page, one per line) covering the document characters [char_start, char_end)."""
+    result = []
+    for page in pages:
+        if page.char_end <= char_start or page.char_start >= char_end:
+            continue
+        stored = page_boxes(page.page_index)
+        if stored is None:
+            continue
+        page_start, boxes = stored
+        local = boxes[max(char_start, page.char_start) - page_start : min(char_end, page.char_end) - page_start]
+        rects = line_rects(local)
+        if rects:
+            result.append(Highlight(page.page_index, tuple(rects)))
+    return result
 
 
 def line_rects(boxes: np.ndarray) -> list[Rect]:

@@ -45,7 +45,7 @@ from PySide6.QtWidgets import (
 
 from qa_reader.gui.render import PageRenderer
 from qa_reader.gui.worker import DocumentContent
-from qa_reader.highlight import line_rects
+from qa_reader.highlight import span_highlights
 from qa_reader.types import Answer, Highlight
 
 MIN_ZOOM, MAX_ZOOM = 0.25, 6.0
@@ -97,19 +97,7 @@ class Span:
 
 def range_highlights(content: DocumentContent, char_start: int, char_end: int) -> list[Highlight]:
     """Rectangles (one per line, per page) covering a character range of a PDF document."""
-    result = []
-    for page in content.pages:
-        if page.char_end <= char_start or page.char_start >= char_end:
-            continue
-        stored = content.boxes.get(page.page_index)
-        if stored is None:
-            continue
-        page_start, boxes = stored
-        local = boxes[max(char_start, page.char_start) - page_start : min(char_end, page.char_end) - page_start]
-        rects = line_rects(local)
-        if rects:
-            result.append(Highlight(page.page_index, tuple(rects)))
-    return result
+    return span_highlights(content.pages, content.boxes.get, char_start, char_end)
 
 
 def find_all(text: str, needle: str, limit: int = FIND_LIMIT) -> list[Span]:
