@@ -82,6 +82,6 @@ def plot_curve(curve_csv: Path, png: Path) -> None:
     right = left.twinx()
     right.plot(seen, [float(r["train_loss"]) for r in rows], color="grey", linestyle="--", label="train loss")
     right.set_ylabel("loss")
-    figure.legend(loc="lower right")
-    figure.tight_layout()
+    figure.legend(loc="upper center", ncol=3, fontsize=8, frameon=False)
+    figure.tight_layout(rect=(0, 0, 1, 0.92))
     figure.savefig(png, dpi=110)
