@@ -255,6 +255,15 @@ class LibraryPanel(QWidget):
     def set_record(self, record: DocumentRecord) -> None:
         self._put(row_for(record))
 
+    def mark_failed(self, path: str, message: str) -> None:
+        """Show at once why a file could not be indexed (the library's own listing follows later)."""
+        key = path_key(path)
+        existing = self.row(key)
+        title = existing.title if existing is not None else Path(key).name
+        document_id = existing.document_id if existing is not None else None
+        status = "scanned" if "scanned" in message.lower() else "failed"
+        self._put(LibraryRow(key, title, status, message, -1.0, document_id))
+
     def drop_pending(self, path: str) -> None:
         """Forget a file whose indexing was cancelled or failed before it reached the library."""
         item = self._item(path)

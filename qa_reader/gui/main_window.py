@@ -675,7 +675,8 @@ class MainWindow(QMainWindow):
         elif what == "index":
             path = self._jobs.pop(request_id, "")
             if path:
-                self.library.drop_pending(path)
+                # The engine records the failure; the line stays, with the reason, instead of flickering away.
+                self.library.mark_failed(path, message)
                 if self._open_after_index == path_key(path):
                     self._open_after_index = None
             self.statusBar().showMessage(message, MESSAGE_MS * 2)

@@ -108,8 +108,23 @@ def test_stop_closes_the_engine_on_its_thread(qtbot, client: EngineClient) -> No
 
 
 def test_a_question_runs_between_two_indexing_jobs(
-    qtbot, client: EngineClient, life_cycle_file: Path, pets_file: Path, life_cycle_pdf: Path
+    qtbot, client: EngineClient, life_cycle_file: Path, pets_file: Path, life_cycle_pdf: Path, monkeypatch
 ) -> None:
+    import threading
+
+    from qa_reader.engine import Engine
+
+    # The first file's job waits until everything is queued, so the order below does not depend on how
+    # fast this machine happens to be.
+    queued = threading.Event()
+    index = Engine.index
+
+    def gated_index(self, path, *args, **kwargs):
+        if Path(path) == life_cycle_pdf:
+            queued.wait(10)
+        return index(self, path, *args, **kwargs)
+
+    monkeypatch.setattr(Engine, "index", gated_index)
     client.start()
     with qtbot.waitSignal(client.indexed, timeout=10000) as indexed:
         client.index(life_cycle_file)
@@ -120,6 +135,7 @@ def test_a_question_runs_between_two_indexing_jobs(
     first = client.index(life_cycle_pdf)
     second = client.index(pets_file)
     request = client.ask("What are the phases?", [document_id])
+    queued.set()
     qtbot.waitUntil(lambda: len(events) == 3, timeout=10000)
     # The question may even overtake the first file; it must never wait for the second.
     assert events.index(("answered", request)) < events.index(("indexed", second))
