@@ -308,13 +308,19 @@ class Engine:
         by_id = {r.id: r for r in records}
         answers: list[Answer] = []
         seen: set[str] = set()
+        kept: list[tuple[int, int, int]] = []  # (document id, char start, char end) of the answers so far
         for span in spans:
             document_id, passage = rows[passage_ids[span.context_index]]
             text = passage.text[span.char_start : span.char_end]
             key = normalize_answer(text) or text
             if key in seen or not text.strip() or "\n\n" in text:
                 continue
+            start, end = passage.char_start + span.char_start, passage.char_start + span.char_end
+            # A longer or shorter cut of a better answer is the same answer, not an alternative.
+            if any(d == document_id and start < e and s < end for d, s, e in kept):
+                continue
             seen.add(key)
+            kept.append((document_id, start, end))
             answers.append(self._locate(by_id[document_id], passage.char_start, span, text))
             if len(answers) >= CANDIDATES_KEPT:
                 break

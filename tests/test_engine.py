@@ -135,3 +135,12 @@ def test_cached_answers_never_run_the_model_and_remember_false_keeps_history_cle
     cached = engine.cached_answers("what are the phases", [document_id])
     assert cached is not None and cached.from_cache
     assert cached.answers[0].text == "preparation, detection and analysis"
+
+
+def test_overlapping_cuts_of_one_answer_are_not_listed_as_alternatives(engine):
+    document_id = engine.add_document(text_document(LIFE_CYCLE))
+    result = engine.ask("What are the phases?", [document_id])
+    spans = [(a.char_start, a.char_end) for a in result.answers + result.guesses]
+    for i, (start, end) in enumerate(spans):
+        for other_start, other_end in spans[i + 1 :]:
+            assert end <= other_start or other_end <= start
