@@ -18,7 +18,7 @@ from qa_reader.errors import UserError
 from qa_reader.highlight import span_highlights
 from qa_reader.passages import split_passages
 from qa_reader.reader.model import ModelFolder
-from qa_reader.reader.predict import ContextSpan, ReadRequest, read_many
+from qa_reader.reader.predict import ReadRequest, read_many
 from qa_reader.reader.windows import TokenizedText, WindowMaker, WindowSettings
 from qa_reader.squad import normalize_answer
 from qa_reader.store import DocumentRecord, Library
@@ -306,6 +306,8 @@ class Engine:
             max_answer_tokens=self.settings.max_answer_tokens,
         )[0]
         by_id = {r.id: r for r in records}
+        # Each document's text and pages are read once per question, not once per candidate.
+        located: dict[int, tuple[str, list[Page]]] = {}
         answers: list[Answer] = []
         seen: set[str] = set()
         kept: list[tuple[int, int, int]] = []  # (document id, char start, char end) of the answers so far
@@ -321,21 +323,28 @@ class Engine:
                 continue
             seen.add(key)
             kept.append((document_id, start, end))
-            answers.append(self._locate(by_id[document_id], passage.char_start, span, text))
+            if document_id not in located:
+                located[document_id] = (self.library.document_text(document_id), self.library.pages(document_id))
+            document_text, pages = located[document_id]
+            answers.append(self._locate(by_id[document_id], document_text, pages, start, end, span.probability))
             if len(answers) >= CANDIDATES_KEPT:
                 break
         return answers
 
-    def _locate(self, record: DocumentRecord, passage_start: int, span: ContextSpan, text: str) -> Answer:
-        char_start = passage_start + span.char_start
-        char_end = passage_start + span.char_end
-        document_text = self.library.document_text(record.id)
-        pages = self.library.pages(record.id)
+    def _locate(
+        self,
+        record: DocumentRecord,
+        document_text: str,
+        pages: list[Page],
+        char_start: int,
+        char_end: int,
+        probability: float,
+    ) -> Answer:
         page = _page_at(pages, char_start)
         sentence_start, sentence_end = sentence_bounds(document_text, char_start, char_end)
         return Answer(
-            text=text,
-            score=span.probability,
+            text=document_text[char_start:char_end],
+            score=probability,
             document_id=record.id,
             document_title=record.title,
             document_path=record.path,
