@@ -41,9 +41,11 @@ def main(argv: list[str] | None = None) -> None:
 
     silver = commands.add_parser("pseudo-label", help="silver labels for the unlabeled SQuAD 2.0 train questions")
     silver.add_argument("model_dir", type=Path)
-    silver.add_argument("out_path", type=Path)
-    silver.add_argument("--min-probability", type=float, default=0.5)
+    silver.add_argument("out_path", type=Path, nargs="?")
+    silver.add_argument("--min-probability", type=float, default=0.05)
+    silver.add_argument("--min-share", type=float, default=0.7)
     silver.add_argument("--limit", type=int, default=None)
+    silver.add_argument("--check", action="store_true", help="measure the labelling on gold SQuADShifts instead")
 
     args = parser.parse_args(argv)
     if args.command == "train":
@@ -60,9 +62,15 @@ def main(argv: list[str] | None = None) -> None:
 
         measure(args.model_dir, with_fp32=not args.no_fp32, with_ood=not args.no_ood)
     elif args.command == "pseudo-label":
-        from qa_reader.training.pseudo import pseudo_label
+        from qa_reader.training.pseudo import check_labels, pseudo_label
 
-        print(pseudo_label(args.model_dir, args.out_path, args.min_probability, args.limit))
+        if args.check:
+            for row in check_labels(args.model_dir, limit=args.limit or 2000):
+                print(row)
+        elif args.out_path is None:
+            parser.error("pseudo-label needs OUT_PATH (or --check)")
+        else:
+            print(pseudo_label(args.model_dir, args.out_path, args.min_probability, args.min_share, args.limit))
     elif args.command == "plot":
         from qa_reader.training.report import plot_curve
 

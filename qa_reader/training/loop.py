@@ -47,6 +47,7 @@ class TrainConfig:
     silver_path: str = ""  # a pseudo-labelled SQuAD file (python -m qa_reader.training pseudo-label)
     silver_weight: float = 1.0
     init_from: str = ""  # start from a previous run's final/ folder instead of the bare encoder
+    gold_scale: float = 1.0  # multiplies every gold source's weight (a second stage may see less of them)
     weights: dict[str, float] = field(default_factory=lambda: {s.name: s.weight for s in data.SOURCES})
 
 
@@ -125,7 +126,7 @@ class Trainer:
         config = self.config
         _set_seed(config.seed)
         sources = list(data.SOURCES)
-        weights = dict(config.weights)
+        weights = {name: weight * config.gold_scale for name, weight in config.weights.items()}
         if config.silver_path:
             sources.append(
                 data.Source(
