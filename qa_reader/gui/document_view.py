@@ -315,8 +315,9 @@ class PdfPagesView(QAbstractScrollArea):
             return False
         rect = self._page_rect(highlight.page_index)
         x0, y0, x1, y1 = highlight.rects[0]
-        target = QRectF(rect.left() + x0 * self._zoom, rect.top() + y0 * self._zoom, (x1 - x0) * self._zoom,
-                        (y1 - y0) * self._zoom)
+        target = QRectF(
+            rect.left() + x0 * self._zoom, rect.top() + y0 * self._zoom, (x1 - x0) * self._zoom, (y1 - y0) * self._zoom
+        )
         return QRectF(self.viewport().rect()).contains(target)
 
     # --- marks and selection --------------------------------------------------------------------------
@@ -709,7 +710,13 @@ class DocumentView(QWidget):
         page_label = QLabel("Page", self)
         page_label.setBuddy(self.page_box)
         self._pdf_controls = (
-            page_label, self.page_box, self.page_total, self._zoom_out, self.zoom_label, self._zoom_in, self._fit
+            page_label,
+            self.page_box,
+            self.page_total,
+            self._zoom_out,
+            self.zoom_label,
+            self._zoom_in,
+            self._fit,
         )
         header.addWidget(self.title, 1)
         header.addWidget(page_label)

@@ -233,12 +233,32 @@ class MainWindow(QMainWindow):
         for name in ("copy_answer", "find", None, "settings"):
             edit_menu.addSeparator() if name is None else edit_menu.addAction(self._actions[name])
         view_menu = menus.addMenu("&View")
-        for name in ("zoom_in", "zoom_out", "fit_width", None, "next_page", "previous_page", "go_to_page", None,
-                     "focus_library", "focus_document", "focus_answers"):
+        for name in (
+            "zoom_in",
+            "zoom_out",
+            "fit_width",
+            None,
+            "next_page",
+            "previous_page",
+            "go_to_page",
+            None,
+            "focus_library",
+            "focus_document",
+            "focus_answers",
+        ):
             view_menu.addSeparator() if name is None else view_menu.addAction(self._actions[name])
         ask_menu = menus.addMenu("&Ask")
-        for name in ("focus_question", "toggle_scope", "ask_selection", None, "next_answer", "previous_answer",
-                     None, "lookup", "cancel"):
+        for name in (
+            "focus_question",
+            "toggle_scope",
+            "ask_selection",
+            None,
+            "next_answer",
+            "previous_answer",
+            None,
+            "lookup",
+            "cancel",
+        ):
             ask_menu.addSeparator() if name is None else ask_menu.addAction(self._actions[name])
         help_menu = menus.addMenu("&Help")
         help_menu.addAction(self._actions["shortcuts"])
@@ -322,9 +342,7 @@ class MainWindow(QMainWindow):
     def choose_files(self) -> None:
         start = str(Path(self.preferences.recent_files()[0]).parent) if self.preferences.recent_files() else ""
         patterns = " ".join(f"*{suffix}" for suffix in supported_suffixes())
-        paths, _ = QFileDialog.getOpenFileNames(
-            self, "Open documents", start, f"Documents ({patterns});;All files (*)"
-        )
+        paths, _ = QFileDialog.getOpenFileNames(self, "Open documents", start, f"Documents ({patterns});;All files (*)")
         if paths:
             self.open_paths(paths)
 
@@ -862,4 +880,3 @@ class MainWindow(QMainWindow):
         self.client.stop()
         self.renderer.stop()
         self.preferences.sync()
-

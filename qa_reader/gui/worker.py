@@ -559,4 +559,3 @@ class EngineClient(QObject):
     def _on_document_loaded(self, request_id: int, content: DocumentContent) -> None:
         if request_id == self._latest_open:
             self.documentLoaded.emit(request_id, content)
-

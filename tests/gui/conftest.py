@@ -103,8 +103,9 @@ def window(make_window):
 def open_and_wait(qtbot, window, path: Path) -> int:
     """Open a file in the window and wait until it is indexed and shown; returns its document id."""
     window.open_paths([path])
-    qtbot.waitUntil(lambda: window.document.content is not None and window.document.content.record.path == str(path),
-                    timeout=10000)
+    qtbot.waitUntil(
+        lambda: window.document.content is not None and window.document.content.record.path == str(path), timeout=10000
+    )
     return window.document.document_id
 
 
@@ -112,8 +113,11 @@ def ask_and_wait(qtbot, window, question: str):
     """Ask as if typed and entered; wait for the answers panel to show the result."""
     request = window.ask(question)
     qtbot.waitUntil(
-        lambda: window.answers.result is not None and window._ask_request == request
-        and window.answers.result.question == question,
+        lambda: (
+            window.answers.result is not None
+            and window._ask_request == request
+            and window.answers.result.question == question
+        ),
         timeout=10000,
     )
     return window.answers.result

@@ -131,7 +131,7 @@ def test_exports_name_every_answer_with_its_page() -> None:
     assert rows[1].startswith("What first?,1,preparation,0.8000,yes,Guide,3,")
     assert rows[2].startswith("What never?,1,a guess,0.0100,no,")
     sheet = batch_csv(["Q1", "Q2"], ["Guide"], {(0, 0): _answer(), (1, 0): None}).splitlines()
-    assert sheet == ["question,Guide", "Q1,\"preparation (p. 3, 80%)\"", "Q2,"]
+    assert sheet == ["question,Guide", 'Q1,"preparation (p. 3, 80%)"', "Q2,"]
 
 
 def test_the_sample_document_and_icon_are_bundled() -> None:

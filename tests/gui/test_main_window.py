@@ -117,8 +117,11 @@ def test_a_changed_file_is_indexed_again_and_old_answers_disappear(qtbot, window
 
     qtbot.waitUntil(lambda: window._records[document_id].sha256 != old_sha, timeout=10000)
     qtbot.waitUntil(
-        lambda: window.answers.result is not None and window.answers.result is not before
-        and window.document.content.text.startswith("A new first line"),
+        lambda: (
+            window.answers.result is not None
+            and window.answers.result is not before
+            and window.document.content.text.startswith("A new first line")
+        ),
         timeout=10000,
     )
     text = window.document.content.text
@@ -208,7 +211,7 @@ def test_export_the_session_as_markdown_and_csv(qtbot, window, life_cycle_file: 
     markdown = (tmp_path / "session.md").read_text("utf-8")
     assert "## 1. What are the phases?" in markdown and f"**{ANSWER}** — life-cycle, p. 1" in markdown
     csv_text = (tmp_path / "session.csv").read_text("utf-8")
-    assert csv_text.splitlines()[1].startswith("What are the phases?,1,\"preparation, detection and analysis\"")
+    assert csv_text.splitlines()[1].startswith('What are the phases?,1,"preparation, detection and analysis"')
 
 
 def test_selected_text_is_asked_with_ctrl_enter(qtbot, window, life_cycle_file: Path) -> None:
@@ -324,8 +327,9 @@ def test_dropping_a_folder_adds_its_documents(qtbot, window, life_cycle_file: Pa
 def test_dropped_files_are_opened(qtbot, window, life_cycle_file: Path) -> None:
     data = QMimeData()
     data.setUrls([QUrl.fromLocalFile(str(life_cycle_file))])
-    drop = QDropEvent(QPointF(50, 50), Qt.DropAction.CopyAction, data, Qt.MouseButton.LeftButton,
-                      Qt.KeyboardModifier.NoModifier)
+    drop = QDropEvent(
+        QPointF(50, 50), Qt.DropAction.CopyAction, data, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    )
     window.dropEvent(drop)
     qtbot.waitUntil(lambda: window.document.content is not None, timeout=10000)
     assert window.document.content.record.path == str(life_cycle_file)
@@ -351,7 +355,11 @@ def test_a_file_changed_while_the_app_was_closed_is_indexed_again(qtbot, make_wi
     time.sleep(0.05)
     life_cycle_file.write_text("Edited while QA Reader was closed.\n\n" + life_cycle_file.read_text(), "utf-8")
     second = make_window()
-    qtbot.waitUntil(lambda: second._records.get(document_id) is not None
-                    and second._records[document_id].sha256 != old_sha, timeout=10000)
-    qtbot.waitUntil(lambda: second.document.content is not None
-                    and second.document.content.text.startswith("Edited while"), timeout=10000)
+    qtbot.waitUntil(
+        lambda: second._records.get(document_id) is not None and second._records[document_id].sha256 != old_sha,
+        timeout=10000,
+    )
+    qtbot.waitUntil(
+        lambda: second.document.content is not None and second.document.content.text.startswith("Edited while"),
+        timeout=10000,
+    )
