@@ -45,7 +45,8 @@ def main(argv: list[str] | None = None) -> None:
     silver.add_argument("--min-probability", type=float, default=0.05)
     silver.add_argument("--min-share", type=float, default=0.7)
     silver.add_argument("--limit", type=int, default=None)
-    silver.add_argument("--check", action="store_true", help="measure the labelling on gold SQuADShifts instead")
+    silver.add_argument("--check", action="store_true", help="measure the labelling on gold answers instead")
+    silver.add_argument("--check-file", type=Path, default=None, help="for --check: a SQuAD file (SQuADShifts wiki)")
 
     args = parser.parse_args(argv)
     if args.command == "train":
@@ -65,7 +66,7 @@ def main(argv: list[str] | None = None) -> None:
         from qa_reader.training.pseudo import check_labels, pseudo_label
 
         if args.check:
-            for row in check_labels(args.model_dir, limit=args.limit or 2000):
+            for row in check_labels(args.model_dir, limit=args.limit or 2000, path=args.check_file):
                 print(row)
         elif args.out_path is None:
             parser.error("pseudo-label needs OUT_PATH (or --check)")

@@ -130,16 +130,20 @@ def keep(label: SilverLabel | None, min_probability: float, min_share: float) ->
     return label is not None and label.probability >= min_probability and label.share >= min_share
 
 
-def check_labels(model_dir: Path, limit: int = 2000) -> list[dict]:
-    """Silver-label accuracy against gold on a labelled training set (SQuADShifts new-wiki), for a grid
-    of thresholds: how many labels are kept, and their EM/F1 against the gold answers."""
+def default_check_file() -> Path:
     source = next(s for s in SOURCES if s.name == "squadshifts-new-wiki")
-    pairs = gold_as_unlabeled(squad.load(default_train_dir() / source.relative_path))[:limit]
+    return default_train_dir() / source.relative_path
+
+
+def check_labels(model_dir: Path, limit: int = 2000, path: Path | None = None) -> list[dict]:
+    """Silver-label accuracy against gold on a labelled training-side file (SQuADShifts new-wiki unless
+    `path`), for a grid of thresholds: how many labels are kept, and their EM/F1 against the gold."""
+    pairs = gold_as_unlabeled(squad.load(path or default_check_file()))[:limit]
     reader = ParagraphReader(model_dir)
     labels = label_questions(reader, [q for q, _ in pairs], progress=False)
     free = [spans[0] if spans else None for spans in _free_answers(reader, [q for q, _ in pairs])]
     rows = []
-    for min_probability in (0.0, 0.1, 0.2, 0.3, 0.5):
+    for min_probability in (0.0, 0.05, 0.1, 0.2, 0.3, 0.5):
         for min_share in (0.0, 0.5, 0.7, 0.9):
             chosen = [
                 (q, answers, label)
