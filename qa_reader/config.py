@@ -67,6 +67,11 @@ class Settings:
     doc_stride: int = 128
     max_answer_tokens: int = 30
     threads: int = 0  # 0: onnxruntime's choice
+    # Answers are ranked by log(span probability) + retrieval_weight × the passage's BM25 relevance: the
+    # reader's probabilities are per window, and the passage's match to the question separates a right
+    # answer from a confident one in the wrong passage (tuned on half the SQuAD dev articles as whole
+    # documents, document-level F1 40.7 -> 65.4; the other half 42.9 -> 66.9).
+    retrieval_weight: float = 0.4
     threshold: float | None = None  # None: the model manifest's calibrated no-answer threshold
     top_k: int = 5
 
@@ -74,5 +79,5 @@ class Settings:
         """The settings that change answers, as a stable string for the answer cache."""
         return (
             f"p{self.passages_to_read}n{self.neighbours_of}w{self.read_whole_below}"
-            f"l{self.max_length}s{self.doc_stride}a{self.max_answer_tokens}"
+            f"l{self.max_length}s{self.doc_stride}a{self.max_answer_tokens}r{self.retrieval_weight}"
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import re
 import threading
@@ -18,7 +19,7 @@ from qa_reader.errors import UserError
 from qa_reader.highlight import span_highlights
 from qa_reader.passages import split_passages
 from qa_reader.reader.model import ModelFolder
-from qa_reader.reader.predict import ReadRequest, read_many
+from qa_reader.reader.predict import ContextSpan, ReadRequest, read_many
 from qa_reader.reader.windows import TokenizedText, WindowMaker, WindowSettings
 from qa_reader.squad import normalize_answer
 from qa_reader.store import DocumentRecord, Library
@@ -236,11 +237,19 @@ class Engine:
     def _answer_set(
         self, question: str, candidates: list[Answer], top_k: int | None, from_cache: bool, started: float
     ) -> AnswerSet:
-        """Split ranked candidates at the threshold into answers and greyed guesses."""
+        """Split ranked candidates at the threshold into answers and greyed guesses.
+
+        The best-ranked candidate decides whether the question is answered: when it is below the
+        threshold everything is a guess (a confident span from a passage that matches the question
+        worse is not promoted over it), and the order stays the ranking's.
+        """
         top_k = top_k or self.settings.top_k
         threshold = self.threshold
-        answers = tuple(a for a in candidates if a.score >= threshold)[:top_k]
-        guesses = tuple(a for a in candidates if a.score < threshold)[:top_k]
+        if candidates and candidates[0].score >= threshold:
+            answers = tuple(a for a in candidates if a.score >= threshold)[:top_k]
+            guesses = tuple(a for a in candidates if a.score < threshold)[:top_k]
+        else:
+            answers, guesses = (), tuple(candidates[:top_k])
         elapsed = (time.perf_counter() - started) * 1000
         return AnswerSet(question, answers, guesses, threshold, from_cache=from_cache, elapsed_ms=elapsed)
 
@@ -305,6 +314,7 @@ class Engine:
             [request],
             max_answer_tokens=self.settings.max_answer_tokens,
         )[0]
+        spans = rank_spans(spans, passage_ids, search.relevance(self.library, question, passage_ids), self.settings)
         by_id = {r.id: r for r in records}
         # Each document's text and pages are read once per question, not once per candidate.
         located: dict[int, tuple[str, list[Page]]] = {}
@@ -369,6 +379,18 @@ class Engine:
 
     def history(self) -> list[str]:
         return self.library.history()
+
+
+def rank_spans(
+    spans: Sequence[ContextSpan], passage_ids: Sequence[int], relevance: dict[int, float], settings: config.Settings
+) -> list[ContextSpan]:
+    """Best first by log(span probability) + retrieval_weight × BM25 relevance of the span's passage."""
+
+    def score(span: ContextSpan) -> float:
+        bonus = relevance.get(passage_ids[span.context_index], 0.0)
+        return math.log(max(span.probability, 1e-12)) + settings.retrieval_weight * bonus
+
+    return sorted(spans, key=score, reverse=True)
 
 
 def sentence_bounds(text: str, char_start: int, char_end: int, reach: int = 400) -> tuple[int, int]:

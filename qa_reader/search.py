@@ -28,6 +28,12 @@ def fts_query(question: str) -> str | None:
     return " OR ".join(f'"{term}"' for term in unique)
 
 
+def relevance(library: Library, question: str, passage_ids: Sequence[int]) -> dict[int, float]:
+    """BM25 relevance (higher is better, 0 when absent) of each chosen passage to the question."""
+    match = fts_query(question)
+    return library.bm25_scores(match, passage_ids) if match else {}
+
+
 def choose_passages(library: Library, question: str, document_ids: Sequence[int], settings: Settings) -> list[int]:
     """Passage ids to read, best-first by BM25 (neighbours right after the passage that brought them).
 

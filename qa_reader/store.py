@@ -327,6 +327,20 @@ class Library:
         )
         return [tuple(row) for row in self.db.execute(sql, [match, *ids, limit])]
 
+    def bm25_scores(self, match: str, passage_ids: Iterable[int]) -> dict[int, float]:
+        """How well each of these passages matches an FTS5 query: -bm25, so higher is better and a
+        passage that matches no term (or is a table of contents) is left out."""
+        ids = list(passage_ids)
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        sql = (
+            "SELECT passages.id, bm25(passages_fts) FROM passages_fts "
+            "JOIN passages ON passages.id = passages_fts.rowid "
+            f"WHERE passages_fts MATCH ? AND passages.id IN ({marks}) AND passages.contents = 0"
+        )
+        return {int(row[0]): -float(row[1]) for row in self.db.execute(sql, [match, *ids])}
+
     def passage_id(self, document_id: int, idx: int) -> int | None:
         row = self.db.execute(
             "SELECT id FROM passages WHERE document_id = ? AND idx = ?", [document_id, idx]

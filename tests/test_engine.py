@@ -1,12 +1,16 @@
 """The engine end to end with the tiny model: answers, threshold, cache, located spans, bad input."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from qa_reader.engine import Engine, sentence_bounds
+from qa_reader.config import Settings
+from qa_reader.engine import Engine, rank_spans, sentence_bounds
 from qa_reader.errors import UserError
+from qa_reader.reader.predict import ContextSpan
 from qa_reader.types import Document, Page
 from tests.conftest import LIFE_CYCLE, VOCABULARY, text_document
 from tests.support.tiny_model import build_model_folder
@@ -144,3 +148,31 @@ def test_overlapping_cuts_of_one_answer_are_not_listed_as_alternatives(engine):
     for i, (start, end) in enumerate(spans):
         for other_start, other_end in spans[i + 1 :]:
             assert end <= other_start or other_end <= start
+
+
+def test_a_better_matching_passage_outranks_a_slightly_more_confident_span():
+    spans = [ContextSpan(0, 0, 4, 0.60, 0.1), ContextSpan(1, 0, 4, 0.40, 0.1), ContextSpan(2, 0, 4, 0.05, 0.1)]
+    passage_ids = [10, 11, 12]
+    relevance = {11: 3.0, 12: 1.0}  # passage 10 shares no word with the question
+    ranked = rank_spans(spans, passage_ids, relevance, Settings(retrieval_weight=0.4))
+    # log 0.4 + 1.2 > log 0.6 + 0 > log 0.05 + 0.4
+    assert [s.context_index for s in ranked] == [1, 0, 2]
+    unweighted = rank_spans(spans, passage_ids, relevance, Settings(retrieval_weight=0.0))
+    assert [s.context_index for s in unweighted] == [0, 1, 2]
+
+
+def test_the_best_ranked_candidate_decides_whether_the_question_is_answered(engine):
+    document_id = engine.add_document(text_document(LIFE_CYCLE))
+    best = engine.ask("What are the phases of the incident response life cycle?", [document_id]).answers[0]
+    threshold = engine.threshold
+    weak = replace(best, text="weak", score=threshold / 2)
+    strong = replace(best, text="strong", score=min(1.0, threshold * 1.5))
+
+    answered = engine._answer_set("q", [strong, weak], None, False, 0.0)
+    assert [a.text for a in answered.answers] == ["strong"]
+    assert [a.text for a in answered.guesses] == ["weak"]
+
+    # A confident span ranked below a weak one (its passage matches the question worse) is not promoted.
+    unsure = engine._answer_set("q", [weak, strong], None, False, 0.0)
+    assert not unsure.found
+    assert [a.text for a in unsure.guesses] == ["weak", "strong"]

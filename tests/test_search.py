@@ -2,7 +2,7 @@
 
 from qa_reader.config import Settings
 from qa_reader.passages import split_passages
-from qa_reader.search import choose_passages, fts_query
+from qa_reader.search import choose_passages, fts_query, relevance
 from qa_reader.store import Library
 from tests.conftest import text_document
 
@@ -53,3 +53,18 @@ def test_table_of_contents_passages_are_not_chosen():
     texts = [passage.text for _, passage in library.passage_rows(chosen).values()]
     assert any("saffron" in t for t in texts)
     assert not any("....." in t for t in texts)
+
+
+def test_relevance_scores_only_matching_passages_higher_for_better_matches():
+    library = Library(None)
+    text = _long_document()
+    passages = split_passages(text)
+    document_id = library.save_document(text_document(text), passages, 1.0, 1)
+    all_ids = [passage_id for passage_id, _, _ in library.passage_ids([document_id])]
+    scores = relevance(library, "What is the secret ingredient saffron?", all_ids)
+    rows = library.passage_rows(list(scores))
+    best = max(scores, key=scores.get)
+    assert "saffron" in rows[best][1].text
+    assert all(value > 0 for value in scores.values())
+    assert len(scores) < len(all_ids)  # passages without any of the words get no score
+    assert relevance(library, "?!", all_ids) == {}

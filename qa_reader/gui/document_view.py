@@ -831,9 +831,18 @@ class DocumentView(QWidget):
         content = self._content
         if content is None:
             return
-        here = [a for a in self._answers if a.document_id == content.record.id]
+
+        # An answer belongs here when it comes from this document *and* this version of its text: after
+        # a file changed on disk, new answers can arrive before the new text is shown (and old ones after).
+        def belongs(answer: Answer) -> bool:
+            return (
+                answer.document_id == content.record.id
+                and content.text[answer.char_start : answer.char_end] == answer.text
+            )
+
+        here = [a for a in self._answers if belongs(a)]
         selected = self._selected
-        if selected is not None and selected.document_id != content.record.id:
+        if selected is not None and not belongs(selected):
             selected = None
         others = [a for a in here if a is not selected]
         if content.is_pdf:

@@ -4,6 +4,7 @@ cancel, not found, cache hit, file changed, live answers, remove, first launch, 
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
@@ -128,6 +129,17 @@ def test_a_changed_file_is_indexed_again_and_old_answers_disappear(qtbot, window
     for answer in window.answers.answers():
         assert text[answer.char_start : answer.char_end] == answer.text
     assert window.answers.answers()[0].char_start > before.answers[0].char_start
+
+
+def test_answers_from_another_version_of_the_text_are_not_marked(qtbot, window, life_cycle_file: Path) -> None:
+    open_and_wait(qtbot, window, life_cycle_file)
+    result = ask_and_wait(qtbot, window, "What are the phases of the incident response life cycle?")
+    best = result.answers[0]
+    moved = replace(best, char_start=best.char_start + 38, char_end=best.char_end + 38)  # offsets of a newer text
+    window.document.set_answers([moved], moved)
+    assert window.document.text.marks(Mark.ANSWER) == []
+    window.document.set_answers([best], best)
+    assert window.document.text.marks(Mark.ANSWER) == [Span(best.char_start, best.char_end)]
 
 
 def test_answers_as_you_type_without_pressing_enter(qtbot, window, life_cycle_file: Path) -> None:
