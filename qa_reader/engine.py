@@ -118,7 +118,7 @@ class Engine:
     def threshold(self) -> float:
         if self.settings.threshold is not None:
             return self.settings.threshold
-        return self.model_folder().no_answer_threshold
+        return self.model_folder().document_threshold
 
     # --- indexing ---------------------------------------------------------------------------------
 

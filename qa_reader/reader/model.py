@@ -87,6 +87,12 @@ class ModelFolder:
         return float(self.manifest.get("no_answer_threshold", DEFAULT_THRESHOLD))
 
     @property
+    def document_threshold(self) -> float:
+        """Probability below which the best-ranked answer over whole documents counts as not found
+        (calibrated on documents; the paragraph-level threshold where a manifest has none)."""
+        return float(self.manifest.get("document_no_answer_threshold", self.no_answer_threshold))
+
+    @property
     def identity(self) -> str:
         """What the answer cache keys on: the model file's sha256 (or the folder when it has none)."""
         return self.sha256 or str(self.path.resolve())

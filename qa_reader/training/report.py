@@ -8,7 +8,13 @@ import time
 from pathlib import Path
 
 from qa_reader import squad
-from qa_reader.evaluate import ParagraphReader, calibrate_threshold, evaluate_documents, evaluate_paragraphs
+from qa_reader.evaluate import (
+    ParagraphReader,
+    calibrate_document_threshold,
+    calibrate_threshold,
+    evaluate_documents,
+    evaluate_paragraphs,
+)
 from qa_reader.training.data import default_train_dir
 from qa_reader.training.export import FP32_FILE
 
@@ -18,6 +24,24 @@ DEV_V2 = DATA / "squad-v2.0" / "dev-v2.0.reconstructed-from-squad-explorer.json"
 ADD_SENT = DATA / "ood" / "squad-adversarial" / "sample1k-HCVerifyAll.json"
 ADD_ONE_SENT = DATA / "ood" / "squad-adversarial" / "sample1k-HCVerifySample.json"
 COVID = DATA / "ood" / "covid-qa-200423" / "200423_covidQA.json"
+
+
+def measure_document_threshold(model_dir: Path) -> dict:
+    """Calibrate the whole-document threshold on SQuAD v1.1 dev articles; merged into manifest.json."""
+    manifest_path = model_dir / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    calibration = calibrate_document_threshold(model_dir, squad.load(DEV))
+    manifest["document_no_answer_threshold"] = calibration.threshold
+    manifest.setdefault("scores", {})["squad_v1.1_dev_documents_threshold"] = {
+        "threshold": calibration.threshold,
+        "held_out_answered_f1": round(calibration.answered_f1, 2),
+        "held_out_refused_percent": round(calibration.refused, 2),
+        "questions": calibration.questions,
+        "method": "even articles choose, odd articles measure; own article vs the next article",
+    }
+    print(manifest["scores"]["squad_v1.1_dev_documents_threshold"], flush=True)
+    manifest_path.write_text(json.dumps(manifest, indent=2))
+    return manifest
 
 
 def measure(model_dir: Path, with_fp32: bool = True, with_ood: bool = True) -> dict:
@@ -52,6 +76,9 @@ def measure(model_dir: Path, with_fp32: bool = True, with_ood: bool = True) -> d
         "questions": calibration.questions,
     }
     log(f"v2 calibration: {scores['squad_v2.0_dev_reconstructed_int8']}")
+    manifest_path.write_text(json.dumps(manifest, indent=2))
+    manifest = measure_document_threshold(model_dir)
+    scores = manifest["scores"]
     if with_ood:
         for name, path in (("addsent", ADD_SENT), ("addonesent", ADD_ONE_SENT)):
             report, _ = evaluate_paragraphs(int8, squad.load(path))

@@ -56,3 +56,14 @@ def test_manifest_that_is_not_json(model_copy):
     (model_copy / "manifest.json").write_text("{broken")
     with pytest.raises(UserError, match="not valid JSON"):
         ModelFolder.open(model_copy)
+
+
+def test_the_document_threshold_is_the_manifests_or_else_the_paragraph_one(model_copy):
+    assert ModelFolder.open(model_copy).document_threshold == pytest.approx(0.05)
+    manifest = json.loads((model_copy / "manifest.json").read_text())
+    manifest["document_no_answer_threshold"] = 0.12
+    (model_copy / "manifest.json").write_text(json.dumps(manifest))
+    assert ModelFolder.open(model_copy).document_threshold == pytest.approx(0.12)
+    engine = Engine(None, model_copy)
+    assert engine.threshold == pytest.approx(0.12)
+    engine.close()
