@@ -165,7 +165,7 @@ def evaluate_documents(
             elapsed = time.perf_counter() - started
             wall += elapsed
             timings.append(elapsed * 1000)
-            best = (result.answers or result.guesses or (None,))[0]
+            best = _best(result)
             scores.append(squad.score(best.text if best else "", question.answers))
             done += 1
             if progress:

@@ -105,11 +105,11 @@ def choose_label(spans: Sequence[ContextSpan], marked: Sequence[tuple[int, int]]
     return SilverLabel(best.char_start, best.char_end, best.probability, mass[chosen] / total, start, end)
 
 
-def label_questions(
+def teacher_spans(
     reader: ParagraphReader, questions: Sequence[UnlabeledQuestion], chunk: int = 256, progress: bool = True
-) -> list[SilverLabel | None]:
-    """Teacher labels for every question (None where no candidate touches a marked range)."""
-    labels: list[SilverLabel | None] = []
+) -> list[list[ContextSpan]]:
+    """The teacher's candidate spans for every question over its paragraph, best first."""
+    results: list[list[ContextSpan]] = []
     started = time.monotonic()
     limit_tokens = reader.maker.settings.max_question_tokens
     for offset in range(0, len(questions), chunk):
@@ -118,12 +118,11 @@ def label_questions(
         tokenized = dict(zip(contexts, reader.maker.tokenize(contexts)))
         ids = reader.maker.tokenize([q.question for q in part])
         requests = [ReadRequest(i.ids[:limit_tokens], [tokenized[q.context]]) for q, i in zip(part, ids)]
-        results = read_many(reader.runner, reader.maker, requests, batch_size=64, n_best=40)
-        labels.extend(choose_label(spans, q.marked) for q, spans in zip(part, results))
+        results.extend(read_many(reader.runner, reader.maker, requests, batch_size=64, n_best=40))
         if progress:
             done = offset + len(part)
             print(f"{done}/{len(questions)} read, {done / (time.monotonic() - started):.0f} q/s", flush=True)
-    return labels
+    return results
 
 
 def keep(label: SilverLabel | None, min_probability: float, min_share: float) -> bool:
@@ -140,8 +139,9 @@ def check_labels(model_dir: Path, limit: int = 2000, path: Path | None = None) -
     `path`), for a grid of thresholds: how many labels are kept, and their EM/F1 against the gold."""
     pairs = gold_as_unlabeled(squad.load(path or default_check_file()))[:limit]
     reader = ParagraphReader(model_dir)
-    labels = label_questions(reader, [q for q, _ in pairs], progress=False)
-    free = [spans[0] if spans else None for spans in _free_answers(reader, [q for q, _ in pairs])]
+    spans = teacher_spans(reader, [q for q, _ in pairs], progress=False)
+    labels = [choose_label(candidates, q.marked) for (q, _), candidates in zip(pairs, spans)]
+    free = [candidates[0] if candidates else None for candidates in spans]
     rows = []
     for min_probability in (0.0, 0.05, 0.1, 0.2, 0.3, 0.5):
         for min_share in (0.0, 0.5, 0.7, 0.9):
@@ -176,13 +176,6 @@ def check_labels(model_dir: Path, limit: int = 2000, path: Path | None = None) -
     return rows
 
 
-def _free_answers(reader: ParagraphReader, questions: Sequence[UnlabeledQuestion]) -> list[list[ContextSpan]]:
-    requests = [
-        ReadRequest(reader.maker.question_ids(q.question), reader.maker.tokenize([q.context])) for q in questions
-    ]
-    return read_many(reader.runner, reader.maker, requests, batch_size=64)
-
-
 def pseudo_label(
     model_dir: Path,
     out_path: Path,
@@ -192,7 +185,8 @@ def pseudo_label(
 ) -> dict:
     """Write a SQuAD v1.1 file of the silver labels that pass both thresholds; return counts."""
     questions = load_unlabeled()[:limit]
-    labels = label_questions(ParagraphReader(model_dir), questions)
+    spans = teacher_spans(ParagraphReader(model_dir), questions)
+    labels = [choose_label(candidates, q.marked) for q, candidates in zip(questions, spans)]
     paragraphs: OrderedDict[str, list[dict]] = OrderedDict()
     kept = 0
     for question, label in zip(questions, labels):

@@ -27,9 +27,16 @@ COVID = DATA / "ood" / "covid-qa-200423" / "200423_covidQA.json"
 
 
 def measure_document_threshold(model_dir: Path) -> dict:
-    """Calibrate the whole-document threshold on SQuAD v1.1 dev articles; merged into manifest.json."""
+    """Only the whole-document threshold (see `add_document_threshold`), merged into manifest.json."""
     manifest_path = model_dir / "manifest.json"
     manifest = json.loads(manifest_path.read_text())
+    add_document_threshold(model_dir, manifest)
+    manifest_path.write_text(json.dumps(manifest, indent=2))
+    return manifest
+
+
+def add_document_threshold(model_dir: Path, manifest: dict) -> None:
+    """Calibrate the whole-document threshold on SQuAD v1.1 dev articles into `manifest`."""
     calibration = calibrate_document_threshold(model_dir, squad.load(DEV))
     manifest["document_no_answer_threshold"] = calibration.threshold
     manifest.setdefault("scores", {})["squad_v1.1_dev_documents_threshold"] = {
@@ -40,8 +47,6 @@ def measure_document_threshold(model_dir: Path) -> dict:
         "method": "even articles choose, odd articles measure; own article vs the next article",
     }
     print(manifest["scores"]["squad_v1.1_dev_documents_threshold"], flush=True)
-    manifest_path.write_text(json.dumps(manifest, indent=2))
-    return manifest
 
 
 def measure(model_dir: Path, with_fp32: bool = True, with_ood: bool = True) -> dict:
@@ -76,9 +81,7 @@ def measure(model_dir: Path, with_fp32: bool = True, with_ood: bool = True) -> d
         "questions": calibration.questions,
     }
     log(f"v2 calibration: {scores['squad_v2.0_dev_reconstructed_int8']}")
-    manifest_path.write_text(json.dumps(manifest, indent=2))
-    manifest = measure_document_threshold(model_dir)
-    scores = manifest["scores"]
+    add_document_threshold(model_dir, manifest)
     if with_ood:
         for name, path in (("addsent", ADD_SENT), ("addonesent", ADD_ONE_SENT)):
             report, _ = evaluate_paragraphs(int8, squad.load(path))
