@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -62,6 +63,32 @@ class Feature:
     example_index: int
 
 
+# One article in this many (5 %) is held out of every training run, fixed by a hash of its name, so
+# calibration, thresholds and model selection are fitted on text no bundled model was trained on.
+HELD_OUT_ONE_IN = 20
+# A file with fewer articles than this (Reddit is one "article", ROPES two) is held out by paragraph.
+ARTICLES_FOR_ARTICLE_UNITS = 20
+
+
+def held_out_unit(source: str, title: str, context: str, article_units: bool) -> bool:
+    """True when this article (or, for files with few articles, this paragraph) is in the held-out slice."""
+    unit = title if article_units else context
+    digest = hashlib.sha256(f"{source}\x00{unit}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") % HELD_OUT_ONE_IN == 0
+
+
+def split_held_out(
+    source: str, questions: Sequence[squad.Question]
+) -> tuple[list[squad.Question], list[squad.Question]]:
+    """(training, held out) questions of one training file: whole articles go to one side."""
+    article_units = len({q.title for q in questions}) >= ARTICLES_FOR_ARTICLE_UNITS
+    train: list[squad.Question] = []
+    held: list[squad.Question] = []
+    for q in questions:
+        (held if held_out_unit(source, q.title, q.context, article_units) else train).append(q)
+    return train, held
+
+
 def default_train_dir() -> Path:
     """`../shared/data/train` relative to the project root."""
     return Path(__file__).resolve().parents[3] / "shared" / "data" / "train"
@@ -75,7 +102,7 @@ def load_examples(
     rng = random.Random(seed)
     by_source: dict[str, list[Example]] = {}
     for source in sources:
-        questions = squad.load(train_dir / source.relative_path)
+        questions, _ = split_held_out(source.name, squad.load(train_dir / source.relative_path))
         examples = [
             Example(source.name, q.question, q.context, q.answer_starts[0], q.answers[0])
             for q in questions

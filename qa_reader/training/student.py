@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import torch
 from transformers import BertModel, DistilBertConfig, DistilBertForQuestionAnswering
 
@@ -111,3 +112,84 @@ def check_conversion(student: DistilBertForQuestionAnswering, bert: BertModel | 
             actual = student.distilbert(input_ids=ids, attention_mask=mask).last_hidden_state
             worst = max(worst, float((expected - actual).abs().max()))
     return worst
+
+
+def _onnx_weights(path: Path) -> dict[str, torch.Tensor]:
+    """Every weight of an exported DistilBERT QA graph as a torch state dict, int8 ones dequantised.
+
+    Quantized matrices lose their names in export (`onnx::MatMul_N`); each is named after the bias its
+    product is added to, found by following the graph downstream from its MatMulInteger or MatMul.
+    """
+    import onnx
+    from onnx import numpy_helper
+
+    graph = onnx.load(str(path)).graph
+    tensors = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
+    consumers: dict[str, list] = {}
+    for node in graph.node:
+        for name in node.input:
+            consumers.setdefault(name, []).append(node)
+
+    def dequantize(base: str, axis: int | None) -> np.ndarray:
+        values = tensors[f"{base}_quantized"].astype(np.float32)
+        scale = tensors[f"{base}_scale"].astype(np.float32)
+        zero = tensors[f"{base}_zero_point"].astype(np.float32)
+        if axis is None or scale.ndim == 0:
+            return (values - zero) * scale
+        shape = [1] * values.ndim
+        shape[axis] = -1
+        return (values - zero.reshape(shape)) * scale.reshape(shape)
+
+    def bias_after(node) -> str | None:
+        frontier, seen = [node], set()
+        while frontier:
+            current = frontier.pop(0)
+            if id(current) in seen:
+                continue
+            seen.add(id(current))
+            if current.op_type == "Add":
+                for name in current.input:
+                    if name.endswith(".bias") and name in tensors:
+                        return name
+            for output in current.output:
+                frontier.extend(consumers.get(output, []))
+        return None
+
+    state: dict[str, np.ndarray] = {}
+    for name, value in tensors.items():
+        if name.startswith("model.") and not name.endswith(("_scale", "_zero_point", "_quantized")):
+            state[name] = value
+    for name in tensors:
+        if name.endswith("_quantized") and name.startswith("model.distilbert.embeddings."):
+            base = name[: -len("_quantized")]
+            state[base] = dequantize(base, None)
+    for node in graph.node:
+        if node.op_type not in ("MatMulInteger", "MatMul"):
+            continue
+        weight_input = node.input[1]
+        if weight_input.endswith("_quantized"):
+            matrix = dequantize(weight_input[: -len("_quantized")], axis=1)
+        elif weight_input in tensors and tensors[weight_input].ndim == 2:
+            matrix = tensors[weight_input]
+        else:
+            continue  # attention products: both sides are activations
+        bias = bias_after(node)
+        if bias is None:
+            raise RuntimeError(f"no bias follows {weight_input} in {path}")
+        state[bias[: -len(".bias")] + ".weight"] = matrix.T  # ONNX MatMul is x @ W with W = torch weight.T
+    return {name.removeprefix("model."): torch.from_numpy(np.array(v, dtype=np.float32)) for name, v in state.items()}
+
+
+def student_from_onnx(model_dir: Path) -> DistilBertForQuestionAnswering:
+    """A trainable student holding the weights of a bundled model folder (its int8 graph dequantised), so
+    a lost run can always restart from what is in git.
+
+    Raises RuntimeError when the graph does not provide every weight of the network.
+    """
+    bert = load_encoder()
+    student = DistilBertForQuestionAnswering(student_config(bert))
+    state = _onnx_weights(Path(model_dir) / "model.onnx")
+    missing, unexpected = student.load_state_dict(state, strict=False)
+    if missing or unexpected:
+        raise RuntimeError(f"{model_dir}: weights missing {missing}, unexpected {unexpected}")
+    return student
