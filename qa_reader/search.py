@@ -18,11 +18,21 @@ STOPWORDS = frozenset(
 )
 
 
-def fts_query(question: str) -> str | None:
-    """An FTS5 OR-query of the question's content words (quoted, so no FTS syntax leaks), or None."""
+def query_terms(question: str) -> list[str]:
+    """The question's distinct content words, lower-cased (all its words when it has only stopwords)."""
     terms = [t.lower() for t in _TERM.findall(question)]
     content = [t for t in terms if t not in STOPWORDS] or terms
-    unique = list(dict.fromkeys(content))
+    return list(dict.fromkeys(content))
+
+
+def text_terms(text: str) -> list[str]:
+    """Every word of a text, lower-cased, as the search index splits it."""
+    return [t.lower() for t in _TERM.findall(text)]
+
+
+def fts_query(question: str) -> str | None:
+    """An FTS5 OR-query of the question's content words (quoted, so no FTS syntax leaks), or None."""
+    unique = query_terms(question)
     if not unique:
         return None
     return " OR ".join(f'"{term}"' for term in unique)

@@ -46,8 +46,11 @@ def main(argv: list[str] | None = None) -> None:
     silver.add_argument("--min-probability", type=float, default=0.05)
     silver.add_argument("--min-share", type=float, default=0.7)
     silver.add_argument("--limit", type=int, default=None)
+    silver.add_argument("--assignment", choices=("independent", "balanced"), default="balanced")
+    silver.add_argument("--cache", type=Path, default=None, help="JSON-lines cache of the teacher's reads")
     silver.add_argument("--check", action="store_true", help="measure the labelling on gold answers instead")
     silver.add_argument("--check-file", type=Path, default=None, help="for --check: a SQuAD file (SQuADShifts wiki)")
+    silver.add_argument("--fit-limit", type=int, default=20000, help="for --check: train questions the split is fit on")
 
     args = parser.parse_args(argv)
     if args.command == "train":
@@ -67,15 +70,25 @@ def main(argv: list[str] | None = None) -> None:
         else:
             measure(args.model_dir, with_fp32=not args.no_fp32, with_ood=not args.no_ood)
     elif args.command == "pseudo-label":
-        from qa_reader.training.pseudo import check_labels, pseudo_label
+        from qa_reader.training.pseudo import check_assignment, check_split, pseudo_label
 
         if args.check:
-            for row in check_labels(args.model_dir, limit=args.limit or 2000, path=args.check_file):
-                print(row)
+            for row in check_assignment(args.model_dir, limit=args.limit or 2000, path=args.check_file):
+                print(row, flush=True)
+            print(check_split(args.model_dir, args.cache, fit_limit=args.fit_limit), flush=True)
         elif args.out_path is None:
             parser.error("pseudo-label needs OUT_PATH (or --check)")
         else:
-            print(pseudo_label(args.model_dir, args.out_path, args.min_probability, args.min_share, args.limit))
+            counts = pseudo_label(
+                args.model_dir,
+                args.out_path,
+                args.min_probability,
+                args.min_share,
+                args.limit,
+                method=args.assignment,
+                cache=args.cache,
+            )
+            print(counts)
     elif args.command == "plot":
         from qa_reader.training.report import plot_curve
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qa_reader import squad
+from qa_reader import search, squad
 from qa_reader.reader.windows import TokenizedText, WindowMaker
 
 
@@ -95,18 +96,27 @@ def default_train_dir() -> Path:
 
 
 def load_examples(
-    train_dir: Path, sources: Sequence[Source] = SOURCES, negative_fraction: float = 0.08, seed: int = 0
+    train_dir: Path,
+    sources: Sequence[Source] = SOURCES,
+    negative_fraction: float = 0.08,
+    seed: int = 0,
+    hard_negative_fraction: float = 0.0,
+    hard_negatives: int = 1,
 ) -> dict[str, list[Example]]:
-    """Examples per source; some questions are also paired with another paragraph of the same file
-    and labelled "no answer", so [CLS] probability means "not in this passage" across passages."""
+    """Examples per source, the held-out slice left out. Questions without answers (the silver set's
+    unanswerable ones) point at [CLS]. Some questions are also paired with another paragraph of the same
+    file (`negative_fraction`), and some (`hard_negative_fraction`) with the `hard_negatives` paragraphs of
+    their own article that BM25 ranks highest for them, the ones the app's search would read, all labelled
+    "no answer", so [CLS] probability means "not in this passage" across the passages of a document."""
     rng = random.Random(seed)
     by_source: dict[str, list[Example]] = {}
     for source in sources:
         questions, _ = split_held_out(source.name, squad.load(train_dir / source.relative_path))
         examples = [
             Example(source.name, q.question, q.context, q.answer_starts[0], q.answers[0])
-            for q in questions
             if q.answers
+            else Example(source.name, q.question, q.context, -1, "")
+            for q in questions
         ]
         contexts = sorted({q.context for q in questions})
         if len(contexts) > 1:
@@ -116,8 +126,79 @@ def load_examples(
                 other = rng.choice(contexts)
                 if other != q.context and all(answer not in other for answer in q.answers):
                     examples.append(Example(source.name, q.question, other, -1, ""))
+        if hard_negative_fraction > 0:
+            chosen = [q for q in questions if rng.random() < hard_negative_fraction]
+            for q, other in same_document_negatives(chosen, questions, hard_negatives):
+                examples.append(Example(source.name, q.question, other, -1, ""))
         by_source[source.name] = examples
     return by_source
+
+
+class _Bm25Pool:
+    """BM25 (k1 1.2, b 0.75, as SQLite FTS5) over a fixed set of paragraphs, with an inverted index."""
+
+    def __init__(self, paragraphs: Sequence[str]) -> None:
+        self.paragraphs = list(paragraphs)
+        self.postings: dict[str, dict[int, int]] = {}
+        lengths = []
+        for index, text in enumerate(self.paragraphs):
+            terms = search.text_terms(text)
+            lengths.append(len(terms))
+            for term in terms:
+                row = self.postings.setdefault(term, {})
+                row[index] = row.get(index, 0) + 1
+        self.lengths = np.asarray(lengths, dtype=np.float64)
+        self.average = float(self.lengths.mean()) if lengths else 1.0
+
+    def ranked(self, question: str) -> list[int]:
+        """Paragraph indices that share a content word with the question, best first."""
+        count = len(self.paragraphs)
+        scores: dict[int, float] = {}
+        for term in search.query_terms(question):
+            row = self.postings.get(term)
+            if not row:
+                continue
+            idf = math.log((count - len(row) + 0.5) / (len(row) + 0.5) + 1.0)
+            for index, tf in row.items():
+                norm = tf + 1.2 * (0.25 + 0.75 * self.lengths[index] / self.average)
+                scores[index] = scores.get(index, 0.0) + idf * tf * 2.2 / norm
+        return sorted(scores, key=lambda i: (-scores[i], i))
+
+
+def same_document_negatives(
+    asked: Sequence[squad.Question], everything: Sequence[squad.Question], per_question: int
+) -> list[tuple[squad.Question, str]]:
+    """(question, paragraph) pairs: for each asked question, the `per_question` best BM25 paragraphs of its
+    own article other than its own and holding none of its answers. Articles of fewer than three
+    paragraphs (single-paragraph sets) use the whole file as the document."""
+    by_title: dict[str, list[str]] = {}
+    for q in everything:
+        paragraphs = by_title.setdefault(q.title, [])
+        if not paragraphs or paragraphs[-1] != q.context:
+            if q.context not in paragraphs:
+                paragraphs.append(q.context)
+    pools: dict[str, _Bm25Pool] = {}
+    whole: _Bm25Pool | None = None
+    pairs: list[tuple[squad.Question, str]] = []
+    for q in asked:
+        if len(by_title[q.title]) >= 3:
+            if q.title not in pools:
+                pools[q.title] = _Bm25Pool(by_title[q.title])
+            pool = pools[q.title]
+        else:
+            if whole is None:
+                whole = _Bm25Pool(sorted({p.context for p in everything}))
+            pool = whole
+        taken = 0
+        for index in pool.ranked(q.question):
+            other = pool.paragraphs[index]
+            if other == q.context or any(answer.lower() in other.lower() for answer in q.answers):
+                continue
+            pairs.append((q, other))
+            taken += 1
+            if taken >= per_question:
+                break
+    return pairs
 
 
 def _answer_tokens(context: TokenizedText, char_start: int, char_end: int) -> tuple[int, int] | None:

@@ -20,9 +20,18 @@ from qa_reader import squad
 from qa_reader.reader.predict import ReadRequest, read_many
 from qa_reader.reader.windows import WindowMaker, WindowSettings
 from qa_reader.training import data
-from qa_reader.training.student import build_student, check_conversion, encoder_dir
+from qa_reader.training.student import build_student, check_conversion, encoder_dir, student_from_onnx
 
-CURVE_FIELDS = ["step", "epoch", "examples_seen", "elapsed_s", "train_loss", "learning_rate", "dev_em", "dev_f1"]
+CURVE_FIELDS = [
+    "step",
+    "epoch",
+    "examples_seen",
+    "elapsed_s",
+    "train_loss",
+    "learning_rate",
+    "held_out_em",
+    "held_out_f1",
+]
 
 
 @dataclass
@@ -30,7 +39,6 @@ class TrainConfig:
     """Everything that defines a run; saved as run_dir/config.json and checked on resume."""
 
     train_dir: str = str(data.default_train_dir())
-    dev_path: str = str(data.default_train_dir().parent / "squad-v1.1" / "dev-v1.1.json")
     epochs: float = 2.0
     batch_size: int = 32
     learning_rate: float = 1e-4
@@ -39,14 +47,17 @@ class TrainConfig:
     max_length: int = 384
     doc_stride: int = 128
     negative_fraction: float = 0.08
+    hard_negative_fraction: float = 0.0  # share of questions also read against their article's best BM25 passages
+    hard_negatives: int = 1  # how many such passages each of those questions gets
     seed: int = 13
     bf16: bool = True
     threads: int = 0  # 0: all cores
     checkpoint_minutes: float = 10.0
-    dev_questions: int = 1000
+    held_out_questions: int = 1000  # the curve's F1 is on this many gold questions of the held-out slice
+    attention: str = "sdpa"  # "eager" or "sdpa" (PyTorch's fused attention kernel)
     silver_path: str = ""  # a pseudo-labelled SQuAD file (python -m qa_reader.training pseudo-label)
     silver_weight: float = 1.0
-    init_from: str = ""  # start from a previous run's final/ folder instead of the bare encoder
+    init_from: str = ""  # a previous run's final/ folder, or a bundled model folder (its int8 graph dequantised)
     gold_scale: float = 1.0  # multiplies every gold source's weight (a second stage may see less of them)
     weights: dict[str, float] = field(default_factory=lambda: {s.name: s.weight for s in data.SOURCES})
 
@@ -91,6 +102,25 @@ def evaluate_slice(
         f1_total += f1
     model.train(was_training)
     return 100 * em_total / len(questions), 100 * f1_total / len(questions)
+
+
+def initial_model(folder: Path):
+    """The model a run starts from: a saved torch model folder, or a bundled model folder (model.onnx)."""
+    if (folder / "model.onnx").is_file():
+        return student_from_onnx(folder)
+    from transformers import DistilBertForQuestionAnswering
+
+    return DistilBertForQuestionAnswering.from_pretrained(str(folder), attn_implementation="eager")
+
+
+def held_out_questions(train_dir: Path, count: int, seed: int) -> list[squad.Question]:
+    """`count` answerable questions drawn from the held-out slice of every gold training source."""
+    pool: list[squad.Question] = []
+    for source in data.SOURCES:
+        _, held = data.split_held_out(source.name, squad.load(train_dir / source.relative_path))
+        pool.extend(q for q in held if q.answers)
+    random.Random(seed).shuffle(pool)
+    return pool[:count]
 
 
 class Trainer:
@@ -138,7 +168,12 @@ class Trainer:
             )
             weights["silver"] = config.silver_weight
         examples = data.load_examples(
-            Path(config.train_dir), sources, negative_fraction=config.negative_fraction, seed=config.seed
+            Path(config.train_dir),
+            sources,
+            negative_fraction=config.negative_fraction,
+            seed=config.seed,
+            hard_negative_fraction=config.hard_negative_fraction,
+            hard_negatives=config.hard_negatives,
         )
         features = {name: data.make_features(items, self.maker) for name, items in examples.items()}
         for name, items in features.items():
@@ -155,10 +190,9 @@ class Trainer:
         model = build_student(config.seed)
         self._log(f"converted encoder max abs diff {check_conversion(model):.2e}")
         if config.init_from:
-            from transformers import DistilBertForQuestionAnswering
-
-            model = DistilBertForQuestionAnswering.from_pretrained(config.init_from, attn_implementation="eager")
+            model = initial_model(Path(config.init_from))
             self._log(f"initialised from {config.init_from}")
+        model.config._attn_implementation = config.attention
         no_decay = ("bias", "LayerNorm.weight", "layer_norm.weight")
         groups = [
             {
@@ -176,7 +210,7 @@ class Trainer:
             return max(0.0, (total_steps - step) / max(1, total_steps - warmup))
 
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
-        dev = squad.load(config.dev_path)[: config.dev_questions]
+        monitor = held_out_questions(Path(config.train_dir), config.held_out_questions, config.seed)
 
         step, elapsed_before = 0, 0.0
         checkpoint_path = self.run_dir / "checkpoint.pt"
@@ -232,7 +266,7 @@ class Trainer:
             if now - last_checkpoint >= config.checkpoint_minutes * 60 or step == total_steps:
                 elapsed = elapsed_before + now - started
                 self._save(model, optimizer, scheduler, step, elapsed)
-                em, f1 = evaluate_slice(model, self.maker, dev, config.bf16)
+                em, f1 = evaluate_slice(model, self.maker, monitor, config.bf16)
                 self._append_curve(
                     step,
                     epoch,
@@ -243,7 +277,7 @@ class Trainer:
                     em,
                     f1,
                 )
-                self._log(f"checkpoint at step {step}: dev slice EM {em:.2f} F1 {f1:.2f}")
+                self._log(f"checkpoint at step {step}: held-out slice EM {em:.2f} F1 {f1:.2f}")
                 loss_sum, loss_count = 0.0, 0
                 last_checkpoint = time.monotonic()
 

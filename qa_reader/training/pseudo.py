@@ -1,23 +1,36 @@
-"""Silver labels for the unlabeled, back-translated SQuAD 2.0 train questions.
+"""Silver labels for the unlabeled, back-translated SQuAD 2.0 train questions: answerable and unanswerable.
 
-Each paragraph of that file lists the character ranges that carried an answer colour ("marked spans":
-every answer of every question of the paragraph, edges blurred by the translation), but not which
-range answers which question. The reader, as teacher, settles that: its span probabilities are summed
-per marked range, the question gets the range that takes most of that mass, and the label is the
-teacher's best span inside it (the translation smears colours onto neighbouring words and the teacher
-trims them; where its spans all reach outside the range, the question is left out). `check_labels`
-measures the same procedure on a training set with gold answers, so the thresholds are chosen on
-labelled data, never on an evaluation set.
+Each paragraph of that file lists the character ranges that carried an answer colour ("marked ranges":
+the answers of its answerable questions and the plausible answers of its unanswerable ones, edges
+blurred by the translation), but not which range answers which question, nor which questions have no
+answer. Two facts settle most of it:
+
+1. SQuAD 2.0 lists a paragraph's answerable questions first and its unanswerable ones after them, so each
+   paragraph has one split point. The teacher's evidence for each question, log p(best span) −
+   log p([CLS]), is modelled as one Gaussian for answerable and one for unanswerable questions with a
+   prior on how many questions of a paragraph are unanswerable (none allowed); all of it is fitted by EM
+   on the unlabeled file itself, and each paragraph takes its most likely split. No threshold is tuned.
+2. Every question's answer is one of the marked ranges. The teacher's span probabilities, summed per
+   range, say which; the ranges are then shared out jointly across the paragraph's questions (balanced
+   so that a range one question explains far better is not also handed to a weaker claimant that has a
+   range of its own), and the label is the teacher's best span inside the chosen range.
+
+Unanswerable questions are labelled with [CLS] (no answers). `check_labels` measures the assignment on a
+training-side set with gold answers (SQuADShifts) and the split on the SQuAD 2.0 dev set, with the
+split model fitted on the unlabeled train questions only: the dev set is measured, never fitted.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+import numpy as np
 
 from qa_reader import squad
 from qa_reader.evaluate import ParagraphReader
@@ -27,7 +40,9 @@ from qa_reader.training.data import SOURCES, default_train_dir
 UNLABELED = (
     default_train_dir().parent / "unlabeled" / "squad2-train-backtranslated-en" / "squad2-train-backtranslated-en.json"
 )
+DEV_V2 = default_train_dir().parent / "squad-v2.0" / "dev-v2.0.reconstructed-from-squad-explorer.json"
 _EDGE_CHARACTERS = " \t\n,.;:!?\"'()[]"
+_FLOOR = 1e-12
 
 
 @dataclass(frozen=True)
@@ -36,6 +51,24 @@ class UnlabeledQuestion:
     question: str
     context: str
     marked: tuple[tuple[int, int], ...]  # candidate answer ranges of the paragraph, [start, end)
+    title: str = ""
+    paragraph: int = 0  # index of the paragraph in the file (questions of one paragraph are in file order)
+
+
+@dataclass(frozen=True)
+class TeacherRead:
+    """What the teacher says about one question over its paragraph (all a label needs; cacheable)."""
+
+    best_probability: float
+    null_probability: float
+    range_mass: tuple[float, ...]  # summed probability of the spans overlapping each marked range
+    range_best: tuple[tuple[int, int, float], ...]  # best span inside each range (start, end, p); p=0 if none
+    best_span: tuple[int, int] = (0, 0)
+
+    @property
+    def evidence(self) -> float:
+        """log p(best span) − log p([CLS]): how much more the teacher believes in an answer than in none."""
+        return math.log(max(self.best_probability, _FLOOR)) - math.log(max(self.null_probability, _FLOOR))
 
 
 @dataclass(frozen=True)
@@ -43,7 +76,7 @@ class SilverLabel:
     char_start: int
     char_end: int
     probability: float  # the teacher's probability of this exact span
-    share: float  # the fraction of the teacher's mass on marked ranges that fell on the chosen range
+    share: float  # the question's share of the chosen range after joint assignment
     marked_start: int  # the chosen marked range
     marked_end: int
 
@@ -58,58 +91,70 @@ def trim_range(text: str, start: int, end: int) -> tuple[int, int]:
 
 
 def load_unlabeled(path: Path = UNLABELED) -> list[UnlabeledQuestion]:
+    """Every question of the unlabeled file, in file order, with its paragraph's marked ranges."""
     payload = json.loads(path.read_text(encoding="utf-8"))
     questions = []
+    paragraph_index = 0
     for article in payload["data"]:
         for paragraph in article["paragraphs"]:
             context = paragraph["context"]
             marked = {trim_range(context, m["start"], m["end"]) for m in paragraph.get("marked_spans", [])}
             ranges = tuple(sorted(r for r in marked if r[0] < r[1]))
             for qa in paragraph["qas"]:
-                questions.append(UnlabeledQuestion(str(qa["id"]), qa["question"], context, ranges))
+                questions.append(
+                    UnlabeledQuestion(
+                        str(qa["id"]), qa["question"], context, ranges, article.get("title", ""), paragraph_index
+                    )
+                )
+            paragraph_index += 1
     return questions
 
 
-def gold_as_unlabeled(questions: Sequence[squad.Question]) -> list[tuple[UnlabeledQuestion, tuple[str, ...]]]:
-    """A labelled file in the unlabeled file's shape: every answer of the paragraph becomes a marked range."""
-    by_context: dict[str, set[tuple[int, int]]] = {}
+def as_unlabeled(questions: Sequence[squad.Question]) -> list[UnlabeledQuestion]:
+    """A labelled file in the unlabeled file's shape: the first answer of every question (answerable or, in
+    SQuAD 2.0 style files, none) becomes a marked range of its paragraph, as the colours did."""
+    by_paragraph: dict[int, set[tuple[int, int]]] = {}
     for q in questions:
-        ranges = by_context.setdefault(q.context, set())
-        if q.answers:  # one colour a question, as in the unlabeled file
+        ranges = by_paragraph.setdefault(q.paragraph_index, set())
+        if q.answers:
             ranges.add((q.answer_starts[0], q.answer_starts[0] + len(q.answers[0])))
     return [
-        (UnlabeledQuestion(q.id, q.question, q.context, tuple(sorted(by_context[q.context]))), q.answers)
+        UnlabeledQuestion(
+            q.id, q.question, q.context, tuple(sorted(by_paragraph[q.paragraph_index])), q.title, q.paragraph_index
+        )
         for q in questions
-        if q.answers
     ]
 
 
-def choose_label(spans: Sequence[ContextSpan], marked: Sequence[tuple[int, int]]) -> SilverLabel | None:
-    """The teacher's pick among the marked ranges (see the module docstring), or None without overlap."""
-    if not marked:
-        return None
+def summarise(spans: Sequence[ContextSpan], marked: Sequence[tuple[int, int]]) -> TeacherRead:
+    """Reduce the teacher's candidate spans (best first) for one question to a TeacherRead."""
     mass = [0.0] * len(marked)
+    best_inside: list[tuple[int, int, float]] = [(start, start, 0.0) for start, _ in marked]
     for span in spans:
         for index, (start, end) in enumerate(marked):
             if span.char_start < end and start < span.char_end:
                 mass[index] += span.probability
-    total = sum(mass)
-    if total <= 0.0:
-        return None
-    chosen = max(range(len(marked)), key=mass.__getitem__)
-    start, end = marked[chosen]
-    inside = [s for s in spans if start <= s.char_start and s.char_end <= end]
-    if not inside:
-        return None
-    best = max(inside, key=lambda s: s.probability)
-    return SilverLabel(best.char_start, best.char_end, best.probability, mass[chosen] / total, start, end)
+                if start <= span.char_start and span.char_end <= end and span.probability > best_inside[index][2]:
+                    best_inside[index] = (span.char_start, span.char_end, span.probability)
+    best = spans[0] if spans else None
+    return TeacherRead(
+        best_probability=best.probability if best else 0.0,
+        null_probability=spans[0].null_probability if spans else 1.0,
+        range_mass=tuple(mass),
+        range_best=tuple(best_inside),
+        best_span=(best.char_start, best.char_end) if best else (0, 0),
+    )
 
 
-def teacher_spans(
-    reader: ParagraphReader, questions: Sequence[UnlabeledQuestion], chunk: int = 256, progress: bool = True
-) -> list[list[ContextSpan]]:
-    """The teacher's candidate spans for every question over its paragraph, best first."""
-    results: list[list[ContextSpan]] = []
+def teacher_reads(
+    reader: ParagraphReader,
+    questions: Sequence[UnlabeledQuestion],
+    chunk: int = 256,
+    progress: bool = True,
+    on_chunk: Callable[[Sequence[UnlabeledQuestion], list[TeacherRead]], None] | None = None,
+) -> list[TeacherRead]:
+    """The teacher's reading of every question over its paragraph (`on_chunk` sees each chunk as it is done)."""
+    results: list[TeacherRead] = []
     started = time.monotonic()
     limit_tokens = reader.maker.settings.max_question_tokens
     for offset in range(0, len(questions), chunk):
@@ -118,15 +163,220 @@ def teacher_spans(
         tokenized = dict(zip(contexts, reader.maker.tokenize(contexts)))
         ids = reader.maker.tokenize([q.question for q in part])
         requests = [ReadRequest(i.ids[:limit_tokens], [tokenized[q.context]]) for q, i in zip(part, ids)]
-        results.extend(read_many(reader.runner, reader.maker, requests, batch_size=64, n_best=40))
-        if progress:
+        spans = read_many(reader.runner, reader.maker, requests, batch_size=64, n_best=40)
+        reads = [summarise(s, q.marked) for q, s in zip(part, spans)]
+        results.extend(reads)
+        if on_chunk is not None:
+            on_chunk(part, reads)
+        if progress and (offset // chunk) % 20 == 0:
             done = offset + len(part)
             print(f"{done}/{len(questions)} read, {done / (time.monotonic() - started):.0f} q/s", flush=True)
     return results
 
 
+def cached_teacher_reads(
+    model_dir: Path, questions: Sequence[UnlabeledQuestion], cache: Path | None
+) -> list[TeacherRead]:
+    """`teacher_reads`, kept in `cache` (JSON lines keyed by question id and model, appended chunk by chunk,
+    so an interrupted run resumes) so relabelling with another rule does not read everything again."""
+    model_key = str(Path(model_dir).resolve())
+    stored: dict[str, TeacherRead] = {}
+    if cache is not None and cache.exists():
+        for line in cache.read_text().splitlines():
+            try:
+                row = json.loads(line)
+            except ValueError:
+                continue  # a line cut short by an interrupted write
+            if row["model"] == model_key:
+                read = row["read"]
+                stored[row["id"]] = TeacherRead(
+                    read["best_probability"],
+                    read["null_probability"],
+                    tuple(read["range_mass"]),
+                    tuple(tuple(x) for x in read["range_best"]),
+                    tuple(read["best_span"]),
+                )
+    missing = [q for q in questions if q.id not in stored]
+
+    def remember(part: Sequence[UnlabeledQuestion], reads: list[TeacherRead]) -> None:
+        stored.update((q.id, read) for q, read in zip(part, reads))
+        if cache is not None:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            with open(cache, "a") as handle:
+                for q, read in zip(part, reads):
+                    handle.write(json.dumps({"id": q.id, "model": model_key, "read": asdict(read)}) + "\n")
+
+    if missing:
+        teacher_reads(ParagraphReader(model_dir), missing, on_chunk=remember)
+    return [stored[q.id] for q in questions]
+
+
+# --- the split between answerable and unanswerable questions -------------------------------------------
+
+
+@dataclass
+class SplitModel:
+    """Evidence ~ N(mean_answerable, sd_answerable²) before a paragraph's split and N(mean_unanswerable,
+    sd_unanswerable²) after it; `prior[u]` is the probability that a paragraph ends in u unanswerable
+    questions. Fitted by EM (`fit_split`); nothing in it is set by hand."""
+
+    mean_answerable: float
+    sd_answerable: float
+    mean_unanswerable: float
+    sd_unanswerable: float
+    prior: list[float] = field(default_factory=list)
+    iterations: int = 0
+
+    def log_prior(self, unanswerable: int, questions: int) -> float:
+        feasible = self.prior[: questions + 1]
+        total = sum(feasible)
+        value = self.prior[unanswerable] if unanswerable < len(self.prior) else 0.0
+        return math.log(max(value / total, _FLOOR)) if total > 0 else 0.0
+
+    def split_posterior(self, evidence: np.ndarray) -> np.ndarray:
+        """P(split = k) for k = 0..n: questions [0, k) answerable, [k, n) unanswerable."""
+        n = len(evidence)
+        answerable = _log_normal(evidence, self.mean_answerable, self.sd_answerable)
+        unanswerable = _log_normal(evidence, self.mean_unanswerable, self.sd_unanswerable)
+        before = np.concatenate(([0.0], np.cumsum(answerable)))  # log-likelihood of [0, k) answerable
+        after = np.concatenate((np.cumsum(unanswerable[::-1])[::-1], [0.0]))  # of [k, n) unanswerable
+        scores = before + after + np.array([self.log_prior(n - k, n) for k in range(n + 1)])
+        scores -= scores.max()
+        weights = np.exp(scores)
+        return weights / weights.sum()
+
+
+def _log_normal(x: np.ndarray, mean: float, sd: float) -> np.ndarray:
+    return -0.5 * ((x - mean) / sd) ** 2 - math.log(sd * math.sqrt(2 * math.pi))
+
+
+def unanswerable_posterior(model: SplitModel, evidence: np.ndarray) -> tuple[np.ndarray, int]:
+    """(P(question i is unanswerable) for each i, the most likely split) for one paragraph."""
+    posterior = model.split_posterior(evidence)
+    return np.cumsum(posterior)[: len(evidence)], int(np.argmax(posterior))
+
+
+def fit_split(paragraphs: Sequence[np.ndarray], iterations: int = 50, max_unanswerable: int = 40) -> SplitModel:
+    """EM for the split model over the evidence of every paragraph's questions (in question order)."""
+    everything = np.concatenate([p for p in paragraphs if len(p)])
+    spread = float(everything.std()) or 1.0
+    centre = float(everything.mean())
+    model = SplitModel(centre + spread / 2, spread, centre - spread / 2, spread, [1.0] * (max_unanswerable + 1))
+    for iteration in range(iterations):
+        weight_u = []
+        prior = np.full(max_unanswerable + 1, 1e-3)
+        for evidence in paragraphs:
+            if not len(evidence):
+                continue
+            posterior = model.split_posterior(evidence)
+            n = len(evidence)
+            for k in range(n + 1):
+                if n - k <= max_unanswerable:
+                    prior[n - k] += posterior[k]
+            weight_u.append(np.cumsum(posterior)[:n])
+        u = np.concatenate(weight_u)
+        a = 1.0 - u
+        mean_a = float((a * everything).sum() / a.sum())
+        mean_u = float((u * everything).sum() / u.sum())
+        sd_a = math.sqrt(float((a * (everything - mean_a) ** 2).sum() / a.sum())) or spread
+        sd_u = math.sqrt(float((u * (everything - mean_u) ** 2).sum() / u.sum())) or spread
+        updated = SplitModel(mean_a, max(sd_a, 1e-3), mean_u, max(sd_u, 1e-3), list(prior / prior.sum()), iteration + 1)
+        converged = (
+            abs(updated.mean_answerable - model.mean_answerable)
+            + abs(updated.mean_unanswerable - model.mean_unanswerable)
+            < 1e-4
+        )
+        model = updated
+        if converged:
+            break
+    return model
+
+
+def paragraphs_of(questions: Sequence[UnlabeledQuestion]) -> list[list[int]]:
+    """Question indices grouped by paragraph, in file order."""
+    groups: OrderedDict[tuple[str, int], list[int]] = OrderedDict()
+    for index, q in enumerate(questions):
+        groups.setdefault((q.title, q.paragraph), []).append(index)
+    return list(groups.values())
+
+
+# --- which marked range answers which question ----------------------------------------------------------
+
+ASSIGNMENTS = ("independent", "balanced")
+
+
+def assign_ranges(mass: np.ndarray, method: str = "balanced", rounds: int = 50) -> tuple[np.ndarray, np.ndarray]:
+    """(chosen range per question, that question's share of it) from the teacher's mass matrix
+    [questions × ranges]. "independent": each question its own argmax. "balanced": Sinkhorn scaling to
+    every question choosing one range and every range being chosen equally often, so a range that one
+    question claims far more strongly stops pulling the others, who move to their next-best range where
+    they have one and stay where they have none (sharing a range stays possible)."""
+    if mass.size == 0:
+        return np.zeros(mass.shape[0], dtype=int), np.zeros(mass.shape[0])
+    plan = mass / np.maximum(mass.sum(axis=1, keepdims=True), _FLOOR)
+    if method == "balanced" and mass.shape[1] > 1:
+        target = mass.shape[0] / mass.shape[1]
+        for _ in range(rounds):
+            plan = plan * (target / np.maximum(plan.sum(axis=0, keepdims=True), _FLOOR))
+            plan = plan / np.maximum(plan.sum(axis=1, keepdims=True), _FLOOR)
+    elif method not in ASSIGNMENTS:
+        raise ValueError(f"unknown assignment {method!r}")
+    chosen = plan.argmax(axis=1)
+    return chosen, plan[np.arange(len(chosen)), chosen]
+
+
+def label_paragraph(
+    reads: Sequence[TeacherRead], marked: Sequence[tuple[int, int]], answerable: Sequence[bool], method: str
+) -> list[SilverLabel | None]:
+    """Labels for one paragraph's questions (None: unanswerable, or the teacher found no span in a range)."""
+    labels: list[SilverLabel | None] = [None] * len(reads)
+    if not reads or not reads[0].range_mass:
+        return labels
+    mass = np.array([r.range_mass for r in reads], dtype=np.float64)
+    # Unanswerable questions' plausible answers are marked too: they compete for ranges like the others.
+    chosen, share = assign_ranges(mass, method)
+    for i, read in enumerate(reads):
+        if not answerable[i] or read.range_mass[chosen[i]] <= 0.0:
+            continue
+        start, end, probability = read.range_best[chosen[i]]
+        if probability <= 0.0:
+            continue
+        labels[i] = SilverLabel(start, end, probability, float(share[i]), *marked[chosen[i]])
+    return labels
+
+
 def keep(label: SilverLabel | None, min_probability: float, min_share: float) -> bool:
     return label is not None and label.probability >= min_probability and label.share >= min_share
+
+
+def label_questions(
+    questions: Sequence[UnlabeledQuestion],
+    reads: Sequence[TeacherRead],
+    split: SplitModel | None,
+    method: str,
+) -> tuple[list[SilverLabel | None], np.ndarray]:
+    """Labels for every question and P(unanswerable) for each (all 0 without a split model)."""
+    labels: list[SilverLabel | None] = [None] * len(questions)
+    p_unanswerable = np.zeros(len(questions))
+    for group in paragraphs_of(questions):
+        group_reads = [reads[i] for i in group]
+        if split is not None:
+            posterior, k = unanswerable_posterior(split, np.array([r.evidence for r in group_reads]))
+            p_unanswerable[group] = posterior
+            answerable = [position < k for position in range(len(group))]
+        else:
+            answerable = [True] * len(group)
+        for i, label in zip(group, label_paragraph(group_reads, questions[group[0]].marked, answerable, method)):
+            labels[i] = label
+    return labels, p_unanswerable
+
+
+def fit_split_on(questions: Sequence[UnlabeledQuestion], reads: Sequence[TeacherRead]) -> SplitModel:
+    """The split model fitted by EM on these (unlabeled) questions' evidence."""
+    return fit_split([np.array([reads[i].evidence for i in group]) for group in paragraphs_of(questions)])
+
+
+# --- measuring the procedure ----------------------------------------------------------------------------
 
 
 def default_check_file() -> Path:
@@ -134,46 +384,94 @@ def default_check_file() -> Path:
     return default_train_dir() / source.relative_path
 
 
-def check_labels(model_dir: Path, limit: int = 2000, path: Path | None = None) -> list[dict]:
-    """Silver-label accuracy against gold on a labelled training-side file (SQuADShifts new-wiki unless
-    `path`), for a grid of thresholds: how many labels are kept, and their EM/F1 against the gold."""
-    pairs = gold_as_unlabeled(squad.load(path or default_check_file()))[:limit]
-    reader = ParagraphReader(model_dir)
-    spans = teacher_spans(reader, [q for q, _ in pairs], progress=False)
-    labels = [choose_label(candidates, q.marked) for (q, _), candidates in zip(pairs, spans)]
-    free = [candidates[0] if candidates else None for candidates in spans]
-    rows = []
-    for min_probability in (0.0, 0.05, 0.1, 0.2, 0.3, 0.5):
-        for min_share in (0.0, 0.5, 0.7, 0.9):
-            chosen = [
-                (q, answers, label)
-                for (q, answers), label in zip(pairs, labels)
-                if keep(label, min_probability, min_share)
-            ]
-            teacher = [squad.score(q.context[lab.char_start : lab.char_end], answers) for q, answers, lab in chosen]
-            ranges = [squad.score(q.context[lab.marked_start : lab.marked_end], answers) for q, answers, lab in chosen]
-            rows.append(
-                {
-                    "min_probability": min_probability,
-                    "min_share": min_share,
-                    "kept": round(len(chosen) / len(pairs), 3),
-                    "exact_match": round(100 * sum(s[0] for s in teacher) / max(len(teacher), 1), 1),
-                    "f1": round(100 * sum(s[1] for s in teacher) / max(len(teacher), 1), 1),
-                    "range_exact_match": round(100 * sum(s[0] for s in ranges) / max(len(ranges), 1), 1),
-                }
-            )
-    plain = [
-        squad.score(q.context[s.char_start : s.char_end] if s else "", answers) for (q, answers), s in zip(pairs, free)
-    ]
-    rows.append(
-        {
-            "teacher_alone": True,
-            "kept": 1.0,
-            "exact_match": round(100 * sum(s[0] for s in plain) / len(plain), 1),
-            "f1": round(100 * sum(s[1] for s in plain) / len(plain), 1),
-        }
+def _mean_scores(pairs: Sequence[tuple[str, Sequence[str]]]) -> tuple[float, float]:
+    scores = [squad.score(prediction, answers) for prediction, answers in pairs]
+    if not scores:
+        return 0.0, 0.0
+    return round(100 * sum(s[0] for s in scores) / len(scores), 1), round(
+        100 * sum(s[1] for s in scores) / len(scores), 1
     )
+
+
+def check_assignment(model_dir: Path, limit: int = 2000, path: Path | None = None) -> list[dict]:
+    """Silver answer labels against gold on a training-side file (SQuADShifts new-wiki unless `path`): for
+    each assignment method and a grid of filters, the share kept and its EM/F1; and the teacher alone."""
+    gold = squad.load(path or default_check_file())[:limit]
+    questions = as_unlabeled(gold)
+    reads = teacher_reads(ParagraphReader(model_dir), questions, progress=False)
+    rows = []
+    for method in ASSIGNMENTS:
+        labels, _ = label_questions(questions, reads, None, method)
+        for min_probability in (0.0, 0.05, 0.1, 0.3):
+            for min_share in (0.0, 0.5, 0.7):
+                kept = [
+                    (q, g, lab) for q, g, lab in zip(questions, gold, labels) if keep(lab, min_probability, min_share)
+                ]
+                em, f1 = _mean_scores([(q.context[lab.char_start : lab.char_end], g.answers) for q, g, lab in kept])
+                rows.append(
+                    {
+                        "check": "answers",
+                        "method": method,
+                        "min_probability": min_probability,
+                        "min_share": min_share,
+                        "kept": round(len(kept) / len(gold), 3),
+                        "exact_match": em,
+                        "f1": f1,
+                    }
+                )
+    em, f1 = _mean_scores(
+        [(q.context[r.best_span[0] : r.best_span[1]], g.answers) for q, g, r in zip(questions, gold, reads)]
+    )
+    rows.append({"check": "answers", "method": "teacher alone", "kept": 1.0, "exact_match": em, "f1": f1})
     return rows
+
+
+def check_split(model_dir: Path, cache: Path | None, fit_limit: int | None = 20000, dev_path: Path = DEV_V2) -> dict:
+    """How well the split finds the unanswerable questions of the SQuAD 2.0 dev set, with the split model
+    fitted on (the first `fit_limit` of) the unlabeled train questions; against the teacher's own
+    per-question decision ([CLS] more likely than the best span) as the baseline. Measured, never fitted."""
+    train = load_unlabeled()[:fit_limit]
+    split = fit_split_on(train, cached_teacher_reads(model_dir, train, cache))
+    dev = squad.load(dev_path)
+    questions = as_unlabeled(dev)
+    reads = teacher_reads(ParagraphReader(model_dir), questions, progress=False)
+    labels, _ = label_questions(questions, reads, split, "balanced")
+    truth = np.array([not q.answers for q in dev])
+    said_split = np.zeros(len(dev), dtype=bool)
+    for group in paragraphs_of(questions):
+        _, k = unanswerable_posterior(split, np.array([reads[i].evidence for i in group]))
+        said_split[group[k:]] = True
+    own = np.array([r.evidence < 0 for r in reads])
+
+    def rates(flags: np.ndarray) -> dict:
+        hits = int((flags & truth).sum())
+        return {
+            "found": round(100 * hits / max(int(truth.sum()), 1), 1),
+            "precision": round(100 * hits / max(int(flags.sum()), 1), 1),
+            "accuracy": round(100 * float((flags == truth).mean()), 1),
+        }
+
+    answered = [
+        (q.context[lab.char_start : lab.char_end], g.answers)
+        for q, g, lab in zip(questions, dev, labels)
+        if lab is not None and g.answers
+    ]
+    em, f1 = _mean_scores(answered)
+    return {
+        "check": "split",
+        "dev_questions": len(dev),
+        "unanswerable": int(truth.sum()),
+        "fit_on_train_questions": len(train),
+        "split_model": asdict(split) | {"prior": [round(p, 4) for p in split.prior[:12]]},
+        "split": rates(said_split),
+        "teacher_per_question": rates(own),
+        "labels_on_answerable_kept": round(len(answered) / max(int((~truth).sum()), 1), 3),
+        "labels_on_answerable_exact_match": em,
+        "labels_on_answerable_f1": f1,
+    }
+
+
+# --- writing the silver file ----------------------------------------------------------------------------
 
 
 def pseudo_label(
@@ -182,37 +480,59 @@ def pseudo_label(
     min_probability: float,
     min_share: float,
     limit: int | None = None,
+    method: str = "balanced",
+    cache: Path | None = None,
 ) -> dict:
-    """Write a SQuAD v1.1 file of the silver labels that pass both thresholds; return counts."""
+    """Write a SQuAD 2.0-style file: answerable questions with the silver span that passes both filters,
+    unanswerable ones with no answers (`is_impossible`); questions whose label fails a filter are left
+    out. Returns counts and the fitted split model."""
     questions = load_unlabeled()[:limit]
-    spans = teacher_spans(ParagraphReader(model_dir), questions)
-    labels = [choose_label(candidates, q.marked) for q, candidates in zip(questions, spans)]
-    paragraphs: OrderedDict[str, list[dict]] = OrderedDict()
-    kept = 0
-    for question, label in zip(questions, labels):
-        if not keep(label, min_probability, min_share):
-            continue
-        assert label is not None
-        paragraphs.setdefault(question.context, []).append(
-            {
+    reads = cached_teacher_reads(model_dir, questions, cache)
+    split = fit_split_on(questions, reads)
+    labels, p_unanswerable = label_questions(questions, reads, split, method)
+    paragraphs: OrderedDict[tuple[str, str], list[dict]] = OrderedDict()
+    counts = {"questions": len(questions), "answerable": 0, "unanswerable": 0, "left_out": 0}
+    for group in paragraphs_of(questions):
+        _, k = unanswerable_posterior(split, np.array([reads[i].evidence for i in group]))
+        for position, i in enumerate(group):
+            question, label = questions[i], labels[i]
+            entry = {
                 "id": question.id,
                 "question": question.question,
-                "answers": [
-                    {"text": question.context[label.char_start : label.char_end], "answer_start": label.char_start}
-                ],
-                "probability": round(label.probability, 4),
-                "share": round(label.share, 4),
+                "p_unanswerable": round(float(p_unanswerable[i]), 4),
             }
-        )
-        kept += 1
+            if position >= k:
+                entry.update(answers=[], is_impossible=True)
+                counts["unanswerable"] += 1
+            elif keep(label, min_probability, min_share):
+                assert label is not None
+                entry.update(
+                    answers=[
+                        {"text": question.context[label.char_start : label.char_end], "answer_start": label.char_start}
+                    ],
+                    is_impossible=False,
+                    probability=round(label.probability, 4),
+                    share=round(label.share, 4),
+                )
+                counts["answerable"] += 1
+            else:
+                counts["left_out"] += 1
+                continue
+            paragraphs.setdefault((question.title, question.context), []).append(entry)
+    articles: OrderedDict[str, list[dict]] = OrderedDict()
+    for (title, context), qas in paragraphs.items():
+        articles.setdefault(title, []).append({"context": context, "qas": qas})
     payload = {
-        "version": "silver-2",
+        "version": "silver-3",
         "source": str(UNLABELED),
         "model": str(model_dir),
+        "assignment": method,
         "min_probability": min_probability,
         "min_share": min_share,
-        "data": [{"title": "silver", "paragraphs": [{"context": c, "qas": qas} for c, qas in paragraphs.items()]}],
+        "split_model": asdict(split),
+        "counts": counts,
+        "data": [{"title": title, "paragraphs": paragraphs_} for title, paragraphs_ in articles.items()],
     }
     out_path.parent.mkdir(parents=True, exist_ok=True)
     out_path.write_text(json.dumps(payload))
-    return {"questions": len(questions), "kept": kept}
+    return counts | {"split_model": asdict(split)}

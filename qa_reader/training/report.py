@@ -95,7 +95,8 @@ def measure(model_dir: Path, with_fp32: bool = True, with_ood: bool = True) -> d
 
 
 def plot_curve(curve_csv: Path, png: Path) -> None:
-    """Dev-slice F1 and training loss against examples seen."""
+    """Slice F1 and training loss against examples seen (the held-out training slice; older runs logged the
+    first 1,000 SQuAD v1.1 dev questions)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -105,8 +106,10 @@ def plot_curve(curve_csv: Path, png: Path) -> None:
         rows = list(csv.DictReader(handle))
     seen = [int(r["examples_seen"]) for r in rows]
     figure, left = plt.subplots(figsize=(7, 4))
-    left.plot(seen, [float(r["dev_f1"]) for r in rows], marker="o", label="F1, first 1,000 SQuAD v1.1 dev")
-    left.plot(seen, [float(r["dev_em"]) for r in rows], marker=".", label="EM, same slice")
+    held_out = "held_out_f1" in rows[0]
+    prefix, where = ("held_out", "held-out training slice") if held_out else ("dev", "first 1,000 SQuAD v1.1 dev")
+    left.plot(seen, [float(r[f"{prefix}_f1"]) for r in rows], marker="o", label=f"F1, {where}")
+    left.plot(seen, [float(r[f"{prefix}_em"]) for r in rows], marker=".", label="EM, same slice")
     left.set_xlabel("training examples seen")
     left.set_ylabel("score (%)")
     right = left.twinx()

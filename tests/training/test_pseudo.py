@@ -1,18 +1,34 @@
-"""Silver labelling: the teacher's span mass picks among the paragraph's marked ranges (torch-free)."""
+"""Silver labelling: the split between answerable and unanswerable questions, and the joint assignment of
+marked ranges to questions (torch-free)."""
 
 import json
 
+import numpy as np
+
 from qa_reader import squad
 from qa_reader.reader.predict import ContextSpan
-from qa_reader.training.pseudo import choose_label, gold_as_unlabeled, keep, load_unlabeled, trim_range
+from qa_reader.training.pseudo import (
+    SplitModel,
+    TeacherRead,
+    UnlabeledQuestion,
+    as_unlabeled,
+    assign_ranges,
+    fit_split,
+    keep,
+    label_questions,
+    load_unlabeled,
+    summarise,
+    trim_range,
+    unanswerable_posterior,
+)
 
 CONTEXT = "The bridge opened in 1932 and was designed by John Bradfield for the city."
 YEAR = (CONTEXT.index("1932"), CONTEXT.index("1932") + 4)
 NAME = (CONTEXT.index("John"), CONTEXT.index("Bradfield") + len("Bradfield"))
 
 
-def _span(start: int, end: int, probability: float) -> ContextSpan:
-    return ContextSpan(0, start, end, probability, 0.05)
+def _span(start: int, end: int, probability: float, null: float = 0.05) -> ContextSpan:
+    return ContextSpan(0, start, end, probability, null)
 
 
 def test_trim_range_drops_spaces_and_punctuation_the_colour_ran_into():
@@ -22,68 +38,130 @@ def test_trim_range_drops_spaces_and_punctuation_the_colour_ran_into():
     assert trim_range(text, 4, 4) == (4, 4)
 
 
-def test_the_marked_range_with_most_teacher_mass_wins_even_when_the_single_best_span_is_elsewhere():
+def test_summarise_sums_mass_per_range_and_keeps_the_best_span_inside_each():
     spans = [
-        _span(*YEAR, 0.40),  # the teacher's single best span...
-        _span(NAME[0], NAME[1], 0.30),  # ...but the name's range collects more mass in total
+        _span(*YEAR, 0.40, null=0.1),
+        _span(NAME[0], NAME[1], 0.30),
         _span(NAME[0] + 5, NAME[1], 0.25),
+        _span(NAME[0] - len("by "), NAME[1], 0.02),  # reaches outside the range: mass, but never a label
     ]
-    label = choose_label(spans, [YEAR, NAME])
-    assert label is not None
-    assert (label.marked_start, label.marked_end) == NAME
-    assert (label.char_start, label.char_end) == NAME  # the best span inside the range
-    assert label.probability == 0.30
-    assert abs(label.share - 0.55 / 0.95) < 1e-9
+    read = summarise(spans, [YEAR, NAME])
+    assert read.range_mass == (0.40, 0.30 + 0.25 + 0.02)
+    assert read.range_best == ((*YEAR, 0.40), (*NAME, 0.30))
+    assert read.best_probability == 0.40 and read.null_probability == 0.1
+    assert read.best_span == YEAR
+    assert abs(read.evidence - (np.log(0.40) - np.log(0.1))) < 1e-12
 
 
-def test_spans_reaching_outside_the_range_are_not_labels():
-    smeared = (NAME[0] - len("by "), NAME[1])
-    label = choose_label([_span(*smeared, 0.9)], [NAME])
-    assert label is None
+def test_a_range_only_smeared_over_gives_no_span_inside():
+    read = summarise([_span(NAME[0] - 3, NAME[1], 0.9)], [NAME])
+    assert read.range_best == ((NAME[0], NAME[0], 0.0),)
 
 
-def test_no_marked_ranges_or_no_overlap_gives_no_label():
-    assert choose_label([_span(*YEAR, 0.9)], []) is None
-    assert choose_label([_span(0, 3, 0.9)], [NAME]) is None
+def test_independent_assignment_takes_each_questions_argmax():
+    mass = np.array([[0.9, 0.1], [0.6, 0.4]])
+    chosen, share = assign_ranges(mass, "independent")
+    assert chosen.tolist() == [0, 0]
+    assert np.allclose(share, [0.9, 0.6])
 
 
-def test_keep_applies_both_thresholds():
-    label = choose_label([_span(*YEAR, 0.2), _span(*NAME, 0.1)], [YEAR, NAME])
-    assert label is not None
-    assert keep(label, 0.1, 0.6)
-    assert not keep(label, 0.3, 0.6)
-    assert not keep(label, 0.1, 0.7)
-    assert not keep(None, 0.0, 0.0)
+def test_balanced_assignment_moves_a_weaker_claimant_to_its_own_next_range():
+    # Question 0 explains range 0 far better; question 1 half-prefers it but has range 1 to itself.
+    mass = np.array([[0.95, 0.05], [0.55, 0.45]])
+    chosen, _ = assign_ranges(mass, "balanced")
+    assert chosen.tolist() == [0, 1]
 
 
-def test_load_unlabeled_reads_marked_ranges_trimmed(tmp_path):
-    payload = {
-        "data": [
-            {
-                "title": "t",
-                "paragraphs": [
-                    {
-                        "context": CONTEXT,
-                        "qas": [{"id": "q1", "question": "When did it open?"}],
-                        "marked_spans": [{"start": YEAR[0] - 1, "end": YEAR[1] + 1, "color": "#000"}],
-                    }
-                ],
-            }
-        ]
+def test_balanced_assignment_still_lets_questions_share_a_range_they_all_point_at():
+    # Three questions, two ranges: two questions have nothing on range 1, so they share range 0.
+    mass = np.array([[1.0, 0.0], [1.0, 0.0], [0.3, 0.7]])
+    chosen, _ = assign_ranges(mass, "balanced")
+    assert chosen.tolist() == [0, 0, 1]
+
+
+def _model() -> SplitModel:
+    prior = [0.3, 0.3, 0.2, 0.2]
+    return SplitModel(mean_answerable=12.0, sd_answerable=2.0, mean_unanswerable=4.0, sd_unanswerable=2.0, prior=prior)
+
+
+def test_the_split_falls_where_the_evidence_drops():
+    posterior, split = unanswerable_posterior(_model(), np.array([13.0, 11.0, 12.5, 3.0, 5.0]))
+    assert split == 3
+    assert posterior[0] < 0.05 and posterior[-1] > 0.95
+    assert np.all(np.diff(posterior) >= -1e-12)  # later questions are never less likely unanswerable
+
+
+def test_the_split_may_fall_at_the_end_when_every_question_looks_answerable():
+    _, split = unanswerable_posterior(_model(), np.array([13.0, 11.0, 12.5, 12.0]))
+    assert split == 4
+
+
+def test_one_low_question_among_answerable_ones_does_not_split_the_paragraph():
+    # The split is contiguous: a single outlier before strong questions is not a change point.
+    _, split = unanswerable_posterior(_model(), np.array([12.0, 6.0, 13.0, 12.0, 11.0]))
+    assert split == 5
+
+
+def test_em_recovers_the_evidence_distributions_it_was_given():
+    rng = np.random.default_rng(7)
+    paragraphs = []
+    for _ in range(400):
+        n = int(rng.integers(3, 9))
+        unanswerable = int(rng.integers(0, min(3, n) + 1))
+        answerable = rng.normal(12.0, 2.0, n - unanswerable)
+        paragraphs.append(np.concatenate((answerable, rng.normal(5.0, 2.5, unanswerable))))
+    model = fit_split(paragraphs)
+    assert abs(model.mean_answerable - 12.0) < 0.5
+    assert abs(model.mean_unanswerable - 5.0) < 0.8
+    assert abs(model.sd_answerable - 2.0) < 0.4
+    assert sum(model.prior[:4]) > 0.95  # at most three unanswerable questions were ever drawn
+
+
+def _question(i: int, paragraph: int = 0) -> UnlabeledQuestion:
+    return UnlabeledQuestion(f"q{i}", f"question {i}", CONTEXT, (YEAR, NAME), "t", paragraph)
+
+
+def _read(evidence_probability: float, mass: tuple[float, float]) -> TeacherRead:
+    return TeacherRead(
+        best_probability=evidence_probability,
+        null_probability=1e-6,
+        range_mass=mass,
+        range_best=((*YEAR, mass[0]), (*NAME, mass[1])),
+        best_span=YEAR if mass[0] >= mass[1] else NAME,
+    )
+
+
+def test_unanswerable_questions_get_no_label_and_answerable_ones_the_span_inside_their_range():
+    questions = [_question(i) for i in range(3)]
+    reads = [_read(0.9, (0.8, 0.1)), _read(0.9, (0.1, 0.8)), _read(1e-5, (0.3, 0.2))]
+    model = SplitModel(13.0, 1.5, 3.0, 1.5, [0.5, 0.5, 0.0, 0.0])
+    labels, p_unanswerable = label_questions(questions, reads, model, "balanced")
+    assert labels[2] is None and p_unanswerable[2] > 0.9
+    assert (labels[0].char_start, labels[0].char_end) == YEAR
+    assert (labels[1].char_start, labels[1].char_end) == NAME
+    assert (labels[1].marked_start, labels[1].marked_end) == NAME
+    assert keep(labels[0], 0.5, 0.5) and not keep(labels[0], 0.95, 0.0) and not keep(None, 0.0, 0.0)
+
+
+def test_load_unlabeled_reads_marked_ranges_trimmed_and_paragraph_order(tmp_path):
+    paragraph = {
+        "context": CONTEXT,
+        "qas": [{"id": "q1", "question": "When did it open?"}, {"id": "q2", "question": "Who?"}],
+        "marked_spans": [{"start": YEAR[0] - 1, "end": YEAR[1] + 1, "color": "#000"}],
     }
     path = tmp_path / "unlabeled.json"
-    path.write_text(json.dumps(payload))
-    (question,) = load_unlabeled(path)
-    assert question.marked == (YEAR,)
-    assert question.question == "When did it open?"
+    path.write_text(json.dumps({"data": [{"title": "t", "paragraphs": [paragraph, paragraph]}]}))
+    questions = load_unlabeled(path)
+    assert [q.marked for q in questions] == [(YEAR,)] * 4
+    assert [(q.id, q.paragraph) for q in questions] == [("q1", 0), ("q2", 0), ("q1", 1), ("q2", 1)]
 
 
-def test_gold_as_unlabeled_marks_one_range_per_question():
+def test_as_unlabeled_marks_each_answered_questions_first_answer_and_keeps_unanswerable_ones():
     questions = [
         squad.Question("a", "t", CONTEXT, "When?", ("1932", "in 1932"), (YEAR[0], YEAR[0] - 3), 0),
         squad.Question("b", "t", CONTEXT, "Who?", ("John Bradfield",), (NAME[0],), 0),
         squad.Question("c", "t", CONTEXT, "Why?", (), (), 0),
     ]
-    pairs = gold_as_unlabeled(questions)
-    assert [q.id for q, _ in pairs] == ["a", "b"]
-    assert pairs[0][0].marked == (YEAR, NAME)
+    shaped = as_unlabeled(questions)
+    assert [q.id for q in shaped] == ["a", "b", "c"]
+    assert all(q.marked == (YEAR, NAME) for q in shaped)
