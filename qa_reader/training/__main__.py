@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> None:
     silver.add_argument("--min-probability", type=float, default=0.05)
     silver.add_argument("--min-share", type=float, default=0.7)
     silver.add_argument("--limit", type=int, default=None)
-    silver.add_argument("--assignment", choices=("independent", "balanced"), default="balanced")
+    silver.add_argument("--assignment", choices=("independent", "balanced", "cover"), default="cover")
     silver.add_argument("--cache", type=Path, default=None, help="JSON-lines cache of the teacher's reads")
     silver.add_argument("--check", action="store_true", help="measure the labelling on gold answers instead")
     silver.add_argument("--check-file", type=Path, default=None, help="for --check: a SQuAD file (SQuADShifts wiki)")

@@ -302,25 +302,32 @@ def paragraphs_of(questions: Sequence[UnlabeledQuestion]) -> list[list[int]]:
 
 # --- which marked range answers which question ----------------------------------------------------------
 
-ASSIGNMENTS = ("independent", "balanced")
+ASSIGNMENTS = ("independent", "balanced", "cover")
 
 
-def assign_ranges(mass: np.ndarray, method: str = "balanced", rounds: int = 50) -> tuple[np.ndarray, np.ndarray]:
+def assign_ranges(mass: np.ndarray, method: str = "cover", rounds: int = 50) -> tuple[np.ndarray, np.ndarray]:
     """(chosen range per question, that question's share of it) from the teacher's mass matrix
-    [questions × ranges]. "independent": each question its own argmax. "balanced": Sinkhorn scaling to
-    every question choosing one range and every range being chosen equally often, so a range that one
-    question claims far more strongly stops pulling the others, who move to their next-best range where
-    they have one and stay where they have none (sharing a range stays possible)."""
+    [questions × ranges], each question to one range, sharing allowed:
+
+    - "independent": each question its own argmax;
+    - "balanced": Sinkhorn scaling towards every range being chosen equally often, so a range that one
+      question claims far more strongly stops pulling the others, who move to their next-best range;
+    - "cover": every marked range is some question's answer, so a range that too little mass points at
+      is scaled up (never down) until it is covered once, pulling the question that explains it best
+      away from a range others already hold; crowded ranges are left alone.
+    """
+    if method not in ASSIGNMENTS:
+        raise ValueError(f"unknown assignment {method!r}")
     if mass.size == 0:
         return np.zeros(mass.shape[0], dtype=int), np.zeros(mass.shape[0])
     plan = mass / np.maximum(mass.sum(axis=1, keepdims=True), _FLOOR)
-    if method == "balanced" and mass.shape[1] > 1:
-        target = mass.shape[0] / mass.shape[1]
+    if method != "independent" and mass.shape[1] > 1:
+        target = mass.shape[0] / mass.shape[1] if method == "balanced" else min(1.0, mass.shape[0] / mass.shape[1])
         for _ in range(rounds):
-            plan = plan * (target / np.maximum(plan.sum(axis=0, keepdims=True), _FLOOR))
+            totals = np.maximum(plan.sum(axis=0, keepdims=True), _FLOOR)
+            factors = target / totals if method == "balanced" else np.maximum(1.0, target / totals)
+            plan = plan * factors
             plan = plan / np.maximum(plan.sum(axis=1, keepdims=True), _FLOOR)
-    elif method not in ASSIGNMENTS:
-        raise ValueError(f"unknown assignment {method!r}")
     chosen = plan.argmax(axis=1)
     return chosen, plan[np.arange(len(chosen)), chosen]
 
@@ -393,12 +400,14 @@ def _mean_scores(pairs: Sequence[tuple[str, Sequence[str]]]) -> tuple[float, flo
     )
 
 
-def check_assignment(model_dir: Path, limit: int = 2000, path: Path | None = None) -> list[dict]:
+def check_assignment(
+    model_dir: Path, limit: int = 2000, path: Path | None = None, cache: Path | None = None
+) -> list[dict]:
     """Silver answer labels against gold on a training-side file (SQuADShifts new-wiki unless `path`): for
     each assignment method and a grid of filters, the share kept and its EM/F1; and the teacher alone."""
     gold = squad.load(path or default_check_file())[:limit]
     questions = as_unlabeled(gold)
-    reads = teacher_reads(ParagraphReader(model_dir), questions, progress=False)
+    reads = cached_teacher_reads(model_dir, questions, cache)
     rows = []
     for method in ASSIGNMENTS:
         labels, _ = label_questions(questions, reads, None, method)
@@ -435,7 +444,7 @@ def check_split(model_dir: Path, cache: Path | None, fit_limit: int | None = 200
     dev = squad.load(dev_path)
     questions = as_unlabeled(dev)
     reads = teacher_reads(ParagraphReader(model_dir), questions, progress=False)
-    labels, _ = label_questions(questions, reads, split, "balanced")
+    labels, _ = label_questions(questions, reads, split, "cover")
     truth = np.array([not q.answers for q in dev])
     said_split = np.zeros(len(dev), dtype=bool)
     for group in paragraphs_of(questions):
@@ -480,7 +489,7 @@ def pseudo_label(
     min_probability: float,
     min_share: float,
     limit: int | None = None,
-    method: str = "balanced",
+    method: str = "cover",
     cache: Path | None = None,
 ) -> dict:
     """Write a SQuAD 2.0-style file: answerable questions with the silver span that passes both filters,

@@ -72,6 +72,19 @@ def test_balanced_assignment_moves_a_weaker_claimant_to_its_own_next_range():
     assert chosen.tolist() == [0, 1]
 
 
+def test_cover_assignment_hands_an_unclaimed_range_to_the_question_that_explains_it_best():
+    # Range 1 is nobody's argmax, but every range is somebody's answer: question 2 explains it best.
+    mass = np.array([[0.9, 0.1], [0.8, 0.05], [0.6, 0.4]])
+    assert assign_ranges(mass, "independent")[0].tolist() == [0, 0, 0]
+    assert assign_ranges(mass, "cover")[0].tolist() == [0, 0, 1]
+
+
+def test_cover_assignment_leaves_a_crowded_range_alone_when_every_range_is_covered():
+    # Three questions share the late-1990s range, one holds 2003: nobody is pushed off.
+    mass = np.array([[0.7, 0.3], [0.8, 0.2], [0.6, 0.4], [0.1, 0.9]])
+    assert assign_ranges(mass, "cover")[0].tolist() == [0, 0, 0, 1]
+
+
 def test_balanced_assignment_still_lets_questions_share_a_range_they_all_point_at():
     # Three questions, two ranges: two questions have nothing on range 1, so they share range 0.
     mass = np.array([[1.0, 0.0], [1.0, 0.0], [0.3, 0.7]])
@@ -135,7 +148,7 @@ def test_unanswerable_questions_get_no_label_and_answerable_ones_the_span_inside
     questions = [_question(i) for i in range(3)]
     reads = [_read(0.9, (0.8, 0.1)), _read(0.9, (0.1, 0.8)), _read(1e-5, (0.3, 0.2))]
     model = SplitModel(13.0, 1.5, 3.0, 1.5, [0.5, 0.5, 0.0, 0.0])
-    labels, p_unanswerable = label_questions(questions, reads, model, "balanced")
+    labels, p_unanswerable = label_questions(questions, reads, model, "cover")
     assert labels[2] is None and p_unanswerable[2] > 0.9
     assert (labels[0].char_start, labels[0].char_end) == YEAR
     assert (labels[1].char_start, labels[1].char_end) == NAME
