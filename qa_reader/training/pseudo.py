@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from qa_reader import squad
+from qa_reader.config import Settings
 from qa_reader.evaluate import ParagraphReader
 from qa_reader.reader.predict import ContextSpan, ReadRequest, read_many
 from qa_reader.training.data import SOURCES, default_train_dir
@@ -43,6 +44,9 @@ UNLABELED = (
 DEV_V2 = default_train_dir().parent / "squad-v2.0" / "dev-v2.0.reconstructed-from-squad-explorer.json"
 _EDGE_CHARACTERS = " \t\n,.;:!?\"'()[]"
 _FLOOR = 1e-12
+# Labelling shares two cores with training and evaluation: one onnxruntime thread wastes none of them
+# spinning while it waits for the other (measured: 2 threads under load read 5 questions/s).
+TEACHER_THREADS = 1
 
 
 @dataclass(frozen=True)
@@ -175,7 +179,7 @@ def teacher_reads(
 
 
 def cached_teacher_reads(
-    model_dir: Path, questions: Sequence[UnlabeledQuestion], cache: Path | None
+    model_dir: Path, questions: Sequence[UnlabeledQuestion], cache: Path | None, threads: int = TEACHER_THREADS
 ) -> list[TeacherRead]:
     """`teacher_reads`, kept in `cache` (JSON lines keyed by question id and model, appended chunk by chunk,
     so an interrupted run resumes) so relabelling with another rule does not read everything again."""
@@ -207,7 +211,7 @@ def cached_teacher_reads(
                     handle.write(json.dumps({"id": q.id, "model": model_key, "read": asdict(read)}) + "\n")
 
     if missing:
-        teacher_reads(ParagraphReader(model_dir), missing, on_chunk=remember)
+        teacher_reads(ParagraphReader(model_dir, Settings(threads=threads)), missing, on_chunk=remember)
     return [stored[q.id] for q in questions]
 
 
@@ -216,15 +220,20 @@ def cached_teacher_reads(
 
 @dataclass
 class SplitModel:
-    """Evidence ~ N(mean_answerable, sd_answerable²) before a paragraph's split and N(mean_unanswerable,
-    sd_unanswerable²) after it; `prior[u]` is the probability that a paragraph ends in u unanswerable
-    questions. Fitted by EM (`fit_split`); nothing in it is set by hand."""
+    """A generative model of the teacher's evidence in a paragraph's question order.
+
+    Evidence ~ N(mean_answerable, sd_answerable²) before the paragraph's split and N(mean_unanswerable,
+    sd_unanswerable²) after it. An article either has unanswerable questions (probability
+    `article_share`) or none at all; in one that has, `prior[u]` is the probability that a paragraph ends
+    in u unanswerable questions. Fitted by EM on unlabeled questions (`fit_split`); nothing is set by hand.
+    """
 
     mean_answerable: float
     sd_answerable: float
     mean_unanswerable: float
     sd_unanswerable: float
     prior: list[float] = field(default_factory=list)
+    article_share: float = 0.5
     iterations: int = 0
 
     def log_prior(self, unanswerable: int, questions: int) -> float:
@@ -233,61 +242,97 @@ class SplitModel:
         value = self.prior[unanswerable] if unanswerable < len(self.prior) else 0.0
         return math.log(max(value / total, _FLOOR)) if total > 0 else 0.0
 
-    def split_posterior(self, evidence: np.ndarray) -> np.ndarray:
-        """P(split = k) for k = 0..n: questions [0, k) answerable, [k, n) unanswerable."""
+    def split_scores(self, evidence: np.ndarray) -> np.ndarray:
+        """log p(evidence, split = k) for k = 0..n in an article that has unanswerable questions
+        (questions [0, k) answerable, [k, n) unanswerable)."""
         n = len(evidence)
         answerable = _log_normal(evidence, self.mean_answerable, self.sd_answerable)
         unanswerable = _log_normal(evidence, self.mean_unanswerable, self.sd_unanswerable)
-        before = np.concatenate(([0.0], np.cumsum(answerable)))  # log-likelihood of [0, k) answerable
-        after = np.concatenate((np.cumsum(unanswerable[::-1])[::-1], [0.0]))  # of [k, n) unanswerable
-        scores = before + after + np.array([self.log_prior(n - k, n) for k in range(n + 1)])
-        scores -= scores.max()
-        weights = np.exp(scores)
-        return weights / weights.sum()
+        before = np.concatenate(([0.0], np.cumsum(answerable)))
+        after = np.concatenate((np.cumsum(unanswerable[::-1])[::-1], [0.0]))
+        return before + after + np.array([self.log_prior(n - k, n) for k in range(n + 1)])
+
+    def all_answerable(self, evidence: np.ndarray) -> float:
+        """log p(evidence) in an article without unanswerable questions."""
+        return float(_log_normal(evidence, self.mean_answerable, self.sd_answerable).sum())
 
 
 def _log_normal(x: np.ndarray, mean: float, sd: float) -> np.ndarray:
     return -0.5 * ((x - mean) / sd) ** 2 - math.log(sd * math.sqrt(2 * math.pi))
 
 
+def _log_sum(values: np.ndarray) -> float:
+    peak = float(np.max(values))
+    return peak + math.log(float(np.exp(values - peak).sum()))
+
+
+def article_posterior(model: SplitModel, paragraphs: Sequence[np.ndarray]) -> tuple[float, list[np.ndarray]]:
+    """(P(the article has unanswerable questions), P(split = k) for each of its paragraphs)."""
+    scores = [model.split_scores(e) for e in paragraphs]
+    with_some = sum(_log_sum(s) for s in scores) + math.log(max(model.article_share, _FLOOR))
+    with_none = sum(model.all_answerable(e) for e in paragraphs) + math.log(max(1 - model.article_share, _FLOOR))
+    share = 1.0 / (1.0 + math.exp(min(700.0, with_none - with_some)))
+    posteriors = []
+    for s in scores:
+        inside = np.exp(s - _log_sum(s))
+        none = np.zeros_like(inside)
+        none[-1] = 1.0
+        posteriors.append(share * inside + (1 - share) * none)
+    return share, posteriors
+
+
 def unanswerable_posterior(model: SplitModel, evidence: np.ndarray) -> tuple[np.ndarray, int]:
-    """(P(question i is unanswerable) for each i, the most likely split) for one paragraph."""
-    posterior = model.split_posterior(evidence)
+    """(P(question i is unanswerable) for each i, the most likely split) for one paragraph of an article
+    known to have unanswerable questions."""
+    scores = model.split_scores(evidence)
+    posterior = np.exp(scores - _log_sum(scores))
     return np.cumsum(posterior)[: len(evidence)], int(np.argmax(posterior))
 
 
-def fit_split(paragraphs: Sequence[np.ndarray], iterations: int = 50, max_unanswerable: int = 40) -> SplitModel:
-    """EM for the split model over the evidence of every paragraph's questions (in question order)."""
-    everything = np.concatenate([p for p in paragraphs if len(p)])
+def fit_split(articles: Sequence[Sequence[np.ndarray]], iterations: int = 60, max_unanswerable: int = 40) -> SplitModel:
+    """EM for the split model over the evidence of every article's paragraphs (questions in order)."""
+    paragraphs = [p for article in articles for p in article if len(p)]
+    everything = np.concatenate(paragraphs)
     spread = float(everything.std()) or 1.0
     centre = float(everything.mean())
     model = SplitModel(centre + spread / 2, spread, centre - spread / 2, spread, [1.0] * (max_unanswerable + 1))
     for iteration in range(iterations):
-        weight_u = []
+        weights_u, shares = [], []
         prior = np.full(max_unanswerable + 1, 1e-3)
-        for evidence in paragraphs:
-            if not len(evidence):
+        for article in articles:
+            article = [p for p in article if len(p)]
+            if not article:
                 continue
-            posterior = model.split_posterior(evidence)
-            n = len(evidence)
-            for k in range(n + 1):
-                if n - k <= max_unanswerable:
-                    prior[n - k] += posterior[k]
-            weight_u.append(np.cumsum(posterior)[:n])
-        u = np.concatenate(weight_u)
+            share, posteriors = article_posterior(model, article)
+            shares.append(share)
+            for evidence in article:
+                inside = model.split_scores(evidence)
+                inside = np.exp(inside - _log_sum(inside))
+                n = len(evidence)
+                for k in range(n + 1):
+                    if n - k <= max_unanswerable:
+                        prior[n - k] += share * inside[k]
+            weights_u.extend(np.cumsum(p)[: len(e)] for p, e in zip(posteriors, article))
+        u = np.concatenate(weights_u)
         a = 1.0 - u
         mean_a = float((a * everything).sum() / a.sum())
-        mean_u = float((u * everything).sum() / u.sum())
+        mean_u = float((u * everything).sum() / max(u.sum(), _FLOOR))
         sd_a = math.sqrt(float((a * (everything - mean_a) ** 2).sum() / a.sum())) or spread
-        sd_u = math.sqrt(float((u * (everything - mean_u) ** 2).sum() / u.sum())) or spread
-        updated = SplitModel(mean_a, max(sd_a, 1e-3), mean_u, max(sd_u, 1e-3), list(prior / prior.sum()), iteration + 1)
-        converged = (
-            abs(updated.mean_answerable - model.mean_answerable)
-            + abs(updated.mean_unanswerable - model.mean_unanswerable)
-            < 1e-4
+        sd_u = math.sqrt(float((u * (everything - mean_u) ** 2).sum() / max(u.sum(), _FLOOR))) or spread
+        updated = SplitModel(
+            mean_a,
+            max(sd_a, 1e-3),
+            mean_u,
+            max(sd_u, 1e-3),
+            list(prior / prior.sum()),
+            float(np.mean(shares)),
+            iteration + 1,
+        )
+        change = abs(updated.mean_answerable - model.mean_answerable) + abs(
+            updated.mean_unanswerable - model.mean_unanswerable
         )
         model = updated
-        if converged:
+        if change < 1e-4:
             break
     return model
 
@@ -356,31 +401,55 @@ def keep(label: SilverLabel | None, min_probability: float, min_share: float) ->
     return label is not None and label.probability >= min_probability and label.share >= min_share
 
 
+def articles_of(questions: Sequence[UnlabeledQuestion]) -> list[list[list[int]]]:
+    """Question indices grouped by article, then by paragraph, in file order."""
+    articles: OrderedDict[str, list[list[int]]] = OrderedDict()
+    for group in paragraphs_of(questions):
+        articles.setdefault(questions[group[0]].title, []).append(group)
+    return list(articles.values())
+
+
+def decide_splits(
+    questions: Sequence[UnlabeledQuestion], reads: Sequence[TeacherRead], split: SplitModel
+) -> tuple[np.ndarray, np.ndarray]:
+    """(P(unanswerable), the decision) for every question: each paragraph takes its most likely split."""
+    p_unanswerable = np.zeros(len(questions))
+    decided = np.zeros(len(questions), dtype=bool)
+    for article in articles_of(questions):
+        evidence = [np.array([reads[i].evidence for i in group]) for group in article]
+        _, posteriors = article_posterior(split, evidence)
+        for group, posterior in zip(article, posteriors):
+            p_unanswerable[group] = np.cumsum(posterior)[: len(group)]
+            k = int(np.argmax(posterior))
+            decided[group[k:]] = True
+    return p_unanswerable, decided
+
+
 def label_questions(
     questions: Sequence[UnlabeledQuestion],
     reads: Sequence[TeacherRead],
     split: SplitModel | None,
     method: str,
 ) -> tuple[list[SilverLabel | None], np.ndarray]:
-    """Labels for every question and P(unanswerable) for each (all 0 without a split model)."""
+    """Labels for every question (None for the unanswerable) and P(unanswerable) (all 0 without a split)."""
     labels: list[SilverLabel | None] = [None] * len(questions)
-    p_unanswerable = np.zeros(len(questions))
+    if split is not None:
+        p_unanswerable, unanswerable = decide_splits(questions, reads, split)
+    else:
+        p_unanswerable, unanswerable = np.zeros(len(questions)), np.zeros(len(questions), dtype=bool)
     for group in paragraphs_of(questions):
-        group_reads = [reads[i] for i in group]
-        if split is not None:
-            posterior, k = unanswerable_posterior(split, np.array([r.evidence for r in group_reads]))
-            p_unanswerable[group] = posterior
-            answerable = [position < k for position in range(len(group))]
-        else:
-            answerable = [True] * len(group)
-        for i, label in zip(group, label_paragraph(group_reads, questions[group[0]].marked, answerable, method)):
+        answerable = [not unanswerable[i] for i in group]
+        group_labels = label_paragraph([reads[i] for i in group], questions[group[0]].marked, answerable, method)
+        for i, label in zip(group, group_labels):
             labels[i] = label
     return labels, p_unanswerable
 
 
 def fit_split_on(questions: Sequence[UnlabeledQuestion], reads: Sequence[TeacherRead]) -> SplitModel:
     """The split model fitted by EM on these (unlabeled) questions' evidence."""
-    return fit_split([np.array([reads[i].evidence for i in group]) for group in paragraphs_of(questions)])
+    return fit_split(
+        [[np.array([reads[i].evidence for i in group]) for group in article] for article in articles_of(questions)]
+    )
 
 
 # --- measuring the procedure ----------------------------------------------------------------------------
@@ -443,13 +512,10 @@ def check_split(model_dir: Path, cache: Path | None, fit_limit: int | None = 200
     split = fit_split_on(train, cached_teacher_reads(model_dir, train, cache))
     dev = squad.load(dev_path)
     questions = as_unlabeled(dev)
-    reads = teacher_reads(ParagraphReader(model_dir), questions, progress=False)
+    reads = teacher_reads(ParagraphReader(model_dir, Settings(threads=TEACHER_THREADS)), questions, progress=False)
     labels, _ = label_questions(questions, reads, split, "cover")
     truth = np.array([not q.answers for q in dev])
-    said_split = np.zeros(len(dev), dtype=bool)
-    for group in paragraphs_of(questions):
-        _, k = unanswerable_posterior(split, np.array([reads[i].evidence for i in group]))
-        said_split[group[k:]] = True
+    _, said_split = decide_splits(questions, reads, split)
     own = np.array([r.evidence < 0 for r in reads])
 
     def rates(flags: np.ndarray) -> dict:
@@ -501,16 +567,16 @@ def pseudo_label(
     labels, p_unanswerable = label_questions(questions, reads, split, method)
     paragraphs: OrderedDict[tuple[str, str], list[dict]] = OrderedDict()
     counts = {"questions": len(questions), "answerable": 0, "unanswerable": 0, "left_out": 0}
+    _, unanswerable = decide_splits(questions, reads, split)
     for group in paragraphs_of(questions):
-        _, k = unanswerable_posterior(split, np.array([reads[i].evidence for i in group]))
-        for position, i in enumerate(group):
+        for i in group:
             question, label = questions[i], labels[i]
             entry = {
                 "id": question.id,
                 "question": question.question,
                 "p_unanswerable": round(float(p_unanswerable[i]), 4),
             }
-            if position >= k:
+            if unanswerable[i]:
                 entry.update(answers=[], is_impossible=True)
                 counts["unanswerable"] += 1
             elif keep(label, min_probability, min_share):

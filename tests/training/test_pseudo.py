@@ -11,6 +11,7 @@ from qa_reader.training.pseudo import (
     SplitModel,
     TeacherRead,
     UnlabeledQuestion,
+    article_posterior,
     as_unlabeled,
     assign_ranges,
     fit_split,
@@ -115,19 +116,39 @@ def test_one_low_question_among_answerable_ones_does_not_split_the_paragraph():
     assert split == 5
 
 
-def test_em_recovers_the_evidence_distributions_it_was_given():
-    rng = np.random.default_rng(7)
-    paragraphs = []
-    for _ in range(400):
-        n = int(rng.integers(3, 9))
-        unanswerable = int(rng.integers(0, min(3, n) + 1))
-        answerable = rng.normal(12.0, 2.0, n - unanswerable)
-        paragraphs.append(np.concatenate((answerable, rng.normal(5.0, 2.5, unanswerable))))
-    model = fit_split(paragraphs)
+def _articles(rng, count: int, with_unanswerable: float) -> tuple[list[list[np.ndarray]], list[list[int]]]:
+    articles, truth = [], []
+    for _ in range(count):
+        has = rng.random() < with_unanswerable
+        paragraphs, splits = [], []
+        for _ in range(6):
+            n = int(rng.integers(3, 9))
+            unanswerable = int(rng.integers(1, min(3, n) + 1)) if has else 0
+            answerable = rng.normal(12.0, 2.0, n - unanswerable)
+            paragraphs.append(np.concatenate((answerable, rng.normal(5.0, 2.5, unanswerable))))
+            splits.append(n - unanswerable)
+        articles.append(paragraphs)
+        truth.append(splits)
+    return articles, truth
+
+
+def test_em_recovers_the_evidence_distributions_and_the_share_of_articles_with_unanswerable_questions():
+    articles, _ = _articles(np.random.default_rng(7), 120, with_unanswerable=0.6)
+    model = fit_split(articles)
     assert abs(model.mean_answerable - 12.0) < 0.5
     assert abs(model.mean_unanswerable - 5.0) < 0.8
     assert abs(model.sd_answerable - 2.0) < 0.4
-    assert sum(model.prior[:4]) > 0.95  # at most three unanswerable questions were ever drawn
+    assert abs(model.article_share - 0.6) < 0.12
+    assert sum(model.prior[1:4]) > 0.95  # one to three unanswerable questions were drawn, never more
+
+
+def test_an_article_without_unanswerable_questions_keeps_even_its_weak_questions():
+    model = SplitModel(12.0, 2.0, 5.0, 2.5, [0.0, 0.4, 0.3, 0.3], article_share=0.5)
+    strong = [np.array([12.0, 13.0, 11.5, 12.5]) for _ in range(5)]
+    weak_last = np.array([12.0, 11.0, 13.0, 8.0])  # one low question at the end of one paragraph
+    share, posteriors = article_posterior(model, [*strong, weak_last])
+    assert share < 0.05
+    assert int(np.argmax(posteriors[-1])) == 4
 
 
 def _question(i: int, paragraph: int = 0) -> UnlabeledQuestion:
@@ -147,7 +168,7 @@ def _read(evidence_probability: float, mass: tuple[float, float]) -> TeacherRead
 def test_unanswerable_questions_get_no_label_and_answerable_ones_the_span_inside_their_range():
     questions = [_question(i) for i in range(3)]
     reads = [_read(0.9, (0.8, 0.1)), _read(0.9, (0.1, 0.8)), _read(1e-5, (0.3, 0.2))]
-    model = SplitModel(13.0, 1.5, 3.0, 1.5, [0.5, 0.5, 0.0, 0.0])
+    model = SplitModel(13.0, 1.5, 3.0, 1.5, [0.5, 0.5, 0.0, 0.0], article_share=0.9)
     labels, p_unanswerable = label_questions(questions, reads, model, "cover")
     assert labels[2] is None and p_unanswerable[2] > 0.9
     assert (labels[0].char_start, labels[0].char_end) == YEAR
