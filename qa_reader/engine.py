@@ -17,6 +17,7 @@ from pathlib import Path
 from qa_reader import config, ingest, search
 from qa_reader.errors import UserError
 from qa_reader.highlight import span_highlights
+from qa_reader.ingest.files import check_file
 from qa_reader.passages import split_passages
 from qa_reader.reader.model import ModelFolder
 from qa_reader.reader.predict import ContextSpan, ReadRequest, read_many
@@ -150,6 +151,8 @@ class Engine:
                 return existing
         report("reading", 0.0)
         try:
+            # Before anything reads it: a FIFO would block and a link to /dev/zero never ends.
+            check_file(Path(absolute), name=Path(path).name)
             sha256 = ingest.sha256_file(absolute)
             if existing is not None and existing.status != "failed" and existing.sha256 == sha256:
                 self.library.touch(existing.id, stat.st_mtime, stat.st_size)

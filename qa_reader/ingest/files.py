@@ -29,12 +29,14 @@ _EPUB_MIMETYPE = b"application/epub+zip"
 _ZIP_MAGIC = b"PK\x03\x04"
 
 
-def check_file(path: Path) -> None:
-    """Make sure `path` is a non-empty regular file that can be looked at.
+def check_file(path: Path, name: str | None = None) -> None:
+    """Make sure `path` is a non-empty regular file that can be looked at, without opening it.
 
-    Raises UserError for a missing file, a folder, a special file, an empty file or a permission problem.
+    `name` is what messages call it (default: the file's name), e.g. the name of a link to it.
+    Raises UserError for a missing file, a folder, a special file (a FIFO, a device), an empty file or a
+    permission problem.
     """
-    name = path.name or str(path)
+    name = name or path.name or str(path)
     try:
         status = path.stat()
     except FileNotFoundError:
