@@ -47,6 +47,8 @@ def check_question(question: str) -> str:
     stripped = question.strip()
     if not stripped:
         raise UserError("The question is empty: type a question first.")
+    if not _is_text(stripped):
+        raise UserError("The question holds bytes that are not UTF-8 text: type it again in plain text.")
     if len(stripped) > MAX_QUESTION_CHARS:
         raise UserError(f"The question is {len(stripped):,} characters long; ask it in at most {MAX_QUESTION_CHARS:,}.")
     return stripped
@@ -137,7 +139,15 @@ class Engine:
         Cancelled when `cancel` is set; the library is unchanged in both cases.
         """
         report = progress or (lambda stage, fraction: None)
-        absolute = str(Path(path).expanduser().resolve())
+        try:
+            absolute = str(Path(path).expanduser().resolve())
+        except RuntimeError:  # Python 3.11 says "Symlink loop" this way; later versions raise OSError
+            raise UserError(f"{path} is a symbolic link that leads back to itself, so it cannot be read.") from None
+        except OSError as error:
+            raise UserError(f"{path} cannot be read ({error.strerror}).") from None
+        if not _is_text(absolute):
+            shown = os.fsencode(absolute).decode("utf-8", errors="replace")
+            raise UserError(f"{shown}: the file's name is not UTF-8 text, so the library cannot hold it; rename it.")
         try:
             stat = os.stat(absolute)
         except FileNotFoundError:
@@ -418,6 +428,15 @@ def _page_at(pages: Sequence[Page], char_offset: int) -> Page:
         if page.char_start <= char_offset < page.char_end:
             return page
     return pages[-1]
+
+
+def _is_text(text: str) -> bool:
+    """False for a string holding undecodable bytes (the surrogates Python puts in argv and file names)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _check_cancel(cancel: threading.Event | None) -> None:

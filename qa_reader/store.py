@@ -3,7 +3,9 @@ and question history. Every write that changes a document happens in one transac
 
 from __future__ import annotations
 
+import functools
 import json
+import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterable
@@ -94,6 +96,83 @@ def _v1(db: sqlite_utils.Database) -> None:
 MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_v1,)
 
 
+def _make_folder(folder: Path) -> None:
+    """Create the library's folder (and its parents). Raises UserError saying why it cannot be made."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        blocker = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), folder)
+        raise UserError(
+            f"The library folder {folder} cannot be made: {blocker} is a file, not a folder "
+            "(check QA_READER_HOME or --library)."
+        ) from None
+    except PermissionError:
+        raise UserError(
+            f"The library folder {folder} cannot be made: permission denied (its parent folder is read-only)."
+        ) from None
+    except OSError as error:
+        raise UserError(f"The library folder {folder} cannot be made ({error.strerror}).") from None
+
+
+def _means(error: sqlite3.Error, code: str, phrase: str) -> bool:
+    """Whether an sqlite3 error has this result code (by name, e.g. SQLITE_FULL) or, when raised without
+    one, this phrase in its message."""
+    name = getattr(error, "sqlite_errorname", None) or ""
+    return name.startswith(code) or phrase in str(error)
+
+
+def database_error(path: Path | None, error: sqlite3.Error) -> UserError | None:
+    """A sentence for an SQLite error the environment caused (a full disk, a damaged or read-only file, a
+    lock held too long), or None for one that is QA Reader's own bug."""
+    where = str(path) if path is not None else "in memory"
+    folder = path.parent if path is not None else None
+    if _means(error, "SQLITE_FULL", "database or disk is full"):
+        return UserError(f"The disk is full: the library {where} cannot grow; free some space, then try again.")
+    if _means(error, "SQLITE_CORRUPT", "malformed"):
+        return UserError(f"The library {where} is damaged ({error}): move it aside and QA Reader starts a new one.")
+    if _means(error, "SQLITE_NOTADB", "not a database"):
+        return UserError(
+            f"The library {where} is not a usable database ({error}): move it aside and QA Reader starts a new one."
+        )
+    read_only_folder = folder is not None and folder.is_dir() and not os.access(folder, os.W_OK)
+    if _means(error, "SQLITE_READONLY", "readonly database") or (
+        read_only_folder and _means(error, "SQLITE_CANTOPEN", "unable to open")
+    ):
+        place = f"its folder {folder}" if read_only_folder else "the file"
+        return UserError(f"The library {where} is read-only ({place}): QA Reader needs to write to it.")
+    if _means(error, "SQLITE_BUSY", "database is locked") or _means(error, "SQLITE_LOCKED", "is locked"):
+        return UserError(f"The library {where} is busy: another QA Reader held it too long; try again.")
+    if _means(error, "SQLITE_IOERR", "disk I/O error") or _means(error, "SQLITE_CANTOPEN", "unable to open"):
+        return UserError(f"The library {where} cannot be read or written ({error}).")
+    return None
+
+
+def _user_errors(method: Callable) -> Callable:
+    """Wrap a Library method so that SQLite errors the environment caused become UserErrors."""
+
+    @functools.wraps(method)
+    def wrapped(self: Library, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.DatabaseError as error:
+            user_error = database_error(self.path, error)
+            if user_error is None:
+                raise
+            raise user_error from error
+
+    return wrapped
+
+
+def _public_methods_raise_user_errors(cls: type) -> type:
+    """Class decorator: every public method of the Library turns environmental SQLite errors into UserErrors,
+    so a damaged, full, read-only or locked library is a sentence for people wherever it shows up."""
+    for name, value in list(vars(cls).items()):
+        if callable(value) and not name.startswith("_"):
+            setattr(cls, name, _user_errors(value))
+    return cls
+
+
+@_public_methods_raise_user_errors
 class Library:
     """One connection to the library database. Not thread-safe: one Library per thread."""
 
@@ -107,14 +186,16 @@ class Library:
             if self.path is None:
                 self.db = sqlite_utils.Database(memory=True)
             else:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
+                _make_folder(self.path.parent)
                 self.db = sqlite_utils.Database(self.path)
                 self.db.enable_wal()
             self.db.execute("PRAGMA foreign_keys = ON")
             self.db.execute("PRAGMA synchronous = NORMAL")
             self._migrate()
         except sqlite3.DatabaseError as error:
-            raise UserError(f"The library {path} is not a usable database ({error}).") from error
+            raise database_error(self.path, error) or UserError(
+                f"The library {path} is not a usable database ({error})."
+            ) from error
 
     def _migrate(self) -> None:
         version = self.db.execute("PRAGMA user_version").fetchone()[0]

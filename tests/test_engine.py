@@ -69,6 +69,12 @@ def test_empty_or_overlong_questions_are_user_errors(engine, question):
         engine.ask(question)
 
 
+def test_a_question_holding_undecodable_bytes_is_a_user_error(engine):
+    engine.add_document(text_document(LIFE_CYCLE))
+    with pytest.raises(UserError, match="not UTF-8 text"):
+        engine.ask("What are the \udcff phases?")
+
+
 def test_empty_library_is_a_user_error(engine):
     with pytest.raises(UserError, match="no searchable document"):
         engine.ask("What are the phases?")

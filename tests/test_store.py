@@ -5,6 +5,7 @@ import sqlite3
 import numpy as np
 import pytest
 
+from qa_reader.engine import Engine
 from qa_reader.errors import UserError
 from qa_reader.passages import split_passages
 from qa_reader.store import Library
@@ -52,7 +53,7 @@ def test_a_failed_save_leaves_the_library_as_it_was(monkeypatch):
         raise sqlite3.OperationalError("disk I/O error")
 
     monkeypatch.setattr(library, "_next_passage_id", broken)
-    with pytest.raises(sqlite3.OperationalError):
+    with pytest.raises(UserError, match="disk I/O error"):
         library.save_document(
             text_document("New text entirely.", sha256="sha-3"), split_passages("New text entirely."), 2.0, 1
         )
@@ -101,3 +102,33 @@ def test_cache_and_history():
     library.add_history("second?", "1", "b")
     library.add_history("first?", "1", "a")
     assert library.history() == ["first?", "second?"]
+
+
+def test_a_full_disk_while_indexing_is_a_user_error_saying_so(tmp_path, tiny_model_dir):
+    engine = Engine(tmp_path / "library.sqlite3", tiny_model_dir)
+    # SQLite answers "database or disk is full" (SQLITE_FULL) when the file may not grow: the same error a
+    # full disk gives, without filling one.
+    pages = engine.library.db.execute("PRAGMA page_count").fetchone()[0]
+    engine.library.db.execute(f"PRAGMA max_page_count = {pages + 2}")
+    big = tmp_path / "big.txt"
+    big.write_text((LIFE_CYCLE + "\n\n") * 300, encoding="utf-8")
+    with pytest.raises(UserError, match="The disk is full"):
+        engine.index(big)
+    assert engine.documents() == []
+    engine.close()
+
+
+def test_a_damaged_library_is_a_user_error_not_a_traceback(tmp_path):
+    path = tmp_path / "library.sqlite3"
+    library = Library(path)
+    library.save_document(text_document(LIFE_CYCLE), split_passages(LIFE_CYCLE), 1.0, 1)
+    library.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    library.close()
+    with path.open("r+b") as handle:
+        for page in range(2, path.stat().st_size // 4096):
+            handle.seek(page * 4096)
+            handle.write(b"\xa5" * 4096)
+    library = Library(path)
+    with pytest.raises(UserError, match="is damaged"):
+        library.cached("some key")
+    library.close()
