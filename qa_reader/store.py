@@ -3,12 +3,14 @@ and question history. Every write that changes a document happens in one transac
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
+import logging
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +20,16 @@ import sqlite_utils
 from qa_reader.errors import UserError
 from qa_reader.passages import looks_like_contents
 from qa_reader.types import Document, Page, Passage
+
+log = logging.getLogger(__name__)
+
+# How long a write waits for another process's write lock before it gives up ("the library is busy"): longer
+# than saving the biggest document takes.
+BUSY_TIMEOUT_SECONDS = 60.0
+# The answer cache and the history are worth less than an answer: they wait this long, then are skipped.
+OPTIONAL_WRITE_WAIT_SECONDS = 2.0
+_WAL_ATTEMPTS = 600
+_RETRY_PAUSE_SECONDS = 0.05
 
 
 @dataclass(frozen=True)
@@ -187,8 +199,9 @@ class Library:
                 self.db = sqlite_utils.Database(memory=True)
             else:
                 _make_folder(self.path.parent)
-                self.db = sqlite_utils.Database(self.path)
-                self.db.enable_wal()
+                # Other processes (a second window, the command line) share the file: wait for their locks.
+                self.db = sqlite_utils.Database(sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_SECONDS))
+                self._enable_wal()
             self.db.execute("PRAGMA foreign_keys = ON")
             self.db.execute("PRAGMA synchronous = NORMAL")
             self._migrate()
@@ -197,12 +210,49 @@ class Library:
                 f"The library {path} is not a usable database ({error})."
             ) from error
 
+    def _enable_wal(self) -> None:
+        # Several processes opening a new library at once all try to switch it to WAL; the switch needs the
+        # database to themselves, and SQLite reports "locked" at once rather than waiting for it.
+        for attempt in range(_WAL_ATTEMPTS):
+            try:
+                self.db.enable_wal()
+                return
+            except sqlite3.OperationalError as error:
+                if not _means(error, "SQLITE_BUSY", "database is locked") or attempt == _WAL_ATTEMPTS - 1:
+                    raise
+                time.sleep(_RETRY_PAUSE_SECONDS)
+
     def _migrate(self) -> None:
-        version = self.db.execute("PRAGMA user_version").fetchone()[0]
-        for number, migration in enumerate(MIGRATIONS[version:], start=version + 1):
-            with self.db.atomic():
+        if self.db.execute("PRAGMA user_version").fetchone()[0] >= len(MIGRATIONS):
+            return
+        # Under the write lock, reading the version again: another process may have migrated meanwhile.
+        with self._writing():
+            version = self.db.execute("PRAGMA user_version").fetchone()[0]
+            for number, migration in enumerate(MIGRATIONS[version:], start=version + 1):
                 migration(self.db)
                 self.db.execute(f"PRAGMA user_version = {number}")
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """A write transaction that takes the write lock as it starts (BEGIN IMMEDIATE), waiting up to
+        BUSY_TIMEOUT_SECONDS for another process's. A deferred transaction that reads first would fail with
+        "database is locked" when another process wrote in between, however long it was willing to wait.
+        Nested: a savepoint inside the open transaction."""
+        if self.db.conn.in_transaction:
+            with self._writing():
+                yield
+            return
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.db.rollback()
+            raise
+        try:
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.rollback()
+            raise
 
     def close(self) -> None:
         self.db.close()
@@ -245,14 +295,14 @@ class Library:
         return int(row[0]), np.frombuffer(row[1], dtype=np.float32).reshape(-1, 4)
 
     def touch(self, document_id: int, mtime: float, size: int) -> None:
-        with self.db.atomic():
+        with self._writing():
             self.db["documents"].update(document_id, {"mtime": mtime, "size": size})
 
     def save_document(self, document: Document, passages: Iterable[Passage], mtime: float, size: int) -> int:
         """Insert or replace a document and everything derived from it in one transaction; return its id."""
         passages = list(passages)
         status = "partial" if document.scanned_pages else "ready"
-        with self.db.atomic():
+        with self._writing():
             existing = self.document_by_path(document.path)
             if existing is not None:
                 self._delete_rows(existing.id)
@@ -337,7 +387,7 @@ class Library:
 
     def record_failure(self, path: str, message: str, sha256: str = "", mtime: float = 0.0, size: int = 0) -> int:
         """Remember that a file could not be indexed (keeping nothing stale of it); return its id."""
-        with self.db.atomic():
+        with self._writing():
             existing = self.document_by_path(path)
             if existing is not None:
                 self._delete_rows(existing.id)
@@ -358,7 +408,7 @@ class Library:
             return self._write_document_row(existing, values)
 
     def remove(self, document_id: int) -> None:
-        with self.db.atomic():
+        with self._writing():
             self._delete_rows(document_id)
             self.db.execute("DELETE FROM documents WHERE id = ?", [document_id])
 
@@ -435,16 +485,34 @@ class Library:
         return row[0] if row else None
 
     def cache(self, key: str, question: str, payload: str) -> None:
-        with self.db.atomic():
-            self.db["answer_cache"].insert(
-                {"key": key, "question": question, "payload": payload, "created": time.time()}, replace=True
-            )
+        """Remember an answer. Never fails: a library that is busy, full or read-only just caches nothing."""
+        try:
+            with self._short_wait(), self._writing():
+                self.db["answer_cache"].insert(
+                    {"key": key, "question": question, "payload": payload, "created": time.time()}, replace=True
+                )
+        except sqlite3.OperationalError as error:
+            log.warning("The answer was not cached (%s)", error)
 
     def add_history(self, question: str, scope: str, best_answer: str) -> None:
-        with self.db.atomic():
-            self.db["history"].insert(
-                {"question": question, "scope": scope, "best_answer": best_answer, "asked_at": time.time()}
-            )
+        """Remember a question. Never fails, as `cache`: the answer matters more than its history."""
+        try:
+            with self._short_wait(), self._writing():
+                self.db["history"].insert(
+                    {"question": question, "scope": scope, "best_answer": best_answer, "asked_at": time.time()}
+                )
+        except sqlite3.OperationalError as error:
+            log.warning("The question was not added to the history (%s)", error)
+
+    @contextlib.contextmanager
+    def _short_wait(self) -> Iterator[None]:
+        """Wait at most OPTIONAL_WRITE_WAIT_SECONDS for the write lock (another process indexing a big file
+        may hold it for seconds), then the connection's usual patience again."""
+        self.db.execute(f"PRAGMA busy_timeout = {int(OPTIONAL_WRITE_WAIT_SECONDS * 1000)}")
+        try:
+            yield
+        finally:
+            self.db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
 
     def history(self, limit: int = 200) -> list[str]:
         """Distinct past questions, most recent first."""
