@@ -48,7 +48,8 @@ class DocumentRecord:
     status: str  # "ready", "partial" (some pages scanned), "failed"
     error: str
     warnings: tuple[str, ...]
-    indexed_at: float
+    indexed_at: float  # when the file's content was last read or hashed in full
+    sample_sha256: str = ""  # ingest.files.sample_sha256 of the file as indexed ("": not known)
 
 
 def _v1(db: sqlite_utils.Database) -> None:
@@ -105,7 +106,12 @@ def _v1(db: sqlite_utils.Database) -> None:
     db["history"].create({"id": int, "question": str, "scope": str, "best_answer": str, "asked_at": float}, pk="id")
 
 
-MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_v1,)
+def _v2(db: sqlite_utils.Database) -> None:
+    # Size and mtime alone missed edits that keep both; documents indexed before this have none (re-hashed).
+    db["documents"].add_column("sample_sha256", str)
+
+
+MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_v1, _v2)
 
 
 def _make_folder(folder: Path) -> None:
@@ -294,11 +300,16 @@ class Library:
             return None
         return int(row[0]), np.frombuffer(row[1], dtype=np.float32).reshape(-1, 4)
 
-    def touch(self, document_id: int, mtime: float, size: int) -> None:
+    def touch(self, document_id: int, mtime: float, size: int, sample_sha256: str = "") -> None:
+        """Record that the file, hashed in full just now, still has the indexed content."""
         with self._writing():
-            self.db["documents"].update(document_id, {"mtime": mtime, "size": size})
+            self.db["documents"].update(
+                document_id, {"mtime": mtime, "size": size, "sample_sha256": sample_sha256, "indexed_at": time.time()}
+            )
 
-    def save_document(self, document: Document, passages: Iterable[Passage], mtime: float, size: int) -> int:
+    def save_document(
+        self, document: Document, passages: Iterable[Passage], mtime: float, size: int, sample_sha256: str = ""
+    ) -> int:
         """Insert or replace a document and everything derived from it in one transaction; return its id."""
         passages = list(passages)
         status = "partial" if document.scanned_pages else "ready"
@@ -313,6 +324,7 @@ class Library:
                 "sha256": document.sha256,
                 "size": size,
                 "mtime": mtime,
+                "sample_sha256": sample_sha256,
                 "page_count": len(document.pages),
                 "passage_count": len(passages),
                 "status": status,
@@ -398,6 +410,7 @@ class Library:
                 "sha256": sha256,
                 "size": size,
                 "mtime": mtime,
+                "sample_sha256": "",
                 "page_count": 0,
                 "passage_count": 0,
                 "status": "failed",
@@ -537,4 +550,5 @@ def _record(row: dict) -> DocumentRecord:
         error=row["error"] or "",
         warnings=tuple(json.loads(row["warnings"] or "[]")),
         indexed_at=row["indexed_at"] or 0.0,
+        sample_sha256=row.get("sample_sha256") or "",
     )

@@ -7,8 +7,9 @@ import pytest
 
 from qa_reader.engine import Engine
 from qa_reader.errors import UserError
+from qa_reader.ingest.files import sha256_file
 from qa_reader.passages import split_passages
-from qa_reader.store import Library
+from qa_reader.store import MIGRATIONS, Library
 from qa_reader.types import Document, Page
 from tests.conftest import LIFE_CYCLE, text_document
 
@@ -82,7 +83,7 @@ def test_file_library_is_migrated_once_and_uses_wal(tmp_path):
     path = tmp_path / "library.sqlite3"
     Library(path).close()
     library = Library(path)
-    assert library.db.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert library.db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) == 2
     assert library.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
@@ -132,3 +133,24 @@ def test_a_damaged_library_is_a_user_error_not_a_traceback(tmp_path):
     with pytest.raises(UserError, match="is damaged"):
         library.cached("some key")
     library.close()
+
+
+def test_a_library_from_before_sample_hashes_is_migrated_and_rehashes_its_files(tmp_path, tiny_model_dir, monkeypatch):
+    notes = tmp_path / "notes.txt"
+    notes.write_text(LIFE_CYCLE, encoding="utf-8")
+    library_path = tmp_path / "library.sqlite3"
+    with monkeypatch.context() as patch:
+        patch.setattr("qa_reader.store.MIGRATIONS", MIGRATIONS[:1])
+        old = Library(library_path)
+        stat = notes.stat()
+        old.db["documents"].insert(  # what the version-1 library kept of an indexed file
+            {"path": str(notes), "title": "notes", "format": "txt", "sha256": sha256_file(notes),
+             "size": stat.st_size, "mtime": stat.st_mtime, "status": "ready", "indexed_at": stat.st_mtime + 60}
+        )
+        old.close()
+    engine = Engine(library_path, tiny_model_dir)
+    [record] = engine.documents()
+    assert record.sample_sha256 == ""
+    assert engine.index(notes).sample_sha256  # same content: hashed in full, kept, now with its sample
+    assert engine.documents()[0].id == record.id
+    engine.close()
