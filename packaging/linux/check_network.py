@@ -3,9 +3,9 @@
     python check_network.py TRACE     (exit 1 and one line per call when there is any)
 
 Allowed: Unix sockets (Qt's single-instance socket, X11, D-Bus) and loopback addresses. Not allowed: a
-connection to or datagram for any other address, and any DNS query, even one sent to a loopback resolver
-or through the name-service daemons' Unix sockets (nscd, systemd-resolved). No imports beyond the
-standard library: verify.sh runs it with the system's python3.
+connection to, datagram for or listening socket on any other address, and any DNS query, even one sent to
+a loopback resolver or through the name-service daemons' Unix sockets (nscd, systemd-resolved). No imports
+beyond the standard library: verify.sh runs it with the system's python3.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ import re
 import sys
 from pathlib import Path
 
-_OUTBOUND = re.compile(r"\b(connect|sendto|sendmsg|sendmmsg)\(")
+# bind too: listening on a non-loopback address lets other machines in.
+_ADDRESSED = re.compile(r"\b(connect|bind|sendto|sendmsg|sendmmsg)\(")
 _INET_FAMILY = re.compile(r"sa_family=AF_INET6?\b")
 _PORT = re.compile(r"sin6?_port=htons\((\d+)\)")
 _ADDRESS = re.compile(r'inet_addr\("([^"]+)"\)|inet_pton\(AF_INET6, "([^"]+)"')
@@ -40,7 +41,7 @@ def network_calls(trace: str) -> list[str]:
         if socket_call and socket_call.group(1) not in _LOCAL_FAMILIES:
             found.append(line.strip())
             continue
-        if not _OUTBOUND.search(line):
+        if not _ADDRESSED.search(line):
             continue
         unix_path = _UNIX_PATH.search(line)
         if unix_path and unix_path.group(1).startswith(_RESOLVER_SOCKETS):
