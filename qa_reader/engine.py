@@ -227,6 +227,8 @@ class Engine:
             return True
         if stat.st_mtime != record.mtime or stat.st_size != record.size or not S_ISREG(stat.st_mode):
             return True
+        if not record.sample_sha256:  # indexed before samples were kept: size and mtime are all there is
+            return False
         try:
             return sample_sha256(record.path, stat.st_size) != record.sample_sha256
         except UserError:

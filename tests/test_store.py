@@ -151,6 +151,7 @@ def test_a_library_from_before_sample_hashes_is_migrated_and_rehashes_its_files(
     engine = Engine(library_path, tiny_model_dir)
     [record] = engine.documents()
     assert record.sample_sha256 == ""
+    assert not engine.is_stale(record)  # not flagged as changed just for having no sample yet
     assert engine.index(notes).sample_sha256  # same content: hashed in full, kept, now with its sample
     assert engine.documents()[0].id == record.id
     engine.close()
