@@ -135,8 +135,10 @@ def _make_folder(folder: Path) -> None:
 def _means(error: sqlite3.Error, code: str, phrase: str) -> bool:
     """Whether an sqlite3 error has this result code (by name, e.g. SQLITE_FULL) or, when raised without
     one, this phrase in its message."""
-    name = getattr(error, "sqlite_errorname", None) or ""
-    return name.startswith(code) or phrase in str(error)
+    name = getattr(error, "sqlite_errorname", None)
+    if name:
+        return name.startswith(code)
+    return phrase in str(error)
 
 
 def database_error(path: Path | None, error: sqlite3.Error) -> UserError | None:

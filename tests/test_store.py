@@ -155,3 +155,10 @@ def test_a_library_from_before_sample_hashes_is_migrated_and_rehashes_its_files(
     assert engine.index(notes).sample_sha256  # same content: hashed in full, kept, now with its sample
     assert engine.documents()[0].id == record.id
     engine.close()
+
+
+def test_an_sqlite_error_that_is_our_bug_stays_one():
+    library = Library(None)
+    document_id = library.save_document(text_document(LIFE_CYCLE), split_passages(LIFE_CYCLE), 1.0, 1)
+    with pytest.raises(sqlite3.OperationalError, match="syntax error"):
+        library.bm25("AND AND", [document_id], 5)  # a bad FTS5 query: not a damaged library
