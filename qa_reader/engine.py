@@ -13,10 +13,12 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, replace
 from pathlib import Path
+from stat import S_ISREG
 
 from qa_reader import config, ingest, search
 from qa_reader.errors import UserError
 from qa_reader.highlight import span_highlights
+from qa_reader.ingest.files import check_file, sample_sha256
 from qa_reader.passages import split_passages
 from qa_reader.reader.model import ModelFolder
 from qa_reader.reader.predict import ContextSpan, ReadRequest, read_many
@@ -26,6 +28,8 @@ from qa_reader.store import DocumentRecord, Library
 from qa_reader.types import Answer, AnswerSet, Document, Highlight, Page
 
 MAX_QUESTION_CHARS = 1000
+# A file modified this close to being indexed is hashed in full next time (see Engine._looks_unchanged).
+RACY_SECONDS = 2.0
 CANDIDATES_KEPT = 20
 _SENTENCE_END = re.compile(r"[.!?][\"'’”)\]]*\s|\n\s*\n")
 
@@ -46,6 +50,8 @@ def check_question(question: str) -> str:
     stripped = question.strip()
     if not stripped:
         raise UserError("The question is empty: type a question first.")
+    if not _is_text(stripped):
+        raise UserError("The question holds bytes that are not UTF-8 text: type it again in plain text.")
     if len(stripped) > MAX_QUESTION_CHARS:
         raise UserError(f"The question is {len(stripped):,} characters long; ask it in at most {MAX_QUESTION_CHARS:,}.")
     return stripped
@@ -136,7 +142,15 @@ class Engine:
         Cancelled when `cancel` is set; the library is unchanged in both cases.
         """
         report = progress or (lambda stage, fraction: None)
-        absolute = str(Path(path).expanduser().resolve())
+        try:
+            absolute = str(Path(path).expanduser().resolve())
+        except RuntimeError:  # Python 3.11 says "Symlink loop" this way; later versions raise OSError
+            raise UserError(f"{path} is a symbolic link that leads back to itself, so it cannot be read.") from None
+        except OSError as error:
+            raise UserError(f"{path} cannot be read ({error.strerror}).") from None
+        if not _is_text(absolute):
+            shown = os.fsencode(absolute).decode("utf-8", errors="replace")
+            raise UserError(f"{shown}: the file's name is not UTF-8 text, so the library cannot hold it; rename it.")
         try:
             stat = os.stat(absolute)
         except FileNotFoundError:
@@ -144,15 +158,17 @@ class Engine:
         except OSError as error:
             raise UserError(f"{path} cannot be read ({error.strerror}).") from None
         existing = self.library.document_by_path(absolute)
-        if existing is not None and existing.status != "failed":
-            if existing.mtime == stat.st_mtime and existing.size == stat.st_size:
-                report("unchanged", 1.0)
-                return existing
+        if existing is not None and existing.status != "failed" and self._looks_unchanged(existing, stat):
+            report("unchanged", 1.0)
+            return existing
         report("reading", 0.0)
         try:
+            # Before anything reads it: a FIFO would block and a link to /dev/zero never ends.
+            check_file(Path(absolute), name=Path(path).name)
+            sample = sample_sha256(absolute, stat.st_size)
             sha256 = ingest.sha256_file(absolute)
             if existing is not None and existing.status != "failed" and existing.sha256 == sha256:
-                self.library.touch(existing.id, stat.st_mtime, stat.st_size)
+                self.library.touch(existing.id, stat.st_mtime, stat.st_size, sample)
                 report("unchanged", 1.0)
                 return self.library.document(existing.id)
             _check_cancel(cancel)
@@ -168,12 +184,19 @@ class Engine:
             raise
         _check_cancel(cancel)
         report("passages", 0.7)
-        document_id = self.add_document(document, mtime=stat.st_mtime, size=stat.st_size, cancel=cancel)
+        document_id = self.add_document(
+            document, mtime=stat.st_mtime, size=stat.st_size, cancel=cancel, sample_sha256=sample
+        )
         report("ready", 1.0)
         return self.library.document(document_id)
 
     def add_document(
-        self, document: Document, mtime: float = 0.0, size: int = 0, cancel: threading.Event | None = None
+        self,
+        document: Document,
+        mtime: float = 0.0,
+        size: int = 0,
+        cancel: threading.Event | None = None,
+        sample_sha256: str = "",
     ) -> int:
         """Store an already-loaded document with its passages; return its id."""
         passages = split_passages(document.text)
@@ -181,7 +204,9 @@ class Engine:
             raise UserError(f"{Path(document.path).name} contains no text to search.")
         _check_cancel(cancel)
         previous = self.library.document_by_path(document.path)
-        document_id = self.library.save_document(document, passages, mtime=mtime, size=size)
+        document_id = self.library.save_document(
+            document, passages, mtime=mtime, size=size, sample_sha256=sample_sha256
+        )
         if previous is not None:
             self._tokens.clear()
         return document_id
@@ -194,12 +219,38 @@ class Engine:
         self._tokens.clear()
 
     def is_stale(self, record: DocumentRecord) -> bool:
-        """True when the file on disk differs from what was indexed (or is gone)."""
+        """True when the file on disk differs from what was indexed (or is gone): another size or mtime, or,
+        with both the same, other bytes at its start, middle or end."""
         try:
             stat = os.stat(record.path)
         except OSError:
             return True
-        return stat.st_mtime != record.mtime or stat.st_size != record.size
+        if stat.st_mtime != record.mtime or stat.st_size != record.size or not S_ISREG(stat.st_mode):
+            return True
+        if not record.sample_sha256:  # indexed before samples were kept: size and mtime are all there is
+            return False
+        try:
+            return sample_sha256(record.path, stat.st_size) != record.sample_sha256
+        except UserError:
+            return True
+
+    @staticmethod
+    def _looks_unchanged(record: DocumentRecord, stat: os.stat_result) -> bool:
+        """Whether a file can be taken as unchanged without hashing all of it.
+
+        Size and mtime are not enough: an editor or a sync tool can rewrite a file to the same size and
+        put its mtime back. So the sample hash (start, middle, end; a small file whole) must match too. And
+        when the file was modified within RACY_SECONDS of being read (filesystems that keep mtimes to 2 s,
+        or an edit in the same tick), a later same-size edit could keep its mtime: hash it all.
+        """
+        if stat.st_mtime != record.mtime or stat.st_size != record.size or not S_ISREG(stat.st_mode):
+            return False
+        if not record.sample_sha256 or record.mtime + RACY_SECONDS >= record.indexed_at:
+            return False
+        try:
+            return sample_sha256(record.path, stat.st_size) == record.sample_sha256
+        except UserError:
+            return False
 
     # --- asking -----------------------------------------------------------------------------------
 
@@ -415,6 +466,15 @@ def _page_at(pages: Sequence[Page], char_offset: int) -> Page:
         if page.char_start <= char_offset < page.char_end:
             return page
     return pages[-1]
+
+
+def _is_text(text: str) -> bool:
+    """False for a string holding undecodable bytes (the surrogates Python puts in argv and file names)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _check_cancel(cancel: threading.Event | None) -> None:

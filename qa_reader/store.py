@@ -3,10 +3,14 @@ and question history. Every write that changes a document happens in one transac
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
+import logging
+import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +20,16 @@ import sqlite_utils
 from qa_reader.errors import UserError
 from qa_reader.passages import looks_like_contents
 from qa_reader.types import Document, Page, Passage
+
+log = logging.getLogger(__name__)
+
+# How long a write waits for another process's write lock before it gives up ("the library is busy"): longer
+# than saving the biggest document takes.
+BUSY_TIMEOUT_SECONDS = 60.0
+# The answer cache and the history are worth less than an answer: they wait this long, then are skipped.
+OPTIONAL_WRITE_WAIT_SECONDS = 2.0
+_WAL_ATTEMPTS = 600
+_RETRY_PAUSE_SECONDS = 0.05
 
 
 @dataclass(frozen=True)
@@ -34,7 +48,8 @@ class DocumentRecord:
     status: str  # "ready", "partial" (some pages scanned), "failed"
     error: str
     warnings: tuple[str, ...]
-    indexed_at: float
+    indexed_at: float  # when the file's content was last read or hashed in full
+    sample_sha256: str = ""  # ingest.files.sample_sha256 of the file as indexed ("": not known)
 
 
 def _v1(db: sqlite_utils.Database) -> None:
@@ -91,9 +106,93 @@ def _v1(db: sqlite_utils.Database) -> None:
     db["history"].create({"id": int, "question": str, "scope": str, "best_answer": str, "asked_at": float}, pk="id")
 
 
-MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_v1,)
+def _v2(db: sqlite_utils.Database) -> None:
+    # Size and mtime alone missed edits that keep both; documents indexed before this have none (re-hashed).
+    db["documents"].add_column("sample_sha256", str)
 
 
+MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_v1, _v2)
+
+
+def _make_folder(folder: Path) -> None:
+    """Create the library's folder (and its parents). Raises UserError saying why it cannot be made."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        blocker = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), folder)
+        raise UserError(
+            f"The library folder {folder} cannot be made: {blocker} is a file, not a folder "
+            "(check QA_READER_HOME or --library)."
+        ) from None
+    except PermissionError:
+        raise UserError(
+            f"The library folder {folder} cannot be made: permission denied (its parent folder is read-only)."
+        ) from None
+    except OSError as error:
+        raise UserError(f"The library folder {folder} cannot be made ({error.strerror}).") from None
+
+
+def _means(error: sqlite3.Error, code: str, phrase: str) -> bool:
+    """Whether an sqlite3 error has this result code (by name, e.g. SQLITE_FULL) or, when raised without
+    one, this phrase in its message."""
+    name = getattr(error, "sqlite_errorname", None)
+    if name:
+        return name.startswith(code)
+    return phrase in str(error)
+
+
+def database_error(path: Path | None, error: sqlite3.Error) -> UserError | None:
+    """A sentence for an SQLite error the environment caused (a full disk, a damaged or read-only file, a
+    lock held too long), or None for one that is QA Reader's own bug."""
+    where = str(path) if path is not None else "in memory"
+    folder = path.parent if path is not None else None
+    if _means(error, "SQLITE_FULL", "database or disk is full"):
+        return UserError(f"The disk is full: the library {where} cannot grow; free some space, then try again.")
+    if _means(error, "SQLITE_CORRUPT", "malformed"):
+        return UserError(f"The library {where} is damaged ({error}): move it aside and QA Reader starts a new one.")
+    if _means(error, "SQLITE_NOTADB", "not a database"):
+        return UserError(
+            f"The library {where} is not a usable database ({error}): move it aside and QA Reader starts a new one."
+        )
+    read_only_folder = folder is not None and folder.is_dir() and not os.access(folder, os.W_OK)
+    if _means(error, "SQLITE_READONLY", "readonly database") or (
+        read_only_folder and _means(error, "SQLITE_CANTOPEN", "unable to open")
+    ):
+        place = f"its folder {folder}" if read_only_folder else "the file"
+        return UserError(f"The library {where} is read-only ({place}): QA Reader needs to write to it.")
+    if _means(error, "SQLITE_BUSY", "database is locked") or _means(error, "SQLITE_LOCKED", "is locked"):
+        return UserError(f"The library {where} is busy: another QA Reader held it too long; try again.")
+    if _means(error, "SQLITE_IOERR", "disk I/O error") or _means(error, "SQLITE_CANTOPEN", "unable to open"):
+        return UserError(f"The library {where} cannot be read or written ({error}).")
+    return None
+
+
+def _user_errors(method: Callable) -> Callable:
+    """Wrap a Library method so that SQLite errors the environment caused become UserErrors."""
+
+    @functools.wraps(method)
+    def wrapped(self: Library, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.DatabaseError as error:
+            user_error = database_error(self.path, error)
+            if user_error is None:
+                raise
+            raise user_error from error
+
+    return wrapped
+
+
+def _public_methods_raise_user_errors(cls: type) -> type:
+    """Class decorator: every public method of the Library turns environmental SQLite errors into UserErrors,
+    so a damaged, full, read-only or locked library is a sentence for people wherever it shows up."""
+    for name, value in list(vars(cls).items()):
+        if callable(value) and not name.startswith("_"):
+            setattr(cls, name, _user_errors(value))
+    return cls
+
+
+@_public_methods_raise_user_errors
 class Library:
     """One connection to the library database. Not thread-safe: one Library per thread."""
 
@@ -107,21 +206,61 @@ class Library:
             if self.path is None:
                 self.db = sqlite_utils.Database(memory=True)
             else:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                self.db = sqlite_utils.Database(self.path)
-                self.db.enable_wal()
+                _make_folder(self.path.parent)
+                # Other processes (a second window, the command line) share the file: wait for their locks.
+                self.db = sqlite_utils.Database(sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_SECONDS))
+                self._enable_wal()
             self.db.execute("PRAGMA foreign_keys = ON")
             self.db.execute("PRAGMA synchronous = NORMAL")
             self._migrate()
         except sqlite3.DatabaseError as error:
-            raise UserError(f"The library {path} is not a usable database ({error}).") from error
+            raise database_error(self.path, error) or UserError(
+                f"The library {path} is not a usable database ({error})."
+            ) from error
+
+    def _enable_wal(self) -> None:
+        # Several processes opening a new library at once all try to switch it to WAL; the switch needs the
+        # database to themselves, and SQLite reports "locked" at once rather than waiting for it.
+        for attempt in range(_WAL_ATTEMPTS):
+            try:
+                self.db.enable_wal()
+                return
+            except sqlite3.OperationalError as error:
+                if not _means(error, "SQLITE_BUSY", "database is locked") or attempt == _WAL_ATTEMPTS - 1:
+                    raise
+                time.sleep(_RETRY_PAUSE_SECONDS)
 
     def _migrate(self) -> None:
-        version = self.db.execute("PRAGMA user_version").fetchone()[0]
-        for number, migration in enumerate(MIGRATIONS[version:], start=version + 1):
-            with self.db.atomic():
+        if self.db.execute("PRAGMA user_version").fetchone()[0] >= len(MIGRATIONS):
+            return
+        # Under the write lock, reading the version again: another process may have migrated meanwhile.
+        with self._writing():
+            version = self.db.execute("PRAGMA user_version").fetchone()[0]
+            for number, migration in enumerate(MIGRATIONS[version:], start=version + 1):
                 migration(self.db)
                 self.db.execute(f"PRAGMA user_version = {number}")
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """A write transaction that takes the write lock as it starts (BEGIN IMMEDIATE), waiting up to
+        BUSY_TIMEOUT_SECONDS for another process's. A deferred transaction that reads first would fail with
+        "database is locked" when another process wrote in between, however long it was willing to wait.
+        Nested: a savepoint inside the open transaction."""
+        if self.db.conn.in_transaction:
+            with self._writing():
+                yield
+            return
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.db.rollback()
+            raise
+        try:
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.rollback()
+            raise
 
     def close(self) -> None:
         self.db.close()
@@ -163,15 +302,20 @@ class Library:
             return None
         return int(row[0]), np.frombuffer(row[1], dtype=np.float32).reshape(-1, 4)
 
-    def touch(self, document_id: int, mtime: float, size: int) -> None:
-        with self.db.atomic():
-            self.db["documents"].update(document_id, {"mtime": mtime, "size": size})
+    def touch(self, document_id: int, mtime: float, size: int, sample_sha256: str = "") -> None:
+        """Record that the file, hashed in full just now, still has the indexed content."""
+        with self._writing():
+            self.db["documents"].update(
+                document_id, {"mtime": mtime, "size": size, "sample_sha256": sample_sha256, "indexed_at": time.time()}
+            )
 
-    def save_document(self, document: Document, passages: Iterable[Passage], mtime: float, size: int) -> int:
+    def save_document(
+        self, document: Document, passages: Iterable[Passage], mtime: float, size: int, sample_sha256: str = ""
+    ) -> int:
         """Insert or replace a document and everything derived from it in one transaction; return its id."""
         passages = list(passages)
         status = "partial" if document.scanned_pages else "ready"
-        with self.db.atomic():
+        with self._writing():
             existing = self.document_by_path(document.path)
             if existing is not None:
                 self._delete_rows(existing.id)
@@ -182,6 +326,7 @@ class Library:
                 "sha256": document.sha256,
                 "size": size,
                 "mtime": mtime,
+                "sample_sha256": sample_sha256,
                 "page_count": len(document.pages),
                 "passage_count": len(passages),
                 "status": status,
@@ -256,7 +401,7 @@ class Library:
 
     def record_failure(self, path: str, message: str, sha256: str = "", mtime: float = 0.0, size: int = 0) -> int:
         """Remember that a file could not be indexed (keeping nothing stale of it); return its id."""
-        with self.db.atomic():
+        with self._writing():
             existing = self.document_by_path(path)
             if existing is not None:
                 self._delete_rows(existing.id)
@@ -267,6 +412,7 @@ class Library:
                 "sha256": sha256,
                 "size": size,
                 "mtime": mtime,
+                "sample_sha256": "",
                 "page_count": 0,
                 "passage_count": 0,
                 "status": "failed",
@@ -277,7 +423,7 @@ class Library:
             return self._write_document_row(existing, values)
 
     def remove(self, document_id: int) -> None:
-        with self.db.atomic():
+        with self._writing():
             self._delete_rows(document_id)
             self.db.execute("DELETE FROM documents WHERE id = ?", [document_id])
 
@@ -354,16 +500,34 @@ class Library:
         return row[0] if row else None
 
     def cache(self, key: str, question: str, payload: str) -> None:
-        with self.db.atomic():
-            self.db["answer_cache"].insert(
-                {"key": key, "question": question, "payload": payload, "created": time.time()}, replace=True
-            )
+        """Remember an answer. Never fails: a library that is busy, full or read-only just caches nothing."""
+        try:
+            with self._short_wait(), self._writing():
+                self.db["answer_cache"].insert(
+                    {"key": key, "question": question, "payload": payload, "created": time.time()}, replace=True
+                )
+        except sqlite3.OperationalError as error:
+            log.warning("The answer was not cached (%s)", error)
 
     def add_history(self, question: str, scope: str, best_answer: str) -> None:
-        with self.db.atomic():
-            self.db["history"].insert(
-                {"question": question, "scope": scope, "best_answer": best_answer, "asked_at": time.time()}
-            )
+        """Remember a question. Never fails, as `cache`: the answer matters more than its history."""
+        try:
+            with self._short_wait(), self._writing():
+                self.db["history"].insert(
+                    {"question": question, "scope": scope, "best_answer": best_answer, "asked_at": time.time()}
+                )
+        except sqlite3.OperationalError as error:
+            log.warning("The question was not added to the history (%s)", error)
+
+    @contextlib.contextmanager
+    def _short_wait(self) -> Iterator[None]:
+        """Wait at most OPTIONAL_WRITE_WAIT_SECONDS for the write lock (another process indexing a big file
+        may hold it for seconds), then the connection's usual patience again."""
+        self.db.execute(f"PRAGMA busy_timeout = {int(OPTIONAL_WRITE_WAIT_SECONDS * 1000)}")
+        try:
+            yield
+        finally:
+            self.db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
 
     def history(self, limit: int = 200) -> list[str]:
         """Distinct past questions, most recent first."""
@@ -388,4 +552,5 @@ def _record(row: dict) -> DocumentRecord:
         error=row["error"] or "",
         warnings=tuple(json.loads(row["warnings"] or "[]")),
         indexed_at=row["indexed_at"] or 0.0,
+        sample_sha256=row.get("sample_sha256") or "",
     )

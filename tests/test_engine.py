@@ -1,5 +1,7 @@
 """The engine end to end with the tiny model: answers, threshold, cache, located spans, bad input."""
 
+import os
+import time
 from dataclasses import replace
 
 import numpy as np
@@ -10,6 +12,7 @@ from hypothesis import strategies as st
 from qa_reader.config import Settings
 from qa_reader.engine import Engine, rank_spans, sentence_bounds
 from qa_reader.errors import UserError
+from qa_reader.ingest.files import SAMPLE_BLOCK
 from qa_reader.reader.predict import ContextSpan
 from qa_reader.types import Document, Page
 from tests.conftest import LIFE_CYCLE, VOCABULARY, text_document
@@ -46,6 +49,55 @@ def test_changed_document_never_serves_stale_answers(engine):
     assert result.answers[0].text == "preparation and analysis"
 
 
+def _edit_keeping_size_and_mtime(path, old: str, new: str) -> None:
+    """Change a file's content without changing its size or its modification time (as some tools do)."""
+    assert len(old.encode()) == len(new.encode())
+    before = path.stat()
+    path.write_bytes(path.read_bytes().replace(old.encode(), new.encode()))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert (path.stat().st_size, path.stat().st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+
+
+def _indexed_long_ago(path) -> None:
+    """Date the file an hour back, so that indexing it now is not a racy moment (see Engine.index)."""
+    hour_ago = time.time() - 3600
+    os.utime(path, (hour_ago, hour_ago))
+
+
+def test_an_edit_that_keeps_size_and_mtime_is_not_served_stale_answers(tmp_path, tiny_model_dir):
+    notes = tmp_path / "notes.txt"
+    notes.write_text(LIFE_CYCLE, encoding="utf-8")
+    _indexed_long_ago(notes)
+    engine = Engine(tmp_path / "library.sqlite3", tiny_model_dir)
+    record = engine.index(notes)
+    assert engine.ask("What are the phases?").answers[0].text == "preparation, detection and analysis"
+    _edit_keeping_size_and_mtime(notes, "detection", "discovery")
+    assert engine.is_stale(record)
+    engine.index(notes)
+    assert engine.ask("What are the phases?").answers[0].text == "preparation, discovery and analysis"
+    engine.close()
+
+
+def test_a_file_edited_just_as_it_was_indexed_is_hashed_in_full_next_time(tmp_path, tiny_model_dir):
+    notes = tmp_path / "notes.txt"
+
+    def filler(count: int) -> str:
+        return "\n\n".join(f"Filler paragraph {n} about cats and dogs and the weather." for n in range(count))
+
+    text = f"{filler(1500)}\n\n{LIFE_CYCLE}\n\n{filler(4500)}"
+    notes.write_text(text, encoding="utf-8")
+    # The edit below falls outside the blocks the sample hash reads: only a full hash sees it.
+    edit, size, block = text.index("detection"), len(text), SAMPLE_BLOCK
+    assert block < edit < size // 2 - block // 2 and size // 2 + block // 2 < size - block
+    engine = Engine(tmp_path / "library.sqlite3", tiny_model_dir)
+    engine.index(notes)  # its mtime is now: an edit in the same second would keep it
+    assert engine.ask("What are the phases?").answers[0].text == "preparation, detection and analysis"
+    _edit_keeping_size_and_mtime(notes, "detection", "discovery")
+    engine.index(notes)
+    assert engine.ask("What are the phases?").answers[0].text == "preparation, discovery and analysis"
+    engine.close()
+
+
 def test_below_the_threshold_the_answer_is_not_found(engine):
     document_id = engine.add_document(
         text_document("The weather is sunny. Cats and dogs.", path="/v/w.txt", sha256="w")
@@ -67,6 +119,12 @@ def test_empty_or_overlong_questions_are_user_errors(engine, question):
     engine.add_document(text_document(LIFE_CYCLE))
     with pytest.raises(UserError):
         engine.ask(question)
+
+
+def test_a_question_holding_undecodable_bytes_is_a_user_error(engine):
+    engine.add_document(text_document(LIFE_CYCLE))
+    with pytest.raises(UserError, match="not UTF-8 text"):
+        engine.ask("What are the \udcff phases?")
 
 
 def test_empty_library_is_a_user_error(engine):

@@ -5,9 +5,11 @@ import sqlite3
 import numpy as np
 import pytest
 
+from qa_reader.engine import Engine
 from qa_reader.errors import UserError
+from qa_reader.ingest.files import sha256_file
 from qa_reader.passages import split_passages
-from qa_reader.store import Library
+from qa_reader.store import MIGRATIONS, Library
 from qa_reader.types import Document, Page
 from tests.conftest import LIFE_CYCLE, text_document
 
@@ -52,7 +54,7 @@ def test_a_failed_save_leaves_the_library_as_it_was(monkeypatch):
         raise sqlite3.OperationalError("disk I/O error")
 
     monkeypatch.setattr(library, "_next_passage_id", broken)
-    with pytest.raises(sqlite3.OperationalError):
+    with pytest.raises(UserError, match="disk I/O error"):
         library.save_document(
             text_document("New text entirely.", sha256="sha-3"), split_passages("New text entirely."), 2.0, 1
         )
@@ -81,7 +83,7 @@ def test_file_library_is_migrated_once_and_uses_wal(tmp_path):
     path = tmp_path / "library.sqlite3"
     Library(path).close()
     library = Library(path)
-    assert library.db.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert library.db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) == 2
     assert library.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
@@ -101,3 +103,62 @@ def test_cache_and_history():
     library.add_history("second?", "1", "b")
     library.add_history("first?", "1", "a")
     assert library.history() == ["first?", "second?"]
+
+
+def test_a_full_disk_while_indexing_is_a_user_error_saying_so(tmp_path, tiny_model_dir):
+    engine = Engine(tmp_path / "library.sqlite3", tiny_model_dir)
+    # SQLite answers "database or disk is full" (SQLITE_FULL) when the file may not grow: the same error a
+    # full disk gives, without filling one.
+    pages = engine.library.db.execute("PRAGMA page_count").fetchone()[0]
+    engine.library.db.execute(f"PRAGMA max_page_count = {pages + 2}")
+    big = tmp_path / "big.txt"
+    big.write_text((LIFE_CYCLE + "\n\n") * 300, encoding="utf-8")
+    with pytest.raises(UserError, match="The disk is full"):
+        engine.index(big)
+    assert engine.documents() == []
+    engine.close()
+
+
+def test_a_damaged_library_is_a_user_error_not_a_traceback(tmp_path):
+    path = tmp_path / "library.sqlite3"
+    library = Library(path)
+    library.save_document(text_document(LIFE_CYCLE), split_passages(LIFE_CYCLE), 1.0, 1)
+    library.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    library.close()
+    with path.open("r+b") as handle:
+        for page in range(2, path.stat().st_size // 4096):
+            handle.seek(page * 4096)
+            handle.write(b"\xa5" * 4096)
+    library = Library(path)
+    with pytest.raises(UserError, match="is damaged"):
+        library.cached("some key")
+    library.close()
+
+
+def test_a_library_from_before_sample_hashes_is_migrated_and_rehashes_its_files(tmp_path, tiny_model_dir, monkeypatch):
+    notes = tmp_path / "notes.txt"
+    notes.write_text(LIFE_CYCLE, encoding="utf-8")
+    library_path = tmp_path / "library.sqlite3"
+    with monkeypatch.context() as patch:
+        patch.setattr("qa_reader.store.MIGRATIONS", MIGRATIONS[:1])
+        old = Library(library_path)
+        stat = notes.stat()
+        old.db["documents"].insert(  # what the version-1 library kept of an indexed file
+            {"path": str(notes), "title": "notes", "format": "txt", "sha256": sha256_file(notes),
+             "size": stat.st_size, "mtime": stat.st_mtime, "status": "ready", "indexed_at": stat.st_mtime + 60}
+        )
+        old.close()
+    engine = Engine(library_path, tiny_model_dir)
+    [record] = engine.documents()
+    assert record.sample_sha256 == ""
+    assert not engine.is_stale(record)  # not flagged as changed just for having no sample yet
+    assert engine.index(notes).sample_sha256  # same content: hashed in full, kept, now with its sample
+    assert engine.documents()[0].id == record.id
+    engine.close()
+
+
+def test_an_sqlite_error_that_is_our_bug_stays_one():
+    library = Library(None)
+    document_id = library.save_document(text_document(LIFE_CYCLE), split_passages(LIFE_CYCLE), 1.0, 1)
+    with pytest.raises(sqlite3.OperationalError, match="syntax error"):
+        library.bm25("AND AND", [document_id], 5)  # a bad FTS5 query: not a damaged library

@@ -28,7 +28,7 @@ apt_install() {
 
 # The tools this script and verify.sh use, as "command:Debian package".
 tools=(dpkg-deb:dpkg readelf:binutils strip:binutils desktop-file-validate:desktop-file-utils)
-[ "${SKIP_VERIFY:-}" = 1 ] || tools+=(Xvfb:xvfb xdotool:xdotool import:imagemagick xprop:x11-utils python3:python3)
+[ "${SKIP_VERIFY:-}" = 1 ] || tools+=(Xvfb:xvfb xdotool:xdotool import:imagemagick xprop:x11-utils python3:python3 strace:strace)
 missing=()
 for tool in "${tools[@]}"; do
     command -v "${tool%%:*}" >/dev/null || missing+=("${tool#*:}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,29 @@ MODEL_FILE = "model.onnx"
 TOKENIZER_FILE = "tokenizer.json"
 MANIFEST_FILE = "manifest.json"
 DEFAULT_THRESHOLD = 0.1
+
+
+# The manifest values the app reads, with the JSON type each must have.
+_NUMBER_KEYS = ("no_answer_threshold", "document_no_answer_threshold")
+_INTEGER_KEYS = ("max_sequence_length",)
+_STRING_KEYS = ("name", "sha256")
+
+
+def _check_manifest_types(path: Path, manifest: dict[str, Any]) -> None:
+    """Raises UserError naming the file and the key when a value the app reads has the wrong type."""
+    for key, value in manifest.items():
+        if key in _NUMBER_KEYS:
+            ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+            expected = "a number"
+        elif key in _INTEGER_KEYS:
+            ok = isinstance(value, int) and not isinstance(value, bool) and value > 0
+            expected = "a positive whole number"
+        elif key in _STRING_KEYS:
+            ok, expected = isinstance(value, str), "a string"
+        else:
+            continue
+        if not ok:
+            raise UserError(f"The model manifest {path} is damaged: \"{key}\" is {value!r}, not {expected}.")
 
 
 def file_sha256(path: Path) -> str:
@@ -51,6 +75,7 @@ class ModelFolder:
             raise UserError(f"The model manifest {folder / MANIFEST_FILE} is not valid JSON ({error}).") from error
         if not isinstance(manifest, dict):
             raise UserError(f"The model manifest {folder / MANIFEST_FILE} is not a JSON object.")
+        _check_manifest_types(folder / MANIFEST_FILE, manifest)
         model = cls(folder, manifest)
         if verify and model.sha256:
             actual = file_sha256(folder / MODEL_FILE)

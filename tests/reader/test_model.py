@@ -67,3 +67,16 @@ def test_the_document_threshold_is_the_manifests_or_else_the_paragraph_one(model
     engine = Engine(None, model_copy)
     assert engine.threshold == pytest.approx(0.12)
     engine.close()
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("document_no_answer_threshold", "high"), ("no_answer_threshold", None), ("max_sequence_length", 38.4),
+     ("sha256", 12)],
+)
+def test_a_manifest_value_of_the_wrong_type_names_the_file_and_the_key(model_copy, key, value):
+    manifest = json.loads((model_copy / "manifest.json").read_text())
+    manifest[key] = value
+    (model_copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(UserError, match=rf"manifest\.json is damaged: \"{key}\" is"):
+        ModelFolder.open(model_copy)
