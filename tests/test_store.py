@@ -144,8 +144,16 @@ def test_a_library_from_before_sample_hashes_is_migrated_and_rehashes_its_files(
         old = Library(library_path)
         stat = notes.stat()
         old.db["documents"].insert(  # what the version-1 library kept of an indexed file
-            {"path": str(notes), "title": "notes", "format": "txt", "sha256": sha256_file(notes),
-             "size": stat.st_size, "mtime": stat.st_mtime, "status": "ready", "indexed_at": stat.st_mtime + 60}
+            {
+                "path": str(notes),
+                "title": "notes",
+                "format": "txt",
+                "sha256": sha256_file(notes),
+                "size": stat.st_size,
+                "mtime": stat.st_mtime,
+                "status": "ready",
+                "indexed_at": stat.st_mtime + 60,
+            }
         )
         old.close()
     engine = Engine(library_path, tiny_model_dir)

@@ -37,7 +37,7 @@ def _check_manifest_types(path: Path, manifest: dict[str, Any]) -> None:
         else:
             continue
         if not ok:
-            raise UserError(f"The model manifest {path} is damaged: \"{key}\" is {value!r}, not {expected}.")
+            raise UserError(f'The model manifest {path} is damaged: "{key}" is {value!r}, not {expected}.')
 
 
 def file_sha256(path: Path) -> str:

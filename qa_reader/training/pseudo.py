@@ -22,6 +22,7 @@ split model fitted on the unlabeled train questions only: the dev set is measure
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import time
@@ -222,10 +223,13 @@ def cached_teacher_reads(
 class SplitModel:
     """A generative model of the teacher's evidence in a paragraph's question order.
 
-    Evidence ~ N(mean_answerable, sd_answerable²) before the paragraph's split and N(mean_unanswerable,
-    sd_unanswerable²) after it. An article either has unanswerable questions (probability
-    `article_share`) or none at all; in one that has, `prior[u]` is the probability that a paragraph ends
-    in u unanswerable questions. Fitted by EM on unlabeled questions (`fit_split`); nothing is set by hand.
+    Evidence = the paragraph's own level + N(mean_answerable, sd_answerable²) before its split and
+    + N(mean_unanswerable, sd_unanswerable²) after it. The level, N(0, sd_level²), is shared by the
+    questions of one paragraph: a long or hard paragraph lowers the teacher's confidence for every one
+    of its questions, and only a drop *within* the paragraph is a sign of unanswerable questions. An
+    article either has unanswerable questions (probability `article_share`) or none at all; in one that
+    has, `prior[u]` is the probability that a paragraph ends in u unanswerable questions. Everything is
+    fitted by EM on unlabeled questions (`fit_split`); nothing is set by hand.
     """
 
     mean_answerable: float
@@ -234,43 +238,72 @@ class SplitModel:
     sd_unanswerable: float
     prior: list[float] = field(default_factory=list)
     article_share: float = 0.5
+    sd_level: float = 0.0
+    tilt: float = 0.0  # log-odds added per unanswerable question so the expected share meets a known one
     iterations: int = 0
 
-    def log_prior(self, unanswerable: int, questions: int) -> float:
-        feasible = self.prior[: questions + 1]
-        total = sum(feasible)
-        value = self.prior[unanswerable] if unanswerable < len(self.prior) else 0.0
-        return math.log(max(value / total, _FLOOR)) if total > 0 else 0.0
+    def log_priors(self, questions: int) -> np.ndarray:
+        """log P(split = k | n questions) for k = 0..n, in an article with unanswerable questions."""
+        values = np.array(
+            [
+                self.prior[questions - k] * math.exp(self.tilt * (questions - k))
+                if questions - k < len(self.prior)
+                else 0.0
+                for k in range(questions + 1)
+            ]
+        )
+        total = values.sum()
+        if total <= 0:
+            return np.zeros(questions + 1)
+        return np.log(np.maximum(values / total, _FLOOR))
+
+    def likelihoods(self, evidence: np.ndarray) -> _SplitTerms:
+        """The evidence's log-likelihood for every split k of paragraphs of equal length n (rows of
+        `evidence`, shape (P, n)), with the paragraph level integrated out."""
+        rows, n = evidence.shape
+        before = np.tri(n + 1, n, k=-1, dtype=bool)  # [k, i]: question i is before split k
+        mean = np.where(before, self.mean_answerable, self.mean_unanswerable)
+        variance = np.where(before, self.sd_answerable**2, self.sd_unanswerable**2)
+        weight = 1.0 / variance
+        residual = evidence[:, None, :] - mean[None]
+        total_weight = weight.sum(-1)  # (n+1,)
+        weighted = (weight * residual).sum(-1)  # (P, n+1)
+        squares = (weight * residual * residual).sum(-1)
+        level = self.sd_level**2
+        quadratic = squares - level * weighted**2 / (1.0 + level * total_weight)
+        log_det = np.log(variance).sum(-1) + np.log1p(level * total_weight)
+        log_likelihood = -0.5 * (quadratic + log_det + n * math.log(2 * math.pi))
+        precision = (1.0 / level if level > 0 else np.inf) + total_weight
+        return _SplitTerms(log_likelihood, weighted / precision, 1.0 / precision)
 
     def split_scores(self, evidence: np.ndarray) -> np.ndarray:
-        """log p(evidence, split = k) for k = 0..n in an article that has unanswerable questions
-        (questions [0, k) answerable, [k, n) unanswerable)."""
-        n = len(evidence)
-        answerable = _log_normal(evidence, self.mean_answerable, self.sd_answerable)
-        unanswerable = _log_normal(evidence, self.mean_unanswerable, self.sd_unanswerable)
-        before = np.concatenate(([0.0], np.cumsum(answerable)))
-        after = np.concatenate((np.cumsum(unanswerable[::-1])[::-1], [0.0]))
-        return before + after + np.array([self.log_prior(n - k, n) for k in range(n + 1)])
+        """log p(evidence, split = k) for k = 0..n of one paragraph in an article with unanswerable questions."""
+        return self.likelihoods(evidence[None]).log_likelihood[0] + self.log_priors(len(evidence))
 
     def all_answerable(self, evidence: np.ndarray) -> float:
-        """log p(evidence) in an article without unanswerable questions."""
-        return float(_log_normal(evidence, self.mean_answerable, self.sd_answerable).sum())
+        """log p(evidence) of one paragraph in an article without unanswerable questions."""
+        return float(self.likelihoods(evidence[None]).log_likelihood[0, -1])
 
 
-def _log_normal(x: np.ndarray, mean: float, sd: float) -> np.ndarray:
-    return -0.5 * ((x - mean) / sd) ** 2 - math.log(sd * math.sqrt(2 * math.pi))
+@dataclass(frozen=True)
+class _SplitTerms:
+    log_likelihood: np.ndarray  # (P, n+1)
+    level_mean: np.ndarray  # (P, n+1): posterior mean of the paragraph level given split k
+    level_variance: np.ndarray  # (n+1,): its posterior variance
 
 
-def _log_sum(values: np.ndarray) -> float:
-    peak = float(np.max(values))
-    return peak + math.log(float(np.exp(values - peak).sum()))
+def _log_sum(values: np.ndarray, axis: int | None = None):
+    peak = np.max(values, axis=axis, keepdims=True)
+    result = peak + np.log(np.exp(values - peak).sum(axis=axis, keepdims=True))
+    return float(result.squeeze()) if axis is None else result.squeeze(axis)
 
 
 def article_posterior(model: SplitModel, paragraphs: Sequence[np.ndarray]) -> tuple[float, list[np.ndarray]]:
     """(P(the article has unanswerable questions), P(split = k) for each of its paragraphs)."""
     scores = [model.split_scores(e) for e in paragraphs]
     with_some = sum(_log_sum(s) for s in scores) + math.log(max(model.article_share, _FLOOR))
-    with_none = sum(model.all_answerable(e) for e in paragraphs) + math.log(max(1 - model.article_share, _FLOOR))
+    with_none = sum(float(s[-1] - model.log_priors(len(s) - 1)[-1]) for s in scores)
+    with_none += math.log(max(1 - model.article_share, _FLOOR))
     share = 1.0 / (1.0 + math.exp(min(700.0, with_none - with_some)))
     posteriors = []
     for s in scores:
@@ -289,52 +322,126 @@ def unanswerable_posterior(model: SplitModel, evidence: np.ndarray) -> tuple[np.
     return np.cumsum(posterior)[: len(evidence)], int(np.argmax(posterior))
 
 
-def fit_split(articles: Sequence[Sequence[np.ndarray]], iterations: int = 60, max_unanswerable: int = 40) -> SplitModel:
-    """EM for the split model over the evidence of every article's paragraphs (questions in order)."""
-    paragraphs = [p for article in articles for p in article if len(p)]
+# SQuAD 2.0 train holds 86,821 answerable and 43,498 unanswerable questions (Rajpurkar et al., 2018, table 2).
+SQUAD2_TRAIN_UNANSWERABLE_SHARE = 43498 / (86821 + 43498)
+
+
+def fit_split(
+    articles: Sequence[Sequence[np.ndarray]],
+    iterations: int = 80,
+    max_unanswerable: int = 40,
+    unanswerable_share: float | None = None,
+) -> SplitModel:
+    """EM for the split model over the evidence of every article's paragraphs (questions in order).
+
+    With `unanswerable_share` (a known fact about the data, such as SQuAD 2.0 train's published counts),
+    the E-step is constrained so that the expected share of unanswerable questions equals it (posterior
+    regularisation: a tilt on the number of unanswerable questions, found by bisection) and every article
+    is taken to have some; the tilt is kept in the model for the decisions."""
+    articles = [[p for p in article if len(p)] for article in articles]
+    articles = [article for article in articles if article]
+    paragraphs = [p for article in articles for p in article]
+    owner = np.array([a for a, article in enumerate(articles) for _ in article])
     everything = np.concatenate(paragraphs)
     spread = float(everything.std()) or 1.0
     centre = float(everything.mean())
-    model = SplitModel(centre + spread / 2, spread, centre - spread / 2, spread, [1.0] * (max_unanswerable + 1))
+    model = SplitModel(
+        centre + spread / 2, spread, centre - spread / 2, spread, [1.0] * (max_unanswerable + 1), 0.5, spread / 2
+    )
+    by_length: dict[int, list[int]] = {}
+    for index, evidence in enumerate(paragraphs):
+        by_length.setdefault(len(evidence), []).append(index)
+    stacked = {n: np.stack([paragraphs[i] for i in members]) for n, members in by_length.items()}
     for iteration in range(iterations):
-        weights_u, shares = [], []
+        terms = {n: model.likelihoods(stacked[n]) for n in stacked}
+        if unanswerable_share is not None:
+            model.article_share = 1.0
+            model.tilt = _tilt_for_share(model, terms, unanswerable_share)
+        inside: dict[int, np.ndarray] = {}  # P(split | the article has unanswerable questions), per length group
+        with_some = np.zeros(len(articles))
+        with_none = np.zeros(len(articles))
+        for n, members in by_length.items():
+            scores = terms[n].log_likelihood + model.log_priors(n)[None]
+            totals = _log_sum(scores, axis=1)
+            inside[n] = np.exp(scores - totals[:, None])
+            np.add.at(with_some, owner[members], totals)
+            np.add.at(with_none, owner[members], terms[n].log_likelihood[:, -1])
+        with_some += math.log(max(model.article_share, _FLOOR))
+        with_none += math.log(max(1 - model.article_share, _FLOOR))
+        share = 1.0 / (1.0 + np.exp(np.minimum(700.0, with_none - with_some)))
+
         prior = np.full(max_unanswerable + 1, 1e-3)
-        for article in articles:
-            article = [p for p in article if len(p)]
-            if not article:
-                continue
-            share, posteriors = article_posterior(model, article)
-            shares.append(share)
-            for evidence in article:
-                inside = model.split_scores(evidence)
-                inside = np.exp(inside - _log_sum(inside))
-                n = len(evidence)
-                for k in range(n + 1):
-                    if n - k <= max_unanswerable:
-                        prior[n - k] += share * inside[k]
-            weights_u.extend(np.cumsum(p)[: len(e)] for p, e in zip(posteriors, article))
-        u = np.concatenate(weights_u)
-        a = 1.0 - u
-        mean_a = float((a * everything).sum() / a.sum())
-        mean_u = float((u * everything).sum() / max(u.sum(), _FLOOR))
-        sd_a = math.sqrt(float((a * (everything - mean_a) ** 2).sum() / a.sum())) or spread
-        sd_u = math.sqrt(float((u * (everything - mean_u) ** 2).sum() / max(u.sum(), _FLOOR))) or spread
+        sums = {"a": 0.0, "a_count": 0.0, "u": 0.0, "u_count": 0.0, "a_sq": 0.0, "u_sq": 0.0, "level": 0.0}
+        for n, members in by_length.items():
+            article_share = share[owner[members]][:, None]
+            posterior = article_share * inside[n]
+            posterior[:, -1] += 1.0 - article_share[:, 0]
+            for k in range(n + 1):
+                if n - k <= max_unanswerable:
+                    prior[n - k] += float((article_share[:, 0] * inside[n][:, k]).sum())
+            before = np.tri(n + 1, n, k=-1, dtype=bool)[None]  # (1, n+1, n)
+            level_mean = terms[n].level_mean[:, :, None]  # (P, n+1, 1)
+            level_variance = terms[n].level_variance[None, :, None]
+            centred = stacked[n][:, None, :] - level_mean  # evidence less the paragraph level, per split
+            weight = posterior[:, :, None]
+            sums["a"] += float((weight * centred * before).sum())
+            sums["u"] += float((weight * centred * ~before).sum())
+            sums["a_count"] += float((weight * before).sum())
+            sums["u_count"] += float((weight * ~before).sum())
+            sums["a_sq"] += float((weight * ((centred - model.mean_answerable) ** 2 + level_variance) * before).sum())
+            sums["u_sq"] += float(
+                (weight * ((centred - model.mean_unanswerable) ** 2 + level_variance) * ~before).sum()
+            )
+            second = terms[n].level_mean ** 2 + terms[n].level_variance[None]
+            sums["level"] += float((posterior * second).sum())
         updated = SplitModel(
-            mean_a,
-            max(sd_a, 1e-3),
-            mean_u,
-            max(sd_u, 1e-3),
-            list(prior / prior.sum()),
-            float(np.mean(shares)),
-            iteration + 1,
+            mean_answerable=sums["a"] / max(sums["a_count"], _FLOOR),
+            sd_answerable=max(math.sqrt(sums["a_sq"] / max(sums["a_count"], _FLOOR)), 1e-3),
+            mean_unanswerable=sums["u"] / max(sums["u_count"], _FLOOR),
+            sd_unanswerable=max(math.sqrt(sums["u_sq"] / max(sums["u_count"], _FLOOR)), 1e-3),
+            prior=list(prior / prior.sum()),
+            article_share=float(share.mean()),
+            sd_level=math.sqrt(sums["level"] / len(paragraphs)),
+            iterations=iteration + 1,
         )
-        change = abs(updated.mean_answerable - model.mean_answerable) + abs(
-            updated.mean_unanswerable - model.mean_unanswerable
+        if unanswerable_share is not None:
+            # The re-estimated prior has absorbed the tilt; the next E-step finds the one still needed.
+            updated.article_share = 1.0
+        change = (
+            abs(updated.mean_answerable - model.mean_answerable)
+            + abs(updated.mean_unanswerable - model.mean_unanswerable)
+            + abs(updated.sd_level - model.sd_level)
         )
         model = updated
         if change < 1e-4:
             break
+    if unanswerable_share is not None:
+        model.tilt = _tilt_for_share(model, {n: model.likelihoods(stacked[n]) for n in stacked}, unanswerable_share)
     return model
+
+
+def _tilt_for_share(model: SplitModel, terms: dict, target: float) -> float:
+    """The tilt (with the model's prior otherwise unchanged) at which the expected share of unanswerable
+    questions over all paragraphs is `target`."""
+
+    def expected_share(tilt: float) -> float:
+        trial = dataclasses.replace(model, tilt=tilt)
+        unanswerable = questions = 0.0
+        for n, group in terms.items():
+            scores = group.log_likelihood + trial.log_priors(n)[None]
+            posterior = np.exp(scores - _log_sum(scores, axis=1)[:, None])
+            unanswerable += float((posterior * (n - np.arange(n + 1))[None]).sum())
+            questions += n * scores.shape[0]
+        return unanswerable / questions
+
+    low, high = -30.0, 30.0
+    for _ in range(40):
+        middle = (low + high) / 2
+        if expected_share(middle) < target:
+            low = middle
+        else:
+            high = middle
+    return (low + high) / 2
 
 
 def paragraphs_of(questions: Sequence[UnlabeledQuestion]) -> list[list[int]]:
@@ -448,7 +555,8 @@ def label_questions(
 def fit_split_on(questions: Sequence[UnlabeledQuestion], reads: Sequence[TeacherRead]) -> SplitModel:
     """The split model fitted by EM on these (unlabeled) questions' evidence."""
     return fit_split(
-        [[np.array([reads[i].evidence for i in group]) for group in article] for article in articles_of(questions)]
+        [[np.array([reads[i].evidence for i in group]) for group in article] for article in articles_of(questions)],
+        unanswerable_share=SQUAD2_TRAIN_UNANSWERABLE_SHARE,
     )
 
 
@@ -512,7 +620,7 @@ def check_split(model_dir: Path, cache: Path | None, fit_limit: int | None = 200
     split = fit_split_on(train, cached_teacher_reads(model_dir, train, cache))
     dev = squad.load(dev_path)
     questions = as_unlabeled(dev)
-    reads = teacher_reads(ParagraphReader(model_dir, Settings(threads=TEACHER_THREADS)), questions, progress=False)
+    reads = cached_teacher_reads(model_dir, questions, cache)
     labels, _ = label_questions(questions, reads, split, "cover")
     truth = np.array([not q.answers for q in dev])
     _, said_split = decide_splits(questions, reads, split)

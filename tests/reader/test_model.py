@@ -71,8 +71,12 @@ def test_the_document_threshold_is_the_manifests_or_else_the_paragraph_one(model
 
 @pytest.mark.parametrize(
     ("key", "value"),
-    [("document_no_answer_threshold", "high"), ("no_answer_threshold", None), ("max_sequence_length", 38.4),
-     ("sha256", 12)],
+    [
+        ("document_no_answer_threshold", "high"),
+        ("no_answer_threshold", None),
+        ("max_sequence_length", 38.4),
+        ("sha256", 12),
+    ],
 )
 def test_a_manifest_value_of_the_wrong_type_names_the_file_and_the_key(model_copy, key, value):
     manifest = json.loads((model_copy / "manifest.json").read_text())

@@ -142,6 +142,26 @@ def test_em_recovers_the_evidence_distributions_and_the_share_of_articles_with_u
     assert sum(model.prior[1:4]) > 0.95  # one to three unanswerable questions were drawn, never more
 
 
+def test_a_paragraph_whose_questions_are_all_weaker_is_not_split_when_the_level_is_modelled():
+    # A long paragraph lowers the teacher's evidence for all its questions alike: a level, not a drop.
+    model = SplitModel(12.0, 1.5, 5.0, 1.5, [0.5, 0.3, 0.2], article_share=1.0, sd_level=4.0)
+    _, split = unanswerable_posterior(model, np.array([6.0, 5.5, 6.5, 6.0]))
+    assert split == 4
+    _, split = unanswerable_posterior(model, np.array([6.0, 5.5, 6.5, -1.0]))
+    assert split == 3  # a drop within the paragraph still is one
+    flat = SplitModel(12.0, 1.5, 5.0, 1.5, [0.5, 0.3, 0.2], article_share=1.0, sd_level=0.0)
+    assert unanswerable_posterior(flat, np.array([6.0, 5.5, 6.5, 6.0]))[1] < 4  # without it, a false split
+
+
+def test_em_recovers_the_paragraph_level_spread():
+    rng = np.random.default_rng(3)
+    articles, _ = _articles(rng, 120, with_unanswerable=0.6)
+    shifted = [[p + rng.normal(0.0, 3.0) for p in article] for article in articles]
+    model = fit_split(shifted)
+    assert abs(model.sd_level - 3.0) < 0.6
+    assert abs((model.mean_answerable - model.mean_unanswerable) - 7.0) < 1.0
+
+
 def test_an_article_without_unanswerable_questions_keeps_even_its_weak_questions():
     model = SplitModel(12.0, 2.0, 5.0, 2.5, [0.0, 0.4, 0.3, 0.3], article_share=0.5)
     strong = [np.array([12.0, 13.0, 11.5, 12.5]) for _ in range(5)]
