@@ -1,7 +1,10 @@
 """Pure: cut a document's text into SQuAD-sized passages with exact character offsets.
 
 Paragraphs (separated by blank lines) are the unit; paragraphs longer than `max_words` are split at
-sentence boundaries, runs of short fragments are merged up to `target_words`. Linear in the text size.
+sentence boundaries, runs of short fragments are merged up to `target_words`, and no passage spans more
+than `max_chars` characters. A "word" longer than MAX_WORD_CHARS (minified JSON, a run of brackets) counts
+as one word per MAX_WORD_CHARS characters and may be cut between them, so one enormous token can neither
+make a passage huge nor reach the tokenizer whole. Linear in the text size.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 _WORD = re.compile(r"\S+")
 # A sentence ends at . ! ? (optionally followed by closing quotes/brackets) and whitespace.
 _SENTENCE_END = re.compile(r"[.!?][\"'’”)\]]*\s+")
+MAX_WORD_CHARS = 200
 
 
 @dataclass(frozen=True)
@@ -25,6 +29,9 @@ class PassageSettings:
     min_words: int = 60
     target_words: int = 150
     max_words: int = 200
+    # SQuAD paragraphs of 200 words average about 1,200 characters; this bounds the word pieces (and so the
+    # reader's windows) of a passage of punctuation or one long token, about one piece per character.
+    max_chars: int = 2000
 
 
 def _paragraph_spans(text: str) -> Iterator[tuple[int, int]]:
@@ -44,12 +51,32 @@ def _trimmed(text: str, start: int, end: int) -> tuple[int, int]:
 
 
 def _word_bounds(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    return [(m.start(), m.end()) for m in _WORD.finditer(text, start, end)]
+    bounds = []
+    for match in _WORD.finditer(text, start, end):
+        word_start, word_end = match.span()
+        if word_end - word_start <= MAX_WORD_CHARS:
+            bounds.append((word_start, word_end))
+            continue
+        for piece_start in range(word_start, word_end, MAX_WORD_CHARS):
+            bounds.append((piece_start, min(piece_start + MAX_WORD_CHARS, word_end)))
+    return bounds
+
+
+def _hard_cuts(words: list[tuple[int, int]], settings: PassageSettings) -> list[tuple[int, int, int]]:
+    """Pieces of at most target_words words and max_chars characters, cut between words."""
+    pieces: list[tuple[int, int, int]] = []
+    first = 0
+    for index in range(1, len(words)):
+        if index - first >= settings.target_words or words[index][1] - words[first][0] > settings.max_chars:
+            pieces.append((words[first][0], words[index - 1][1], index - first))
+            first = index
+    pieces.append((words[first][0], words[-1][1], len(words) - first))
+    return pieces
 
 
 def _split_long(text: str, start: int, end: int, settings: PassageSettings) -> list[tuple[int, int]]:
     """Cut one long paragraph at sentence ends into pieces of about target_words (hard cuts at word
-    boundaries for sentences that alone exceed max_words)."""
+    boundaries for sentences that alone exceed max_words or max_chars)."""
     sentences: list[tuple[int, int, int]] = []  # (start, end, words)
     position = start
     for match in _SENTENCE_END.finditer(text, start, end):
@@ -61,12 +88,12 @@ def _split_long(text: str, start: int, end: int, settings: PassageSettings) -> l
     pieces: list[tuple[int, int, int]] = []
     for sentence_start, sentence_end, _ in sentences:
         words = _word_bounds(text, sentence_start, sentence_end)
-        if len(words) <= settings.max_words:
+        if not words:
+            continue
+        if len(words) <= settings.max_words and words[-1][1] - words[0][0] <= settings.max_chars:
             pieces.append((sentence_start, sentence_end, len(words)))
             continue
-        for offset in range(0, len(words), settings.target_words):
-            chunk = words[offset : offset + settings.target_words]
-            pieces.append((chunk[0][0], chunk[-1][1], len(chunk)))
+        pieces.extend(_hard_cuts(words, settings))
 
     spans: list[tuple[int, int]] = []
     current_start, current_end, current_words = pieces[0]
@@ -74,13 +101,22 @@ def _split_long(text: str, start: int, end: int, settings: PassageSettings) -> l
         if current_words + words > settings.target_words and current_words >= settings.min_words:
             spans.append((current_start, current_end))
             current_start, current_end, current_words = piece_start, piece_end, words
-        elif current_words + words > settings.max_words:
+        elif (
+            current_words + words > settings.max_words
+            or _span_chars(text, current_start, piece_end) > settings.max_chars
+        ):
             spans.append((current_start, current_end))
             current_start, current_end, current_words = piece_start, piece_end, words
         else:
             current_end, current_words = piece_end, current_words + words
     spans.append((current_start, current_end))
     return spans
+
+
+def _span_chars(text: str, start: int, end: int) -> int:
+    """Characters from the first to the last non-space of text[start:end] (pieces keep trailing spaces)."""
+    start, end = _trimmed(text, start, end)
+    return end - start
 
 
 _LEADER = re.compile(r"(?:\.\s?){4,}|…{2,}|(?:·\s?){4,}")
@@ -102,7 +138,7 @@ def split_passages(text: str, settings: PassageSettings | None = None) -> list[P
         if start == end:
             continue
         words = len(_word_bounds(text, start, end))
-        if words > settings.max_words:
+        if words > settings.max_words or end - start > settings.max_chars:
             for piece_start, piece_end in _split_long(text, start, end, settings):
                 piece_start, piece_end = _trimmed(text, piece_start, piece_end)
                 units.append((piece_start, piece_end, len(_word_bounds(text, piece_start, piece_end))))
@@ -114,7 +150,11 @@ def split_passages(text: str, settings: PassageSettings | None = None) -> list[P
     for start, end, words in units:
         if current is None:
             current = (start, end, words)
-        elif current[2] < settings.min_words and current[2] + words <= settings.max_words:
+        elif (
+            current[2] < settings.min_words
+            and current[2] + words <= settings.max_words
+            and end - current[0] <= settings.max_chars
+        ):
             current = (current[0], end, current[2] + words)
         else:
             merged.append((current[0], current[1]))
@@ -123,7 +163,7 @@ def split_passages(text: str, settings: PassageSettings | None = None) -> list[P
         if merged and current[2] < settings.min_words:
             previous_start, previous_end = merged[-1]
             previous_words = len(_word_bounds(text, previous_start, previous_end))
-            if previous_words + current[2] <= settings.max_words:
+            if previous_words + current[2] <= settings.max_words and current[1] - previous_start <= settings.max_chars:
                 merged[-1] = (previous_start, current[1])
                 current = None
         if current is not None:

@@ -1,0 +1,68 @@
+"""One hostile input read in a process of its own (tests/test_hostile_inputs.py), so that a hang can be cut
+off by a timeout and peak memory measured alone. Loads the file, cuts passages, checks that each passage is
+its exact slice of the text and, given a model, indexes it and asks one question. Prints one JSON line
+per file as soon as it is read, so that the caller knows which file a timeout caught:
+
+    python -m tests.support.hostile_worker FILE...
+    python -m tests.support.hostile_worker --ask MODEL QUESTION FILE
+
+Each line holds "file" (the name) and either "error" (the UserError's sentence) or passage figures and,
+with --ask, the answers' texts. Every line carries "seconds" (the time that file took) and "peak_rss_mb"
+(the process's peak resident memory so far).
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+
+from qa_reader.errors import UserError
+from qa_reader.ingest import load
+from qa_reader.passages import split_passages
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process in MB (Linux reports ru_maxrss in KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def read(path: str, model: str | None = None, question: str | None = None) -> dict[str, object]:
+    try:
+        document = load(path)
+    except UserError as error:
+        return {"error": str(error)}
+    passages = split_passages(document.text)
+    exact = all(passage.text == document.text[passage.char_start : passage.char_end] for passage in passages)
+    result: dict[str, object] = {
+        "text_chars": len(document.text),
+        "passages": len(passages),
+        "longest_passage": max((len(passage.text) for passage in passages), default=0),
+        "exact_offsets": exact,
+    }
+    if model is not None and question is not None:
+        from qa_reader.engine import Engine
+
+        engine = Engine(None, model)
+        engine.index(Path(path))
+        result["answers"] = [answer.text for answer in engine.ask(question).answers]
+        engine.close()
+    return result
+
+
+def main(argv: list[str]) -> int:
+    model = question = None
+    if argv[:1] == ["--ask"]:
+        model, question, *argv = argv[1:]
+    for path in argv:
+        started = time.perf_counter()
+        result = {"file": Path(path).name, **read(path, model, question)}
+        result.update(seconds=round(time.perf_counter() - started, 3), peak_rss_mb=round(peak_rss_mb(), 1))
+        print(json.dumps(result), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
