@@ -50,67 +50,85 @@ def _trimmed(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
-def _word_bounds(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    bounds = []
+def _word_bounds(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
+    """[start, end) of each word, a word over MAX_WORD_CHARS given as pieces of that many characters.
+
+    A generator: a paragraph of millions of words is walked, never held as a list.
+    """
     for match in _WORD.finditer(text, start, end):
         word_start, word_end = match.span()
         if word_end - word_start <= MAX_WORD_CHARS:
-            bounds.append((word_start, word_end))
+            yield word_start, word_end
             continue
         for piece_start in range(word_start, word_end, MAX_WORD_CHARS):
-            bounds.append((piece_start, min(piece_start + MAX_WORD_CHARS, word_end)))
-    return bounds
+            yield piece_start, min(piece_start + MAX_WORD_CHARS, word_end)
 
 
-def _hard_cuts(words: list[tuple[int, int]], settings: PassageSettings) -> list[tuple[int, int, int]]:
-    """Pieces of at most target_words words and max_chars characters, cut between words."""
-    pieces: list[tuple[int, int, int]] = []
-    first = 0
-    for index in range(1, len(words)):
-        if index - first >= settings.target_words or words[index][1] - words[first][0] > settings.max_chars:
-            pieces.append((words[first][0], words[index - 1][1], index - first))
-            first = index
-    pieces.append((words[first][0], words[-1][1], len(words) - first))
-    return pieces
+def _count_words(text: str, start: int, end: int) -> int:
+    """How many words _word_bounds gives for text[start:end]."""
+    count = 0
+    for match in _WORD.finditer(text, start, end):
+        count += -(-(match.end() - match.start()) // MAX_WORD_CHARS)
+    return count
 
 
-def _split_long(text: str, start: int, end: int, settings: PassageSettings) -> list[tuple[int, int]]:
-    """Cut one long paragraph at sentence ends into pieces of about target_words (hard cuts at word
-    boundaries for sentences that alone exceed max_words or max_chars)."""
-    sentences: list[tuple[int, int, int]] = []  # (start, end, words)
+def _hard_cuts(words: Iterator[tuple[int, int]], settings: PassageSettings) -> Iterator[tuple[int, int, int]]:
+    """(start, end, words) pieces of at most target_words words and max_chars characters, cut between words."""
+    first_start = last_end = count = 0
+    for word_start, word_end in words:
+        if count and (count >= settings.target_words or word_end - first_start > settings.max_chars):
+            yield first_start, last_end, count
+            count = 0
+        if not count:
+            first_start = word_start
+        last_end = word_end
+        count += 1
+    if count:
+        yield first_start, last_end, count
+
+
+def _sentences(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
     position = start
     for match in _SENTENCE_END.finditer(text, start, end):
-        sentences.append((position, match.end(), 0))
+        yield position, match.end()
         position = match.end()
     if position < end:
-        sentences.append((position, end, 0))
+        yield position, end
 
-    pieces: list[tuple[int, int, int]] = []
-    for sentence_start, sentence_end, _ in sentences:
-        words = _word_bounds(text, sentence_start, sentence_end)
+
+def _pieces(text: str, start: int, end: int, settings: PassageSettings) -> Iterator[tuple[int, int, int]]:
+    """(start, end, words) of each sentence, sentences over max_words or max_chars cut between words."""
+    for sentence_start, sentence_end in _sentences(text, start, end):
+        words = _count_words(text, sentence_start, sentence_end)
         if not words:
             continue
-        if len(words) <= settings.max_words and words[-1][1] - words[0][0] <= settings.max_chars:
-            pieces.append((sentence_start, sentence_end, len(words)))
-            continue
-        pieces.extend(_hard_cuts(words, settings))
+        if words <= settings.max_words and _span_chars(text, sentence_start, sentence_end) <= settings.max_chars:
+            yield sentence_start, sentence_end, words
+        else:
+            yield from _hard_cuts(_word_bounds(text, sentence_start, sentence_end), settings)
 
-    spans: list[tuple[int, int]] = []
-    current_start, current_end, current_words = pieces[0]
-    for piece_start, piece_end, words in pieces[1:]:
+
+def _split_long(text: str, start: int, end: int, settings: PassageSettings) -> Iterator[tuple[int, int]]:
+    """Cut one long paragraph at sentence ends into pieces of about target_words (hard cuts at word
+    boundaries for sentences that alone exceed max_words or max_chars)."""
+    pieces = _pieces(text, start, end, settings)
+    first = next(pieces, None)
+    if first is None:
+        return
+    current_start, current_end, current_words = first
+    for piece_start, piece_end, words in pieces:
         if current_words + words > settings.target_words and current_words >= settings.min_words:
-            spans.append((current_start, current_end))
+            yield current_start, current_end
             current_start, current_end, current_words = piece_start, piece_end, words
         elif (
             current_words + words > settings.max_words
             or _span_chars(text, current_start, piece_end) > settings.max_chars
         ):
-            spans.append((current_start, current_end))
+            yield current_start, current_end
             current_start, current_end, current_words = piece_start, piece_end, words
         else:
             current_end, current_words = piece_end, current_words + words
-    spans.append((current_start, current_end))
-    return spans
+    yield current_start, current_end
 
 
 def _span_chars(text: str, start: int, end: int) -> int:
@@ -129,25 +147,27 @@ def looks_like_contents(text: str) -> bool:
     return len(leaders) >= 3 or sum(len(run) for run in leaders) > 0.2 * max(1, len(text))
 
 
-def split_passages(text: str, settings: PassageSettings | None = None) -> list[Passage]:
-    """Passages covering every word of `text`, in order; each `passage.text == text[start:end]`."""
-    settings = settings or PassageSettings()
-    units: list[tuple[int, int, int]] = []
+def _units(text: str, settings: PassageSettings) -> Iterator[tuple[int, int, int]]:
+    """(start, end, words) of each paragraph, long paragraphs cut into pieces, in order."""
     for raw_start, raw_end in _paragraph_spans(text):
         start, end = _trimmed(text, raw_start, raw_end)
         if start == end:
             continue
-        words = len(_word_bounds(text, start, end))
+        words = _count_words(text, start, end)
         if words > settings.max_words or end - start > settings.max_chars:
             for piece_start, piece_end in _split_long(text, start, end, settings):
                 piece_start, piece_end = _trimmed(text, piece_start, piece_end)
-                units.append((piece_start, piece_end, len(_word_bounds(text, piece_start, piece_end))))
+                yield piece_start, piece_end, _count_words(text, piece_start, piece_end)
         else:
-            units.append((start, end, words))
+            yield start, end, words
 
+
+def split_passages(text: str, settings: PassageSettings | None = None) -> list[Passage]:
+    """Passages covering every word of `text`, in order; each `passage.text == text[start:end]`."""
+    settings = settings or PassageSettings()
     merged: list[tuple[int, int]] = []
     current: tuple[int, int, int] | None = None
-    for start, end, words in units:
+    for start, end, words in _units(text, settings):
         if current is None:
             current = (start, end, words)
         elif (
@@ -162,7 +182,7 @@ def split_passages(text: str, settings: PassageSettings | None = None) -> list[P
     if current is not None:
         if merged and current[2] < settings.min_words:
             previous_start, previous_end = merged[-1]
-            previous_words = len(_word_bounds(text, previous_start, previous_end))
+            previous_words = _count_words(text, previous_start, previous_end)
             if previous_words + current[2] <= settings.max_words and current[1] - previous_start <= settings.max_chars:
                 merged[-1] = (previous_start, current[1])
                 current = None

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import json
 import random
+import struct
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -99,3 +101,86 @@ def test_one_enormous_word_is_indexed_and_answered(tmp_path: Path, tiny_model_di
     result = result_for(results, path.name)
     check_readable(result)
     assert result["answers"] == ["preparation, detection and analysis"]
+
+
+# Memory: an EPUB's members are small when packed and huge when unpacked.
+MEMORY_BOUND_MB = 500
+BUDGET_MESSAGE = "expands to more than 32 MB of text; QA Reader reads at most 32 MB per document"
+_CONTAINER = (
+    '<?xml version="1.0"?><container xmlns="urn:oasis:names:tc:opendocument:xmlns:container" version="1.0">'
+    '<rootfiles><rootfile full-path="book.opf" media-type="application/oebps-package+xml"/></rootfiles></container>'
+)
+
+
+def write_bomb_epub(path: Path, chapter_megabytes: list[int], spine: list[int] | None = None) -> Path:
+    """An EPUB whose chapter i unpacks to chapter_megabytes[i] MB of one repeated paragraph (written in
+    1 MB chunks, so the test itself stays small); `spine` lists chapter numbers, repeats allowed."""
+    spine = spine if spine is not None else list(range(len(chapter_megabytes)))
+    items = "".join(
+        f'<item id="c{n}" href="c{n}.xhtml" media-type="application/xhtml+xml"/>' for n in range(len(chapter_megabytes))
+    )
+    refs = "".join(f'<itemref idref="c{n}"/>' for n in spine)
+    package = (
+        '<?xml version="1.0"?><package xmlns="http://www.idpf.org/2007/opf" version="3.0"><metadata>'
+        f"<title>Bomb</title></metadata><manifest>{items}</manifest><spine>{refs}</spine></package>"
+    )
+    megabyte = b"<p>All work and no play makes a dull book.</p>\n" * (2**20 // 48)
+    # The fastest deflate level: 60 MB packs into 0.4 MB in a tenth of a second.
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+        archive.writestr("mimetype", "application/epub+zip", compress_type=zipfile.ZIP_STORED)
+        archive.writestr("META-INF/container.xml", _CONTAINER)
+        archive.writestr("book.opf", package)
+        for number, size in enumerate(chapter_megabytes):
+            with archive.open(f"c{number}.xhtml", "w", force_zip64=True) as member:
+                for _ in range(size):
+                    member.write(megabyte)
+    return path
+
+
+def declare_sizes(path: Path, declared: int) -> None:
+    """Make the central directory claim that every chapter unpacks to `declared` bytes (a lie)."""
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as archive:
+        offset = archive.start_dir
+        for info in archive.infolist():
+            name_length, extra_length, comment_length = struct.unpack_from("<HHH", data, offset + 28)
+            if info.filename.startswith("c"):
+                struct.pack_into("<I", data, offset + 24, declared)
+                # Zip64 sizes, when present, are in the extra field: uncompressed size first.
+                extra = offset + 46 + name_length
+                end = extra + extra_length
+                while extra + 4 <= end:
+                    header_id, size = struct.unpack_from("<HH", data, extra)
+                    if header_id == 1:
+                        struct.pack_into("<Q", data, extra + 4, declared)
+                    extra += 4 + size
+            offset += 46 + name_length + extra_length + comment_length
+    path.write_bytes(bytes(data))
+
+
+def test_an_epub_of_five_60_mb_chapters_is_refused_by_its_declared_size(tmp_path: Path) -> None:
+    path = write_bomb_epub(tmp_path / "five-chapters.epub", [60] * 5)
+
+    result = result_for(read_in_subprocess(str(path)), path.name)
+
+    assert BUDGET_MESSAGE in result["error"]
+    assert result["peak_rss_mb"] < MEMORY_BOUND_MB
+
+
+def test_an_epub_listing_one_chapter_many_times_is_refused_by_its_total(tmp_path: Path) -> None:
+    path = write_bomb_epub(tmp_path / "repeated.epub", [12], spine=[0] * 10)
+
+    result = result_for(read_in_subprocess(str(path)), path.name)
+
+    assert BUDGET_MESSAGE in result["error"]
+    assert result["peak_rss_mb"] < MEMORY_BOUND_MB
+
+
+def test_an_epub_whose_declared_sizes_lie_is_refused_with_bounded_memory(tmp_path: Path) -> None:
+    path = write_bomb_epub(tmp_path / "lying.epub", [60] * 5)
+    declare_sizes(path, 1000)
+
+    result = result_for(read_in_subprocess(str(path)), path.name)
+
+    assert "error" in result
+    assert result["peak_rss_mb"] < MEMORY_BOUND_MB
