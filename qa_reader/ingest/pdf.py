@@ -75,9 +75,8 @@ class _PageText:
     height: float = 0.0
     label: str = ""
     readable: bool = True
-    # For a page without text: MuPDF reported errors reading it (damaged), or it shows images (scanned).
+    # A page without text on which MuPDF reported errors: damaged, not scanned.
     damaged: bool = False
-    has_images: bool = False
 
     @property
     def has_text(self) -> bool:
@@ -153,17 +152,16 @@ def load_pdf(path: Path, sha256: str, progress: Callable[[int, int], None] | Non
         repaired = document.is_repaired
         metadata_title = (document.metadata or {}).get("title") or ""
 
-    # A page MuPDF fails on is damaged, not scanned: OCR would not help it. A blank page is neither.
+    # A page MuPDF fails on is damaged, not scanned: OCR would not help it. A page without text that MuPDF
+    # read without complaint is scanned (images, inline or not) or blank, and both are told to run OCR.
     unreadable = [index for index, page in enumerate(pages) if not page.readable or page.damaged]
-    scanned = [index for index, page in enumerate(pages) if page.readable and not page.damaged and page.has_images]
+    scanned = [index for index, page in enumerate(pages) if page.readable and not page.damaged and not page.has_text]
     if len(unreadable) == len(pages) or (repaired and not any(page.has_text for page in pages)):
         raise UserError(f"{name} is damaged: no page of it can be read.")
     if not any(page.has_text for page in pages):
         if scanned:
             raise UserError(f"{name} is scanned: it has no text layer; run OCR on it first.")
-        if unreadable:
-            raise UserError(f"{name} is damaged: no page of it can be read.")
-        raise UserError(f"{name} contains no text: its pages are blank.")
+        raise UserError(f"{name} is damaged: no page of it can be read.")
 
     builder = _TextBuilder()
     page_records = _assemble(pages, builder)
@@ -255,10 +253,6 @@ def _extract_page(document: pymupdf.Document, page_index: int, has_labels: bool)
         raw_blocks.append(raw_lines)
     if not glyphs:
         page_text.damaged = bool(problems)
-        try:
-            page_text.has_images = bool(page.get_images())
-        except _MUPDF_ERRORS:
-            page_text.damaged = True
         return page_text
 
     box_array = np.fromiter(chain.from_iterable(glyph_boxes), dtype=np.float32, count=4 * len(glyph_boxes))
