@@ -1,14 +1,14 @@
-"""One hostile input read in a process of its own (tests/test_hostile_inputs.py), so that a hang can be cut
-off by a timeout and peak memory measured alone. Loads the file, cuts passages, checks that each passage is
-its exact slice of the text and, given a model, indexes it and asks one question. Prints one JSON line
-per file as soon as it is read, so that the caller knows which file a timeout caught:
+"""Hostile inputs read in a process of their own (tests/test_hostile_inputs.py), so that a hang can be cut
+off by a timeout and peak memory measured alone. Loads each file, cuts passages, checks that each passage is
+its exact slice of the text, indexes it into a library in memory and, given a model, asks one question.
+Prints one JSON line per file as soon as it is read, so that the caller knows which file a timeout caught:
 
     python -m tests.support.hostile_worker FILE...
     python -m tests.support.hostile_worker --ask MODEL QUESTION FILE
 
-Each line holds "file" (the name) and either "error" (the UserError's sentence) or passage figures and,
-with --ask, the answers' texts. Every line carries "seconds" (the time that file took) and "peak_rss_mb"
-(the process's peak resident memory so far).
+Each line holds "file" (the name) and either "error" (the UserError's sentence) or passage figures, the
+number of passages indexed and, with --ask, the answers' texts. Every line carries "seconds" (the time
+that file took) and "peak_rss_mb" (the process's peak resident memory so far).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import sys
 import time
 from pathlib import Path
 
+from qa_reader.engine import Engine
 from qa_reader.errors import UserError
 from qa_reader.ingest import load
 from qa_reader.passages import split_passages
@@ -42,12 +43,15 @@ def read(path: str, model: str | None = None, question: str | None = None) -> di
         "longest_passage": max((len(passage.text) for passage in passages), default=0),
         "exact_offsets": exact,
     }
-    if model is not None and question is not None:
-        from qa_reader.engine import Engine
-
-        engine = Engine(None, model)
-        engine.index(Path(path))
-        result["answers"] = [answer.text for answer in engine.ask(question).answers]
+    # Indexed as `qa-reader index` would (passages, the search index), into a library in memory; the model
+    # loads only when there is a question.
+    engine = Engine(None, model)
+    try:
+        record = engine.index(Path(path))
+        result["indexed_passages"] = record.passage_count
+        if question is not None:
+            result["answers"] = [answer.text for answer in engine.ask(question).answers]
+    finally:
         engine.close()
     return result
 
