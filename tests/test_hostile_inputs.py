@@ -62,7 +62,15 @@ HOSTILE_MARKDOWN = {
 }
 
 
-HTML_OPENERS = {"comment": "<!--", "tag": "<a ", "cdata": "<![CDATA[", "end-tag": "</a", "pi": "<?", "quote": "<a x='"}
+HTML_OPENERS = {
+    "comment": "<!--",
+    "tag": "<a ",
+    "cdata": "<![CDATA[",
+    "conditional": "<![if ",
+    "end-tag": "</a",
+    "pi": "<?",
+    "quote": "<a x='",
+}
 HOSTILE_FILES = {
     **{f"{name}.md": source for name, source in HOSTILE_MARKDOWN.items()},
     **{f"unclosed-{name}.html": "<p>Some text.</p>" + opener * 20_000 for name, opener in HTML_OPENERS.items()},

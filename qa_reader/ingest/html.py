@@ -27,9 +27,12 @@ _HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 _META_CHARSET = re.compile(rb"""<meta[^>]{0,500}?charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
 _XML_ENCODING = re.compile(rb"""\A\s*<\?xml[^>]{0,200}?encoding\s*=\s*["']([A-Za-z0-9_.:-]+)""")
 _MARKED_SECTION = re.compile(r"<!\[(?!CDATA\[)")
-# What html.parser looks for to end a comment and a marked section (<![CDATA[ ... ]]>).
+# What html.parser looks for to end a comment, a marked section (<![CDATA[ ... ]]>) and Internet
+# Explorer's conditional sections (<![if !IE]> ... <![endif]>), which end at "]>".
 _COMMENT_END = re.compile(r"--\s*>")
 _SECTION_END = re.compile(r"\]\s*\]\s*>")
+_CONDITIONAL_END = re.compile(r"\]\s*>")
+_CONDITIONAL_NAME = re.compile(r"(?:if|else|endif)(?![-_.a-zA-Z0-9])", re.IGNORECASE)
 _OPENER = re.compile(r"<(!--|!\[)?")
 # Browsers look for the charset declaration in the first 1024 bytes; be a little more lenient.
 _CHARSET_WINDOW = 4096
@@ -136,15 +139,16 @@ def _defuse_unclosed(markup: str) -> str:
     last_tag_end = markup.rfind(">")
     last_comment_end = max((match.start() for match in _COMMENT_END.finditer(markup)), default=-1)
     last_section_end = max((match.start() for match in _SECTION_END.finditer(markup)), default=-1)
+    last_conditional_end = max((match.start() for match in _CONDITIONAL_END.finditer(markup)), default=-1)
 
     def replace(match: re.Match[str]) -> str:
         start = match.start()
         opened = match.group(1)
-        unclosed = (
-            start > last_tag_end
-            or (opened == "!--" and start + 4 > last_comment_end)
-            or (opened == "![" and start + 3 > last_section_end)
-        )
+        if opened == "![":
+            conditional = _CONDITIONAL_NAME.match(markup, start + 3)
+            unclosed = start + 3 > (last_conditional_end if conditional else last_section_end)
+        else:
+            unclosed = start > last_tag_end or (opened == "!--" and start + 4 > last_comment_end)
         return "&lt;" + match.group()[1:] if unclosed else match.group()
 
     return _OPENER.sub(replace, markup)
