@@ -125,16 +125,11 @@ def _index_files(engine, files: Sequence[Path], quiet: bool) -> list:
 def _ask(args: argparse.Namespace) -> int:
     if args.top_k < 1:
         raise UserError("--top-k must be at least 1.")
+    skipped = 0
     if args.question is not None:
         questions = [args.question]
     else:
-        try:
-            lines = args.questions.read_text(encoding="utf-8").splitlines()
-        except (OSError, UnicodeDecodeError) as error:
-            raise UserError(f"The questions file {args.questions} cannot be read ({error}).") from error
-        questions = [line.strip() for line in lines if line.strip()]
-        if not questions:
-            raise UserError(f"The questions file {args.questions} holds no question.")
+        questions, skipped = _read_questions(args.questions)
     engine = _engine(args)
     try:
         records = _index_files(engine, args.files, quiet=args.json)
@@ -150,7 +145,35 @@ def _ask(args: argparse.Namespace) -> int:
                 _print_answers(result)
     finally:
         engine.close()
-    return EXIT_OK
+    return EXIT_USER_ERROR if skipped else EXIT_OK
+
+
+def _read_questions(path: Path) -> tuple[list[str], int]:
+    """The questions of a --questions file, one a line, and how many lines were skipped.
+
+    A line that is not a question QA Reader can ask (too long, say) is named by its number on stderr and
+    skipped, so one bad line does not stop the batch. Raises UserError when the file cannot be read or
+    holds no question.
+    """
+    from qa_reader.engine import check_question
+
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as error:
+        raise UserError(f"The questions file {path} cannot be read ({error}).") from error
+    questions = []
+    skipped = 0
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            questions.append(check_question(line))
+        except UserError as error:
+            print(f"qa-reader: {path.name}, line {number}: {error} The line was skipped.", file=sys.stderr)
+            skipped += 1
+    if not questions:
+        raise UserError(f"The questions file {path} holds no question.")
+    return questions, skipped
 
 
 def _answer_set_json(result) -> dict:

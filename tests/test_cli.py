@@ -60,6 +60,17 @@ def test_ask_questions_file_batches(run, notes, tmp_path):
     assert all(len(line["answers"]) <= 1 for line in lines)
 
 
+def test_an_overlong_line_in_a_questions_file_is_named_and_skipped(run, notes, tmp_path):
+    questions = tmp_path / "questions.txt"
+    questions.write_text("What are the phases?\n\n" + "why " * 5000 + "\nWhat is the weather like?\n")
+    code, out, err = run("ask", str(notes), "--questions", str(questions), "--json")
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert [line["question"] for line in lines] == ["What are the phases?", "What is the weather like?"]
+    assert "questions.txt, line 3: The question is 19,999 characters long" in err
+    assert "skipped" in err and "Traceback" not in err
+    assert code == 1
+
+
 def test_ask_plain_output_names_page_and_confidence(run, notes):
     code, out, _ = run("ask", str(notes), "-q", "What are the phases?")
     assert code == 0

@@ -18,8 +18,32 @@ from qa_reader.types import Document, Page
 _CONTAINER = "META-INF/container.xml"
 _ENCRYPTION = "META-INF/encryption.xml"
 _CHAPTER_TYPES = frozenset({"application/xhtml+xml", "text/html", "application/x-dtbook+xml"})
-# A chapter bigger than this is a damaged or hostile archive, not a chapter.
-_MAX_CHAPTER_BYTES = 64 << 20
+# What one book may unpack, all reads together (a chapter the spine lists twice counts twice). A long novel
+# is 1-4 MB of markup; a small archive that expands past this (deflate packs 1,000:1) is hostile or broken,
+# and reading it would take gigabytes: five 60 MB chapters took 2.9 GB and wrote a 708 MB library.
+MAX_BOOK_MB = 32
+_READ_CHUNK = 1 << 20
+
+
+class _Budget:
+    """The bytes a book may still unpack; refuses a read before it starts when the zip's declared size is
+    over it, and while it runs when the data turns out longer than declared."""
+
+    def __init__(self, name: str, limit: int = MAX_BOOK_MB << 20) -> None:
+        self.name = name
+        self.left = limit
+
+    def spend(self, size: int) -> None:
+        self.left -= size
+        if self.left < 0:
+            raise UserError(
+                f"{self.name} expands to more than {MAX_BOOK_MB} MB of text; "
+                f"QA Reader reads at most {MAX_BOOK_MB} MB per document."
+            )
+
+    def check(self, declared: int) -> None:
+        if declared > self.left:
+            self.spend(declared)
 
 
 @dataclass(frozen=True)
@@ -43,20 +67,23 @@ def load_epub(path: Path, sha256: str) -> Document:
     except OSError as error:
         raise UserError(f"{name} cannot be read: {(error.strerror or str(error)).lower()}.") from None
     warnings: list[str] = []
+    budget = _Budget(name)
     with archive:
-        package_path = _package_path(archive, name)
+        package_path = _package_path(archive, name, budget)
         try:
-            package = _parse_xml(_read_member(archive, package_path, name), name, "package file")
+            package = _parse_xml(_read_member(archive, package_path, name, budget), name, "package file")
         except KeyError:
             raise UserError(f"{name} is not a valid EPUB: its package file {package_path} is missing.") from None
         chapter_paths = _spine_paths(package, posixpath.dirname(package_path), name)
-        protected = _encrypted_paths(archive, name)
+        protected = _encrypted_paths(archive, name, budget)
+        # The whole spine is paid for up front by its declared sizes, before a byte of it is unpacked.
+        budget.check(sum(_declared_size(archive, member) for member in chapter_paths))
         chapters = []
         for member in chapter_paths:
             if member in protected:
                 raise UserError(f"{name} is protected by DRM: QA Reader cannot read its text.")
             try:
-                data = _read_member(archive, member, name)
+                data = _read_member(archive, member, name, budget)
             except KeyError:
                 warnings.append(f"{name} lists a chapter that is missing from the book ({member}); it was skipped.")
                 continue
@@ -95,9 +122,9 @@ def _local_name(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
 
-def _package_path(archive: zipfile.ZipFile, name: str) -> str:
+def _package_path(archive: zipfile.ZipFile, name: str, budget: _Budget) -> str:
     try:
-        container = _parse_xml(_read_member(archive, _CONTAINER, name), name, "container file")
+        container = _parse_xml(_read_member(archive, _CONTAINER, name, budget), name, "container file")
     except KeyError:
         raise UserError(f"{name} is not a valid EPUB: it has no {_CONTAINER}.") from None
     for element in container.iter():
@@ -135,10 +162,10 @@ def _book_title(package: ElementTree.Element) -> str:
     return ""
 
 
-def _encrypted_paths(archive: zipfile.ZipFile, name: str) -> set[str]:
+def _encrypted_paths(archive: zipfile.ZipFile, name: str, budget: _Budget) -> set[str]:
     """Archive paths listed as encrypted; fonts often are (obfuscation), chapters only under DRM."""
     try:
-        encryption = _parse_xml(_read_member(archive, _ENCRYPTION, name), name, "encryption file")
+        encryption = _parse_xml(_read_member(archive, _ENCRYPTION, name, budget), name, "encryption file")
     except KeyError:
         return set()
     return {
@@ -148,19 +175,31 @@ def _encrypted_paths(archive: zipfile.ZipFile, name: str) -> set[str]:
     }
 
 
-def _read_member(archive: zipfile.ZipFile, member: str, name: str) -> bytes:
-    """One file of the archive; KeyError when it is not there.
+def _read_member(archive: zipfile.ZipFile, member: str, name: str, budget: _Budget) -> bytes:
+    """One file of the archive, paid for from the book's budget; KeyError when it is not there.
 
-    Raises UserError when it is damaged or unreasonably large.
+    Raises UserError when it is damaged or the book's budget runs out: before unpacking when the declared
+    size is over it, while unpacking when the data is longer than declared.
     """
     info = archive.getinfo(member)
-    if info.file_size > _MAX_CHAPTER_BYTES:
-        raise UserError(f"{name} holds a file too large to be a chapter ({member}); it may be damaged.")
+    budget.check(info.file_size)
+    chunks: list[bytes] = []
     try:
-        return archive.read(info)
+        with archive.open(info) as unpacked:
+            while chunk := unpacked.read(_READ_CHUNK):
+                budget.spend(len(chunk))
+                chunks.append(chunk)
+        return b"".join(chunks)
     # RuntimeError is how zipfile says a member is password-protected.
     except (zipfile.BadZipFile, zlib.error, NotImplementedError, EOFError, OSError, RuntimeError):
         raise UserError(f"{name} is damaged: {member} cannot be unpacked from it.") from None
+
+
+def _declared_size(archive: zipfile.ZipFile, member: str) -> int:
+    try:
+        return archive.getinfo(member).file_size
+    except KeyError:
+        return 0
 
 
 def _parse_xml(data: bytes, name: str, what: str) -> ElementTree.Element:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import stat
 import zipfile
+import zlib
 from pathlib import Path
 
 from qa_reader.errors import UserError
@@ -132,10 +133,13 @@ def _is_epub(path: Path) -> bool:
     try:
         with zipfile.ZipFile(path) as archive:
             names = set(archive.namelist())
-            if "mimetype" in names and archive.read("mimetype").strip() == _EPUB_MIMETYPE:
-                return True
+            if "mimetype" in names:
+                # Read no more than the type takes: a hostile "mimetype" may unpack to gigabytes.
+                with archive.open("mimetype") as mimetype:
+                    if mimetype.read(len(_EPUB_MIMETYPE) + 64).strip() == _EPUB_MIMETYPE:
+                        return True
             return "META-INF/container.xml" in names
-    except (zipfile.BadZipFile, OSError, KeyError, ValueError):
+    except (zipfile.BadZipFile, zlib.error, OSError, KeyError, ValueError, RuntimeError, NotImplementedError, EOFError):
         return False
 
 

@@ -27,6 +27,13 @@ _HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 _META_CHARSET = re.compile(rb"""<meta[^>]{0,500}?charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
 _XML_ENCODING = re.compile(rb"""\A\s*<\?xml[^>]{0,200}?encoding\s*=\s*["']([A-Za-z0-9_.:-]+)""")
 _MARKED_SECTION = re.compile(r"<!\[(?!CDATA\[)")
+# What html.parser looks for to end a comment, a marked section (<![CDATA[ ... ]]>) and Internet
+# Explorer's conditional sections (<![if !IE]> ... <![endif]>), which end at "]>".
+_COMMENT_END = re.compile(r"--\s*>")
+_SECTION_END = re.compile(r"\]\s*\]\s*>")
+_CONDITIONAL_END = re.compile(r"\]\s*>")
+_CONDITIONAL_NAME = re.compile(r"(?:if|else|endif)(?![-_.a-zA-Z0-9])", re.IGNORECASE)
+_OPENER = re.compile(r"<(!--|!\[)?")
 # Browsers look for the charset declaration in the first 1024 bytes; be a little more lenient.
 _CHARSET_WINDOW = 4096
 
@@ -48,17 +55,20 @@ class _TextCollector(HTMLParser):
         self.result = HtmlText()
         self._pieces: list[str] = []
         self._skipping: list[str] = []
+        self._skipping_count: dict[str, int] = {}
         self._title_pieces: list[str] | None = None
         self._heading_pieces: list[str] | None = None
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "body":
+        if tag == "body" and self._skipping_count.get("head"):
             # A <head> left open must not hide the whole body.
             self._skipping = [skipped for skipped in self._skipping if skipped != "head"]
+            self._skipping_count["head"] = 0
         if tag == "title" and not self.result.title:
             self._title_pieces = []
         if tag in _SKIPPED:
             self._skipping.append(tag)
+            self._skipping_count[tag] = self._skipping_count.get(tag, 0) + 1
         if tag in _BLOCKS:
             self._end_paragraph()
         if tag in _CELLS:
@@ -70,9 +80,14 @@ class _TextCollector(HTMLParser):
         if tag == "title" and self._title_pieces is not None:
             self.result.title = _normalise(self._title_pieces)
             self._title_pieces = None
-        if tag in self._skipping:
-            # Close the innermost element of that name, and whatever was left open inside it.
-            del self._skipping[len(self._skipping) - 1 - self._skipping[::-1].index(tag) :]
+        if self._skipping_count.get(tag):
+            # Close the innermost element of that name, and whatever was left open inside it (counted, so
+            # that thousands of unclosed elements cost no more than they take to read).
+            while True:
+                closed = self._skipping.pop()
+                self._skipping_count[closed] -= 1
+                if closed == tag:
+                    break
         if tag in _HEADINGS and self._heading_pieces is not None:
             self.result.first_heading = _normalise(self._heading_pieces)
             self._heading_pieces = None
@@ -114,9 +129,34 @@ def extract_html(markup: str) -> HtmlText:
         return _collect(_MARKED_SECTION.sub("&lt;![", markup))
 
 
+def _defuse_unclosed(markup: str) -> str:
+    """The markup with every '<' that opens something never closed written as "&lt;" (text, as a browser shows it).
+
+    html.parser looks for the end of a tag, comment or marked section from each opener to the end of the
+    input and, not finding it, moves on one character; 20,000 unclosed "<!--" took minutes. An opener after
+    the last '>' (or the last comment or section end) cannot be closed, so it is text from the start.
+    """
+    last_tag_end = markup.rfind(">")
+    last_comment_end = max((match.start() for match in _COMMENT_END.finditer(markup)), default=-1)
+    last_section_end = max((match.start() for match in _SECTION_END.finditer(markup)), default=-1)
+    last_conditional_end = max((match.start() for match in _CONDITIONAL_END.finditer(markup)), default=-1)
+
+    def replace(match: re.Match[str]) -> str:
+        start = match.start()
+        opened = match.group(1)
+        if opened == "![":
+            conditional = _CONDITIONAL_NAME.match(markup, start + 3)
+            unclosed = start + 3 > (last_conditional_end if conditional else last_section_end)
+        else:
+            unclosed = start > last_tag_end or (opened == "!--" and start + 4 > last_comment_end)
+        return "&lt;" + match.group()[1:] if unclosed else match.group()
+
+    return _OPENER.sub(replace, markup)
+
+
 def _collect(markup: str) -> HtmlText:
     collector = _TextCollector()
-    collector.feed(markup)
+    collector.feed(_defuse_unclosed(markup))
     collector.close()
     return collector.result
 

@@ -4,26 +4,35 @@ from __future__ import annotations
 
 import re
 
-# Every pattern bounds how far it looks ahead so that a megabyte-long line with stray '*' or '[' stays linear.
+# Every pattern bounds how far it looks ahead so that a megabyte-long line with stray '*' or '[' stays linear,
+# and no pattern has two whitespace runs that could trade characters (a line of 50,000 spaces would make
+# such a pattern quadratic). A span pattern's content excludes its own opening character, so that a scan
+# from one opener stops at the next one and no character is scanned twice ("[[[[..." is linear).
 _FRONT_MATTER = re.compile(r"\A(?:---|\+\+\+)[ \t]*\n.*?\n(?:---|\+\+\+|\.\.\.)[ \t]*(?:\n|\Z)", re.DOTALL)
-_HTML_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
+_COMMENT_OPEN = "<!--"
+_COMMENT_CLOSE = "-->"
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
-_ATX_HEADING = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
+# The opening hashes only; the heading's text and closing hashes are cut with string methods.
+_ATX_HEADING = re.compile(r"^ {0,3}(#{1,6})(?=[ \t]|$)")
 _SETEXT_UNDERLINE = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
 _THEMATIC_BREAK = re.compile(r"^ {0,3}(?:(?:\*[ \t]*){3,}|(?:_[ \t]*){3,}|(?:-[ \t]*){3,})$")
 _REFERENCE_DEFINITION = re.compile(r"^ {0,3}\[[^\]]{1,999}\]:[ \t]*\S")
-_TABLE_DELIMITER_ROW = re.compile(r"^[ \t]*\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)*\|?[ \t]*$")
+# One cell of a table's delimiter row ("| :--- | ---: |"), matched after the row is split at its pipes.
+_DELIMITER_CELL = re.compile(r" *:?-+:? *")
 _BLOCKQUOTE = re.compile(r"^(?: {0,3}>[ \t]?)+")
 _LIST_ITEM = re.compile(r"^[ \t]*(?:[-*+]|\d{1,9}[.)])[ \t]+(?:\[[ xX]\][ \t]+)?")
 
 _ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")
-_IMAGE = re.compile(r"!\[[^\]\n]{0,999}\](?:\([^)\n]{0,999}\)|\[[^\]\n]{0,999}\])")
-_INLINE_LINK = re.compile(r"\[([^\]\n]{1,999})\]\([^)\n]{0,999}\)")
-_REFERENCE_LINK = re.compile(r"\[([^\]\n]{1,999})\]\[[^\]\n]{0,999}\]")
+# A link target may hold one level of parentheses, as Wikipedia addresses do: (https://w/Foo_(bar)).
+_TARGET = r"\((?:[^()\n]|\([^()\n]{0,999}\)){0,999}\)"
+_IMAGE = re.compile(r"!\[[^\[\]\n]{0,999}\](?:" + _TARGET + r"|\[[^\[\]\n]{0,999}\])")
+_INLINE_LINK = re.compile(r"\[([^\[\]\n]{1,999})\]" + _TARGET)
+_REFERENCE_LINK = re.compile(r"\[([^\[\]\n]{1,999})\]\[[^\[\]\n]{0,999}\]")
 _AUTOLINK = re.compile(r"<((?:https?|ftp|mailto):[^\s<>]{1,999})>")
 _INLINE_HTML_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9-]{0,30}(?:\s[^<>\n]{0,999})?/?>")
 _INLINE_CODE = re.compile(r"(`{1,3})([^`\n]{1,999}?)\1")
-_STRONG = re.compile(r"(\*\*|__)(?=\S)([^\n]{1,999}?)(?<=\S)\1")
+# Strong text may hold a single '*' or '_' (emphasis inside it) but never the closing pair itself.
+_STRONG = re.compile(r"(\*\*|__)(?=\S)((?:[^*_\n]|\*(?!\*)|_(?!_)){1,999}?)(?<=\S)\1")
 _EMPHASIS_STAR = re.compile(r"\*(?=[^\s*])([^*\n]{1,999}?)(?<=[^\s*])\*")
 _EMPHASIS_UNDERSCORE = re.compile(r"(?<!\w)_(?=[^\s_])([^_\n]{1,999}?)(?<=[^\s_])_(?!\w)")
 _STRIKETHROUGH = re.compile(r"~~(?=\S)([^~\n]{1,999}?)(?<=\S)~~")
@@ -42,7 +51,7 @@ def strip_markdown(source: str) -> tuple[str, str]:
     """
     source = source.replace("\r\n", "\n").replace("\r", "\n")
     source = _FRONT_MATTER.sub("", source, count=1)
-    source = _HTML_COMMENT.sub("", source)
+    source = _drop_comments(source)
     lines: list[str] = []
     title = ""
     fence = ""
@@ -61,7 +70,7 @@ def strip_markdown(source: str) -> tuple[str, str]:
             continue
         heading = _ATX_HEADING.match(line)
         if heading:
-            text = strip_inline(heading.group(2) or "")
+            text = strip_inline(_heading_text(line[heading.end() :]))
             if len(heading.group(1)) == 1 and not title:
                 title = text
             lines.extend(["", text, ""])
@@ -73,7 +82,7 @@ def strip_markdown(source: str) -> tuple[str, str]:
                 title = lines[-1]
             lines.append("")
             continue
-        if _THEMATIC_BREAK.match(line) or _REFERENCE_DEFINITION.match(line) or _TABLE_DELIMITER_ROW.match(line):
+        if _THEMATIC_BREAK.match(line) or _REFERENCE_DEFINITION.match(line) or _is_delimiter_row(line):
             lines.append("")
             continue
         line = _BLOCKQUOTE.sub("", line)
@@ -87,6 +96,46 @@ def strip_markdown(source: str) -> tuple[str, str]:
             continue
         lines.append(strip_inline(line))
     return "\n".join(lines), title.strip()
+
+
+def _drop_comments(source: str) -> str:
+    """The source without its HTML comments; an unclosed "<!--" stays as text (and so does what follows it).
+
+    One pass: once no "-->" follows an opener, no later opener can be closed either.
+    """
+    pieces: list[str] = []
+    position = 0
+    while True:
+        start = source.find(_COMMENT_OPEN, position)
+        if start < 0:
+            break
+        end = source.find(_COMMENT_CLOSE, start + len(_COMMENT_OPEN))
+        if end < 0:
+            break
+        pieces.append(source[position:start])
+        position = end + len(_COMMENT_CLOSE)
+    pieces.append(source[position:])
+    return "".join(pieces)
+
+
+def _heading_text(rest: str) -> str:
+    """An ATX heading's text from what follows its opening hashes: closing hashes and spaces cut off."""
+    text = rest.strip(" \t")
+    without_hashes = text.rstrip("#")
+    if not without_hashes or without_hashes[-1] in " \t":
+        # Closing hashes count only after a space ("# C#" keeps its '#').
+        text = without_hashes.rstrip(" \t")
+    return text
+
+
+def _is_delimiter_row(line: str) -> bool:
+    """Whether a line is a table's delimiter row: cells of dashes with optional colons, between pipes."""
+    row = line.strip(" \t").replace("\t", " ")
+    if row.startswith("|"):
+        row = row[1:]
+    if row.endswith("|"):
+        row = row[:-1]
+    return bool(row) and all(_DELIMITER_CELL.fullmatch(cell) for cell in row.split("|"))
 
 
 def strip_inline(text: str) -> str:

@@ -39,6 +39,8 @@ _EXTRACT_FLAGS = pymupdf.TEXT_MEDIABOX_CLIP
 # Running headers and footers live in the top and bottom 8% of the page. Lines repeated in the left and right
 # 8% are dropped too: printers' stamps and line numbers run down the side of the page.
 _MARGIN_BAND_SHARE = 0.08
+# Running headers and footers are short: a title, a chapter, a page number.
+_MAX_RUNNING_CHARS = 100
 
 # MuPDF reports what it repairs on stderr, which nobody using the app reads; damaged files get a warning
 # or a UserError from this module instead.
@@ -73,6 +75,8 @@ class _PageText:
     height: float = 0.0
     label: str = ""
     readable: bool = True
+    # A page without text on which MuPDF reported errors: damaged, not scanned.
+    damaged: bool = False
 
     @property
     def has_text(self) -> bool:
@@ -148,12 +152,16 @@ def load_pdf(path: Path, sha256: str, progress: Callable[[int, int], None] | Non
         repaired = document.is_repaired
         metadata_title = (document.metadata or {}).get("title") or ""
 
-    unreadable = [index for index, page in enumerate(pages) if not page.readable]
-    scanned = [index for index, page in enumerate(pages) if page.readable and not page.has_text]
+    # A page MuPDF fails on is damaged, not scanned: OCR would not help it. A page without text that MuPDF
+    # read without complaint is scanned (images, inline or not) or blank, and both are told to run OCR.
+    unreadable = [index for index, page in enumerate(pages) if not page.readable or page.damaged]
+    scanned = [index for index, page in enumerate(pages) if page.readable and not page.damaged and not page.has_text]
     if len(unreadable) == len(pages) or (repaired and not any(page.has_text for page in pages)):
         raise UserError(f"{name} is damaged: no page of it can be read.")
     if not any(page.has_text for page in pages):
-        raise UserError(f"{name} is scanned: it has no text layer; run OCR on it first.")
+        if scanned:
+            raise UserError(f"{name} is scanned: it has no text layer; run OCR on it first.")
+        raise UserError(f"{name} is damaged: no page of it can be read.")
 
     builder = _TextBuilder()
     page_records = _assemble(pages, builder)
@@ -215,6 +223,8 @@ def _has_page_labels(document: pymupdf.Document) -> bool:
 
 def _extract_page(document: pymupdf.Document, page_index: int, has_labels: bool) -> _PageText:
     """Read one page's lines and boxes; the page's raw extraction is dropped as soon as this returns."""
+    # MuPDF reports a damaged content stream as a warning and returns what it could read, often nothing.
+    pymupdf.TOOLS.reset_mupdf_warnings()
     try:
         page = document[page_index]
         raw = page.get_text("rawdict", flags=_EXTRACT_FLAGS)
@@ -222,6 +232,7 @@ def _extract_page(document: pymupdf.Document, page_index: int, has_labels: bool)
         label = page.get_label() if has_labels else ""
     except _MUPDF_ERRORS:
         return _PageText(readable=False)
+    problems = pymupdf.TOOLS.mupdf_warnings()
 
     page_text = _PageText(width=float(rect.width), height=float(rect.height), label=label)
     # Glyphs of the whole page go into one list first so that their boxes become a single numpy array.
@@ -241,6 +252,7 @@ def _extract_page(document: pymupdf.Document, page_index: int, has_labels: bool)
             raw_lines.append((start, len(glyphs), tuple(line["bbox"])))
         raw_blocks.append(raw_lines)
     if not glyphs:
+        page_text.damaged = bool(problems)
         return page_text
 
     box_array = np.fromiter(chain.from_iterable(glyph_boxes), dtype=np.float32, count=4 * len(glyph_boxes))
@@ -260,7 +272,7 @@ def _extract_page(document: pymupdf.Document, page_index: int, has_labels: bool)
     left_band = rect.x0 + _MARGIN_BAND_SHARE * rect.width
     right_band = rect.x1 - _MARGIN_BAND_SHARE * rect.width
     for raw_lines in raw_blocks:
-        lines = []
+        placed = []
         for start, end, bbox in raw_lines:
             text, boxes = clean_line(glyphs[start:end], box_array[start:end])
             if not text:
@@ -269,7 +281,15 @@ def _extract_page(document: pymupdf.Document, page_index: int, has_labels: bool)
             middle_y = (bbox[1] + bbox[3]) / 2
             in_top_or_bottom = middle_y < top_band or middle_y > bottom_band
             in_margin = in_top_or_bottom or middle_x < left_band or middle_x > right_band
-            margin_key = running_key(text) if in_margin else None
+            placed.append((text, boxes, bbox, in_top_or_bottom, in_margin))
+        # A running header stands apart from the body: a block that reaches out of the margin bands is body
+        # text whose first line starts high on a tightly set page ("Item 1 of the list ..." on each of 3,200
+        # pages), and a long line is a sentence, not a header.
+        block_in_margin = all(in_margin for *_, in_margin in placed)
+        lines = []
+        for text, boxes, bbox, in_top_or_bottom, in_margin in placed:
+            running = in_margin and block_in_margin and len(text) <= _MAX_RUNNING_CHARS
+            margin_key = running_key(text) if running else None
             if margin_key is not None:
                 page_text.margin_keys.add(margin_key)
             lines.append(_Line(text, boxes, bbox, margin_key, in_top_or_bottom and is_page_number(text)))

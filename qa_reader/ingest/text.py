@@ -35,10 +35,26 @@ _MAX_BINARY_SHARE = 0.05
 # Names that web pages use for Windows-1252 (WHATWG encoding standard): decoding as true Latin-1 would turn
 # curly quotes into control characters.
 _CP1252_ALIASES = frozenset({"iso8859-1", "latin-1", "ascii", "us-ascii"})
+# UTF-16 without a BOM: in text that is mostly ASCII, every other byte is NUL, on the odd bytes for
+# little-endian and the even ones for big-endian. Judged on the first bytes only.
+_UTF16_SAMPLE = 4096
+_UTF16_NUL_SHARE = 0.3
+_UTF16_OTHER_NUL_SHARE = 0.02
+# East Asian encodings tried when a file is neither UTF-8 nor Windows-1252, each kept only when the bytes
+# decode without an error and most non-ASCII characters are of that script (Western text rarely decodes
+# cleanly as either: an accented letter followed by a space or a letter is not a valid pair).
+_EAST_ASIAN = (
+    # Shift-JIS: kana, kanji, CJK punctuation and full-width forms (not the half-width katakana that other
+    # encodings' bytes turn into).
+    ("shift_jis", "Shift-JIS", re.compile("[\u3000-\u30ff\u4e00-\u9fff\uff01-\uff5e]")),
+    ("euc-kr", "EUC-KR", re.compile("[\uac00-\ud7a3\u3131-\u318e]")),
+)
+_NON_ASCII = re.compile("[^\x00-\x7f]")
 
 
 def decode_text(data: bytes, name: str, declared: str | None = None) -> tuple[str, list[str]]:
-    """Decode a text file's bytes: a BOM first, then a `declared` encoding, else UTF-8, cp1252, latin-1.
+    """Decode a text file's bytes: a BOM first (or UTF-16's pattern of NUL bytes), then a `declared`
+    encoding, else UTF-8, cp1252, Shift-JIS or EUC-KR when the bytes are clean text in them, latin-1.
 
     Returns the text and warnings (which encoding was assumed when the file is not UTF-8).
     Raises UserError when the bytes are binary data rather than text.
@@ -52,7 +68,10 @@ def decode_text(data: bytes, name: str, declared: str | None = None) -> tuple[st
     elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         text = _decode_or_replace(data, "utf-16", name, warnings)
     elif b"\x00" in data:
-        raise binary_error
+        utf16 = _utf16_without_bom(data)
+        if utf16 is None:
+            raise binary_error
+        text = _decode_or_replace(data, utf16, name, warnings)
     else:
         text = _decode_declared(data, declared) if declared else None
         if text is None:
@@ -96,18 +115,62 @@ def _decode_or_replace(data: bytes, encoding: str, name: str, warnings: list[str
         return data.decode(encoding, errors="replace")
 
 
+def _utf16_without_bom(data: bytes) -> str | None:
+    """ "utf-16-le" or "utf-16-be" when the NUL bytes fall in the pattern of UTF-16 text, else None."""
+    sample = data[:_UTF16_SAMPLE]
+    pairs = len(sample) // 2
+    if pairs < 2:
+        return None
+    even_nuls = sample[0 : 2 * pairs : 2].count(0)
+    odd_nuls = sample[1 : 2 * pairs : 2].count(0)
+    if odd_nuls >= _UTF16_NUL_SHARE * pairs and even_nuls <= _UTF16_OTHER_NUL_SHARE * pairs:
+        return "utf-16-le"
+    if even_nuls >= _UTF16_NUL_SHARE * pairs and odd_nuls <= _UTF16_OTHER_NUL_SHARE * pairs:
+        return "utf-16-be"
+    return None
+
+
+def _decode_east_asian(data: bytes, dominant: bool) -> tuple[str, str] | None:
+    """The text and the encoding's name when the bytes are clean Shift-JIS or EUC-KR text, else None.
+
+    `dominant` also asks that a fifth of the text's visible characters be non-ASCII: EUC-KR bytes are all
+    valid Windows-1252, so a Korean file is told from a Western one by how much of it is not ASCII.
+    """
+    for codec, label, script in _EAST_ASIAN:
+        try:
+            text = data.decode(codec)
+        except UnicodeDecodeError:
+            continue
+        non_ascii = len(_NON_ASCII.findall(text))
+        if not non_ascii or len(script.findall(text)) < 0.5 * non_ascii:
+            continue
+        if dominant and non_ascii < 0.2 * (len(text) - text.count(" ") - text.count("\n")):
+            continue
+        return text, label
+    return None
+
+
 def _decode_with_fallbacks(data: bytes, name: str, warnings: list[str]) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         pass
-    try:
-        text = data.decode("cp1252")
-        warnings.append(f"{name} is not UTF-8; it was read as Windows-1252 (cp1252), so check its accents.")
+    # Mostly East Asian text first (EUC-KR would also pass as Windows-1252), then Windows-1252, then East
+    # Asian text with more ASCII in it (Shift-JIS punctuation is never valid Windows-1252), then Latin-1.
+    east_asian = _decode_east_asian(data, dominant=True)
+    if east_asian is None:
+        try:
+            text = data.decode("cp1252")
+            warnings.append(f"{name} is not UTF-8; it was read as Windows-1252 (cp1252), so check its accents.")
+            return text
+        except UnicodeDecodeError:
+            east_asian = _decode_east_asian(data, dominant=False)
+    if east_asian is not None:
+        text, label = east_asian
+        warnings.append(f"{name} is not UTF-8; it was read as {label}.")
         return text
-    except UnicodeDecodeError:
-        warnings.append(f"{name} is not UTF-8; it was read as Latin-1 (ISO-8859-1), so check its accents.")
-        return data.decode("latin-1")
+    warnings.append(f"{name} is not UTF-8; it was read as Latin-1 (ISO-8859-1), so check its accents.")
+    return data.decode("latin-1")
 
 
 def split_paragraphs(text: str) -> list[str]:

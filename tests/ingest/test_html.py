@@ -85,3 +85,9 @@ def test_html_without_visible_text_is_refused(tmp_path: Path) -> None:
     path.write_text("<html><head><title>Nothing</title><script>x()</script></head><body> </body></html>")
     with pytest.raises(UserError, match=r"^empty\.html contains no text\.$"):
         load(path)
+
+
+def test_internet_explorer_conditional_sections_leave_their_content_and_no_markers() -> None:
+    page = extract_html("<p>Text</p><![if !IE]><p>Shown</p><![endif]><p>After</p>")
+
+    assert page.paragraphs == ["Text", "Shown", "After"]

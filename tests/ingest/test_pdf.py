@@ -273,3 +273,56 @@ def test_progress_is_reported_for_every_page(tmp_path):
     calls = []
     ingest.load(path, progress=lambda done, total: calls.append((done, total)))
     assert calls == [(1, 3), (2, 3), (3, 3)]
+
+
+def test_body_lines_repeated_at_the_top_of_every_page_are_kept(tmp_path: Path) -> None:
+    # A tightly set page: the body's first line lies in the top margin band and, apart from its digits, is
+    # the same on every page; the running header above it stands apart.
+    pages = []
+    for number in range(1, 7):
+        body = paragraph_lines(
+            72,
+            48,
+            [
+                f"Item {number} of the list covers the safety checks for unit {number} of the plant.",
+                f"The checks for unit {number} are done every week by the shift engineer.",
+                "They are written down in the log book.",
+            ],
+        )
+        pages.append([(72.0, 16.0, f"Plant Manual - {number}", 8.0), *body])
+    document = load(write_pdf(tmp_path / "manual.pdf", pages))
+
+    for number in range(1, 7):
+        assert f"Item {number} of the list covers the safety checks for unit {number} of the plant." in document.text
+    assert "Plant Manual" not in document.text
+    assert_pages_cover_text(document)
+
+
+def _damage_page(path: Path, page_index: int) -> Path:
+    """Replace a page's content stream with bytes that claim to be compressed and are not."""
+    document = pymupdf.open(path)
+    contents = document[page_index].get_contents()[0]
+    document.update_stream(contents, b"x\x9c\x00\x01 not a deflate stream", compress=False)
+    document.xref_set_key(contents, "Filter", "/FlateDecode")
+    damaged = path.with_name("damaged-" + path.name)
+    document.save(damaged)
+    document.close()
+    return damaged
+
+
+def test_a_damaged_page_is_called_damaged_not_scanned(tmp_path: Path) -> None:
+    pages = [paragraph_lines(72, 200, [f"Text of page {number}."]) for number in (1, 2, 3)]
+    path = _damage_page(write_pdf(tmp_path / "three.pdf", pages), 1)
+
+    document = load(path)
+
+    assert document.scanned_pages == ()
+    assert document.warnings == ("Page 2 could not be read and was skipped.",)
+    assert document.text == "Text of page 1.\n\nText of page 3."
+
+
+def test_a_pdf_whose_only_page_is_damaged_is_refused_as_damaged(tmp_path: Path) -> None:
+    path = _damage_page(write_pdf(tmp_path / "one.pdf", [paragraph_lines(72, 200, ["Only text."])]), 0)
+
+    with pytest.raises(UserError, match=r"^damaged-one\.pdf is damaged: no page of it can be read\.$"):
+        load(path)

@@ -176,3 +176,40 @@ def test_paragraphs_of_a_text_file_survive_in_order(paragraphs: list[list[list[s
     expected = [" ".join(word for line in paragraph for word in line) for paragraph in paragraphs]
     assert document.text.split("\n\n") == expected
     assert document.pages == (Page(page_index=0, char_start=0, char_end=len(document.text)),)
+
+
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_a_bom_is_told_by_its_nul_bytes(tmp_path: Path, codec: str) -> None:
+    source = "The incident response life cycle has four phases.\n\nCafé – “quoted”."
+    document = load(write(tmp_path, "notes.txt", source.encode(codec)))
+
+    assert document.text == source
+
+
+def test_shift_jis_text_is_decoded_with_a_warning(tmp_path: Path) -> None:
+    source = "吾輩は猫である。名前はまだ無い。\n\nQA Reader の説明書：どこで生れたかとんと見当がつかぬ。"
+    document = load(write(tmp_path, "neko.txt", source.encode("shift_jis")))
+
+    assert document.text == source
+    assert document.warnings == ("neko.txt is not UTF-8; it was read as Shift-JIS.",)
+
+
+def test_euc_kr_text_is_decoded_rather_than_read_as_cp1252(tmp_path: Path) -> None:
+    source = "한국어 텍스트입니다. 안녕하세요."
+    document = load(write(tmp_path, "hangul.txt", source.encode("euc-kr")))
+
+    assert document.text == source
+    assert document.warnings == ("hangul.txt is not UTF-8; it was read as EUC-KR.",)
+
+
+def test_western_text_with_few_accents_stays_cp1252(tmp_path: Path) -> None:
+    # "é" followed by a letter is also a valid Shift-JIS pair; the text is still mostly ASCII.
+    source = "Le Président de la République a parlé."
+    document = load(write(tmp_path, "fr.txt", source.encode("cp1252")))
+
+    assert document.text == source
+
+
+def test_nul_bytes_without_the_utf16_pattern_are_still_binary(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="binary data"):
+        load(write(tmp_path, "data.txt", bytes(range(256)) * 16))
