@@ -26,7 +26,18 @@ from qa_reader.passages import split_passages
 
 
 def peak_rss_mb() -> float:
-    """Peak resident memory of this process in MB (Linux reports ru_maxrss in KiB)."""
+    """Peak resident memory of this process in MB.
+
+    VmHWM belongs to the process's own address space, so it starts afresh at exec; ru_maxrss does not:
+    Linux carries into it the size of the process this one was forked from (here pytest, which may hold
+    half a gigabyte by then), so it would measure the test runner, not the input.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
