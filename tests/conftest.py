@@ -36,6 +36,14 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
+def notes(tmp_path: Path) -> Path:
+    """A text file holding the life-cycle paragraph."""
+    path = tmp_path / "notes.txt"
+    path.write_text(LIFE_CYCLE, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
 def engine(tiny_model_dir: Path):
     engine = Engine(None, tiny_model_dir)
     yield engine

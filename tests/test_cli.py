@@ -22,13 +22,6 @@ def run(tiny_model_dir, tmp_path, capsys, monkeypatch):
     return invoke
 
 
-@pytest.fixture
-def notes(tmp_path):
-    path = tmp_path / "notes.txt"
-    path.write_text(LIFE_CYCLE, encoding="utf-8")
-    return path
-
-
 def _library_rows(tmp_path):
     path = tmp_path / "home" / "library.sqlite3"
     if not path.exists():

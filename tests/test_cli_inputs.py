@@ -69,13 +69,6 @@ def cli(tiny_model_dir, tmp_path, capsys, monkeypatch):
     return invoke
 
 
-@pytest.fixture
-def notes(tmp_path):
-    path = tmp_path / "notes.txt"
-    path.write_text(LIFE_CYCLE, encoding="utf-8")
-    return path
-
-
 QUESTION = "What are the phases?"
 
 
