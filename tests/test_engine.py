@@ -8,7 +8,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from qa_reader.config import Settings
-from qa_reader.engine import Engine, rank_spans, sentence_bounds
+from qa_reader.calibration import SpanEvidence, feature_matrix
+from qa_reader.engine import Candidates, Engine, sentence_bounds
 from qa_reader.errors import UserError
 from qa_reader.reader.predict import ContextSpan
 from qa_reader.types import Document, Page
@@ -150,15 +151,18 @@ def test_overlapping_cuts_of_one_answer_are_not_listed_as_alternatives(engine):
             assert end <= other_start or other_end <= start
 
 
-def test_a_better_matching_passage_outranks_a_slightly_more_confident_span():
+def test_without_a_calibration_a_better_matching_passage_outranks_a_slightly_more_confident_span(tiny_model_dir):
     spans = [ContextSpan(0, 0, 4, 0.60, 0.1), ContextSpan(1, 0, 4, 0.40, 0.1), ContextSpan(2, 0, 4, 0.05, 0.1)]
-    passage_ids = [10, 11, 12]
-    relevance = {11: 3.0, 12: 1.0}  # passage 10 shares no word with the question
-    ranked = rank_spans(spans, passage_ids, relevance, Settings(retrieval_weight=0.4))
-    # log 0.4 + 1.2 > log 0.6 + 0 > log 0.05 + 0.4
-    assert [s.context_index for s in ranked] == [1, 0, 2]
-    unweighted = rank_spans(spans, passage_ids, relevance, Settings(retrieval_weight=0.0))
-    assert [s.context_index for s in unweighted] == [0, 1, 2]
+    evidence = [SpanEvidence(f"a{i}", s.probability, 0.1, r, 0, "") for i, (s, r) in enumerate(zip(spans, (0, 3, 1)))]
+    candidates = Candidates("q", spans, [10, 11, 12], {}, evidence, feature_matrix("q", evidence))
+    # log 0.4 + 1.2 > log 0.6 + 0 > log 0.05 + 0.4; the score shown stays the span probability
+    for weight, order in ((0.4, [1, 0, 2]), (0.0, [0, 1, 2])):
+        engine = Engine(None, tiny_model_dir, Settings(retrieval_weight=weight))
+        assert engine.calibrator() is None
+        scores, key = engine._scores(candidates)
+        assert list(np.argsort(-key, kind="stable")) == order
+        assert scores == pytest.approx([0.60, 0.40, 0.05])
+        engine.close()
 
 
 def test_the_best_ranked_candidate_decides_whether_the_question_is_answered(engine):

@@ -1,0 +1,307 @@
+"""Calibrated answer scores: features of each answer candidate, a small logistic regression over them
+(numpy only) and the "not found" threshold, so the number on screen is the probability the answer is right.
+
+"Right" means the answer shares at least half its words with a correct answer (SQuAD token F1 >= 0.5).
+The coefficients live in the model folder's manifest.json (`calibration`), fitted by
+`python -m qa_reader.training calibrate MODEL_DIR` on held-out training articles asked as whole documents.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from qa_reader.search import STOPWORDS
+from qa_reader.squad import normalize_answer
+
+RIGHT_F1 = 0.5  # an answer with at least this token F1 against a gold answer counts as right
+
+# Every feature the engine can compute for a candidate; a calibrator uses those its manifest names.
+FEATURES: tuple[str, ...] = (
+    "log_probability",  # log of the span's probability in its window
+    "log_probability_gap",  # log probability minus the question's best candidate's (<= 0)
+    "null_probability",  # the window's [CLS] ("not in this passage") probability
+    "bm25",  # BM25 relevance of the span's passage to the question (0: shares no content word)
+    "bm25_gap",  # its passage's BM25 minus the question's best passage's (<= 0)
+    "bm25_rank",  # log(1 + rank of the passage among the question's passages by BM25), 0 for the best
+    "words",  # log(1 + words in the span)
+    "repeats",  # log(1 + other candidates, at other places, with the same normalised text)
+    "question_overlap",  # share of the span's content words that are in the question
+    "heading",  # the span's line looks like a heading (short, no sentence punctuation)
+    "contents",  # the span's line or passage looks like a table of contents (dot leaders)
+    "table",  # the span's line looks like a table row (mostly numbers, or cells apart by wide gaps)
+    "type_match",  # the question asks for a number / date / name and the span is one
+    "type_mismatch",  # the question asks for a number / date / name and the span is not one
+)
+
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+_DIGIT = re.compile(r"\d")
+_YEAR_OR_DATE = re.compile(
+    r"\b(1\d{3}|20\d{2}|\d{1,2}(st|nd|rd|th)|\d+s|century|centuries|decade|january|february|march|april|may|"
+    r"june|july|august|september|october|november|december|monday|tuesday|wednesday|thursday|friday|"
+    r"saturday|sunday|spring|summer|autumn|fall|winter|bc|ad|ago|year|years)\b",
+    re.IGNORECASE,
+)
+_NUMBER_WORD = re.compile(
+    r"\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|"
+    r"hundred|hundreds|thousand|thousands|million|millions|billion|billions|dozen|dozens|half|several)\b",
+    re.IGNORECASE,
+)
+_LEADER = re.compile(r"(?:\.\s?){4,}|…{2,}|(?:·\s?){4,}")
+_WIDE_GAP = re.compile(r"\S(?: {2,}|\t)\S")
+_NUMBER_QUESTION = re.compile(
+    r"\bhow (many|much|long|old|far|large|big|tall|high|fast|often|deep|wide|heavy)\b|\bwhat (percentage|percent|"
+    r"number|amount)\b",
+    re.IGNORECASE,
+)
+_DATE_QUESTION = re.compile(
+    r"\bwhen\b|\b(what|which|in what) (year|years|century|decade|date|day|month|era|period|time)\b", re.IGNORECASE
+)
+_NAME_QUESTION = re.compile(r"\b(who|whom|whose)\b", re.IGNORECASE)
+
+
+def question_type(question: str) -> str:
+    """What kind of answer a question asks for: "number", "date", "name" or "" (anything)."""
+    if _NUMBER_QUESTION.search(question):
+        return "number"
+    if _DATE_QUESTION.search(question):
+        return "date"
+    if _NAME_QUESTION.search(question):
+        return "name"
+    return ""
+
+
+def fits_type(kind: str, text: str) -> bool:
+    """Whether an answer text is of the kind a question asks for (always True for "")."""
+    if kind == "number":
+        return bool(_DIGIT.search(text) or _NUMBER_WORD.search(text))
+    if kind == "date":
+        return bool(_YEAR_OR_DATE.search(text) or _DIGIT.search(text))
+    if kind == "name":
+        return any(word[:1].isupper() for word in text.split()) and not _DIGIT.search(text)
+    return True
+
+
+def looks_like_heading(line: str) -> bool:
+    """A short line without sentence punctuation ("4.2 Recovery Time Objective")."""
+    stripped = line.strip()
+    words = stripped.split()
+    return 0 < len(words) <= 10 and stripped[-1] not in '.?!:;,"”)' and len(stripped) <= 90
+
+
+def looks_like_table_row(line: str) -> bool:
+    """A line of cells: wide gaps between three or more cells, or mostly numbers."""
+    tokens = line.split()
+    if len(tokens) < 3:
+        return False
+    if len(_WIDE_GAP.findall(line)) >= 2:
+        return True
+    numeric = sum(1 for token in tokens if _DIGIT.search(token))
+    return numeric / len(tokens) >= 0.5
+
+
+def content_words(text: str) -> list[str]:
+    words = [w.lower() for w in _WORD.findall(text)]
+    return [w for w in words if w not in STOPWORDS]
+
+
+@dataclass(frozen=True)
+class SpanEvidence:
+    """What the engine knows about one answer candidate before it is scored."""
+
+    text: str
+    probability: float
+    null_probability: float
+    relevance: float  # BM25 of the span's passage (0 when it shares no content word with the question)
+    relevance_rank: int  # the passage's rank among the question's passages by BM25, 0 = best
+    line: str  # the line of the passage the span sits in
+    in_contents: bool = False  # the passage was stored as a table of contents
+
+
+def feature_matrix(question: str, evidence: Sequence[SpanEvidence]) -> np.ndarray:
+    """(len(evidence), len(FEATURES)) float64 matrix of every candidate's features, in FEATURES order."""
+    rows = np.zeros((len(evidence), len(FEATURES)), dtype=np.float64)
+    if not evidence:
+        return rows
+    kind = question_type(question)
+    asked = set(content_words(question))
+    keys = [normalize_answer(e.text) for e in evidence]
+    counts = Counter(keys)
+    log_probabilities = np.log(np.maximum([e.probability for e in evidence], 1e-12))
+    best_log = float(log_probabilities.max())
+    best_relevance = max(e.relevance for e in evidence)
+    column = {name: index for index, name in enumerate(FEATURES)}
+    line_flags: dict[str, tuple[bool, bool, bool]] = {}
+    for i, (item, key) in enumerate(zip(evidence, keys)):
+        row = rows[i]
+        row[column["log_probability"]] = log_probabilities[i]
+        row[column["log_probability_gap"]] = log_probabilities[i] - best_log
+        row[column["null_probability"]] = item.null_probability
+        row[column["bm25"]] = item.relevance
+        row[column["bm25_gap"]] = item.relevance - best_relevance
+        row[column["bm25_rank"]] = math.log1p(item.relevance_rank)
+        row[column["words"]] = math.log1p(len(item.text.split()))
+        row[column["repeats"]] = math.log1p(counts[key] - 1)
+        words = content_words(item.text)
+        if words:
+            row[column["question_overlap"]] = sum(w in asked for w in words) / len(words)
+        if item.line not in line_flags:  # many candidates share a line (a SQuAD paragraph is one line)
+            line_flags[item.line] = (
+                looks_like_heading(item.line),
+                bool(_LEADER.search(item.line)),
+                looks_like_table_row(item.line),
+            )
+        heading, leaders, table = line_flags[item.line]
+        row[column["heading"]] = float(heading)
+        row[column["contents"]] = float(item.in_contents or leaders)
+        row[column["table"]] = float(table)
+        if kind:
+            fits = fits_type(kind, item.text)
+            row[column["type_match"]] = float(fits)
+            row[column["type_mismatch"]] = float(not fits)
+    return rows
+
+
+def _sigmoid(values: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * values))
+
+
+@dataclass(frozen=True)
+class Calibrator:
+    """Logistic regression from candidate features to the probability that the candidate is right,
+    and the probability below which the best answer counts as "not found"."""
+
+    features: tuple[str, ...]
+    mean: np.ndarray
+    scale: np.ndarray
+    coefficients: np.ndarray
+    intercept: float
+    threshold: float
+
+    def probabilities(self, matrix: np.ndarray) -> np.ndarray:
+        """P(right) for each row of a FEATURES-ordered matrix (from `feature_matrix`)."""
+        if matrix.shape[0] == 0:
+            return np.zeros(0)
+        columns = [FEATURES.index(name) for name in self.features]
+        standard = (matrix[:, columns] - self.mean) / self.scale
+        return _sigmoid(standard @ self.coefficients + self.intercept)
+
+    def to_manifest(self) -> dict:
+        """The JSON-ready form stored under the manifest's "calibration" key (with the fit's notes)."""
+        return {
+            "features": list(self.features),
+            "mean": [round(float(v), 6) for v in self.mean],
+            "scale": [round(float(v), 6) for v in self.scale],
+            "coefficients": [round(float(v), 6) for v in self.coefficients],
+            "intercept": round(float(self.intercept), 6),
+            "threshold": round(float(self.threshold), 4),
+        }
+
+    @classmethod
+    def from_manifest(cls, entry: dict) -> Calibrator:
+        """Read a manifest's "calibration" entry; raises ValueError when it is malformed or names a
+        feature this version does not compute."""
+        features = tuple(str(name) for name in entry["features"])
+        unknown = [name for name in features if name not in FEATURES]
+        if unknown:
+            raise ValueError(f"unknown calibration features {unknown}")
+        arrays = [np.asarray(entry[key], dtype=np.float64) for key in ("mean", "scale", "coefficients")]
+        if any(array.shape != (len(features),) for array in arrays):
+            raise ValueError("calibration arrays do not match its feature list")
+        if np.any(arrays[1] <= 0):
+            raise ValueError("calibration scales must be positive")
+        return cls(features, *arrays, float(entry["intercept"]), float(entry["threshold"]))
+
+
+def fit_logistic(
+    matrix: np.ndarray,
+    labels: np.ndarray,
+    features: Sequence[str] = FEATURES,
+    l2: float = 1.0,
+    iterations: int = 50,
+) -> Calibrator:
+    """Fit P(label | features) by Newton's method on standardised features with an L2 penalty of `l2`
+    (on the coefficients, not the intercept). `matrix` is FEATURES-ordered; the threshold is left at 0."""
+    columns = [FEATURES.index(name) for name in features]
+    x = matrix[:, columns].astype(np.float64)
+    y = labels.astype(np.float64)
+    mean = x.mean(axis=0)
+    scale = x.std(axis=0)
+    scale[scale < 1e-9] = 1.0  # a constant feature stays at 0 after standardising
+    design = np.hstack([np.ones((len(x), 1)), (x - mean) / scale])
+    weights = np.zeros(design.shape[1])
+    penalty = np.full(design.shape[1], l2)
+    penalty[0] = 0.0
+    for _ in range(iterations):
+        p = _sigmoid(design @ weights)
+        gradient = design.T @ (p - y) + penalty * weights
+        hessian = (design * (p * (1 - p))[:, None]).T @ design + np.diag(penalty) + 1e-9 * np.eye(len(weights))
+        step = np.linalg.solve(hessian, gradient)
+        weights -= step
+        if np.max(np.abs(step)) < 1e-8:
+            break
+    return Calibrator(tuple(features), mean, scale, weights[1:], float(weights[0]), 0.0)
+
+
+@dataclass(frozen=True)
+class ThresholdChoice:
+    """The "not found" threshold and what it gives on the questions it was chosen on."""
+
+    threshold: float
+    expected_f1: float  # mix-weighted: answerable F1 (a refusal scores 0) and unanswerable refusals
+    answerable_f1: float  # F1 on answerable questions with refusals
+    answerable_f1_never_refusing: float
+    refused: float  # share of unanswerable questions refused
+
+
+def choose_threshold(
+    answerable_scores: np.ndarray,
+    answerable_f1: np.ndarray,
+    unanswerable_scores: np.ndarray,
+    answerable_share: float,
+) -> ThresholdChoice:
+    """The best answer's score below which to say "not found", maximising expected F1 over a mix of
+    `answerable_share` answerable questions (F1 of the best answer, 0 when refused) and the rest
+    unanswerable (1 when refused, 0 when answered)."""
+    candidates = np.unique(np.concatenate(([0.0], answerable_scores, unanswerable_scores, [1.0 + 1e-9])))
+    best: ThresholdChoice | None = None
+    never = float(answerable_f1.mean()) if answerable_f1.size else 0.0
+    for threshold in candidates:
+        f1 = float(np.where(answerable_scores >= threshold, answerable_f1, 0.0).mean()) if answerable_f1.size else 0.0
+        refused = float((unanswerable_scores < threshold).mean()) if unanswerable_scores.size else 0.0
+        expected = answerable_share * f1 + (1 - answerable_share) * refused
+        if best is None or expected > best.expected_f1 + 1e-12:
+            best = ThresholdChoice(float(threshold), expected, f1, never, refused)
+    assert best is not None
+    return best
+
+
+def expected_calibration_error(scores: np.ndarray, right: np.ndarray, bins: int = 10) -> float:
+    """Mean |predicted - observed accuracy| over `bins` equal-width score bins, weighted by bin size."""
+    if scores.size == 0:
+        return 0.0
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    which = np.clip(np.digitize(scores, edges[1:-1], right=False), 0, bins - 1)
+    error = 0.0
+    for b in range(bins):
+        inside = which == b
+        if inside.any():
+            error += inside.mean() * abs(float(scores[inside].mean()) - float(right[inside].mean()))
+    return error
+
+
+def reliability_bins(scores: np.ndarray, right: np.ndarray, bins: int = 10) -> list[tuple[float, float, int]]:
+    """(mean predicted, observed accuracy, count) for each non-empty equal-width score bin."""
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    which = np.clip(np.digitize(scores, edges[1:-1], right=False), 0, bins - 1)
+    result = []
+    for b in range(bins):
+        inside = which == b
+        if inside.any():
+            result.append((float(scores[inside].mean()), float(right[inside].mean()), int(inside.sum())))
+    return result
