@@ -7,8 +7,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from qa_reader.config import Settings
 from qa_reader.calibration import SpanEvidence, feature_matrix
+from qa_reader.config import Settings
 from qa_reader.engine import Candidates, Engine, sentence_bounds
 from qa_reader.errors import UserError
 from qa_reader.reader.predict import ContextSpan

@@ -43,7 +43,6 @@ def main(argv: list[str] | None = None) -> None:
     evaluate.add_argument("model_dir", type=Path)
     evaluate.add_argument("--no-fp32", action="store_true")
     evaluate.add_argument("--no-ood", action="store_true")
-    evaluate.add_argument("--document-threshold-only", action="store_true", help="only calibrate that threshold")
     calibrate = commands.add_parser(
         "calibrate", help="refit the answer calibration and threshold into MODEL_DIR's manifest (no torch)"
     )
@@ -76,12 +75,9 @@ def main(argv: list[str] | None = None) -> None:
 
         write_folder(args.run_dir, args.out_dir, args.name or args.out_dir.name)
     elif args.command == "evaluate":
-        from qa_reader.training.report import measure, measure_document_threshold
+        from qa_reader.training.report import measure
 
-        if args.document_threshold_only:
-            measure_document_threshold(args.model_dir)
-        else:
-            measure(args.model_dir, with_fp32=not args.no_fp32, with_ood=not args.no_ood)
+        measure(args.model_dir, with_fp32=not args.no_fp32, with_ood=not args.no_ood)
     elif args.command == "pseudo-label":
         from qa_reader.training.pseudo import check_labels, pseudo_label
 
