@@ -1,5 +1,7 @@
 """The engine end to end with the tiny model: answers, threshold, cache, located spans, bad input."""
 
+import json
+import shutil
 from dataclasses import replace
 
 import numpy as np
@@ -14,7 +16,7 @@ from qa_reader.errors import UserError
 from qa_reader.reader.predict import ContextSpan
 from qa_reader.types import Document, Page
 from tests.conftest import LIFE_CYCLE, VOCABULARY, text_document
-from tests.support.tiny_model import build_model_folder
+from tests.support.tiny_model import add_calibration, build_model_folder
 
 
 def test_answer_is_the_expected_span_with_page_and_sentence(engine):
@@ -180,3 +182,53 @@ def test_the_best_ranked_candidate_decides_whether_the_question_is_answered(engi
     unsure = engine._answer_set("q", [weak, strong], None, False, 0.0)
     assert not unsure.found
     assert [a.text for a in unsure.guesses] == ["weak", "strong"]
+
+
+INCIDENTS = "Incident response has phases: preparation, detection and analysis. The team handles incidents."
+BAKING = "Baking bread has phases: preparation, kneading and analysis. The baker bakes bread daily."
+
+
+@pytest.fixture
+def calibrated_dir(tiny_model_dir, tmp_path):
+    folder = shutil.copytree(tiny_model_dir, tmp_path / "calibrated")
+    return add_calibration(folder, {"log_probability": 1.0, "bm25": 1.5}, intercept=0.0, threshold=0.2)
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"), [("incident response", "/v/incidents.txt"), ("baking bread", "/v/bread.txt")]
+)
+def test_with_two_documents_the_one_the_question_names_answers_first(calibrated_dir, question, expected):
+    engine = Engine(None, calibrated_dir)
+    engine.add_document(text_document(INCIDENTS, path="/v/incidents.txt", sha256="incidents"))
+    engine.add_document(text_document(BAKING, path="/v/bread.txt", sha256="bread"))
+    for i in range(3):  # BM25 needs a few documents to tell a rare word from a common one
+        engine.add_document(text_document(f"The weather is sunny {i}.", path=f"/v/w{i}.txt", sha256=f"w{i}"))
+    result = engine.ask(f"What are the phases of {question}?")
+    listed = result.answers + result.guesses
+    assert listed[0].document_path == expected and listed[0].text.startswith("preparation")
+    assert any(a.document_path != expected and a.text.startswith("preparation") for a in listed)
+    scores = [a.score for a in listed]
+    assert scores == sorted(scores, reverse=True)  # the list is ordered by the score shown
+    engine.close()
+
+
+def test_identical_text_in_two_documents_is_listed_once_per_document(calibrated_dir):
+    engine = Engine(None, calibrated_dir)
+    first = engine.add_document(text_document(LIFE_CYCLE, path="/v/a.txt", sha256="a"))
+    second = engine.add_document(text_document(LIFE_CYCLE, path="/v/b.txt", sha256="b"))
+    result = engine.ask("What are the phases of the incident response life cycle?")
+    listed = result.answers + result.guesses
+    phases = [a.document_id for a in listed if a.text == "preparation, detection and analysis"]
+    assert sorted(phases) == sorted([first, second])
+    per_document = [(a.document_id, a.text) for a in listed]
+    assert len(per_document) == len(set(per_document))
+    engine.close()
+
+
+def test_a_broken_calibration_falls_back_to_span_probabilities(calibrated_dir):
+    manifest = json.loads((calibrated_dir / "manifest.json").read_text())
+    manifest["calibration"]["features"][0] = "not_a_feature"
+    (calibrated_dir / "manifest.json").write_text(json.dumps(manifest))
+    engine = Engine(None, calibrated_dir)
+    assert engine.calibrator() is None and engine.threshold == pytest.approx(0.05)
+    engine.close()

@@ -65,21 +65,29 @@ class Collected:
 
 
 def held_out_documents(
-    train_dir: Path, sources: Sequence[str] = CALIBRATION_SOURCES
+    train_dir: Path,
+    sources: Sequence[str] = CALIBRATION_SOURCES,
+    paragraphs_per_document: int = PARAGRAPHS_PER_DOCUMENT,
+    log: Log = print,
 ) -> list[tuple[str, Document, list[squad.Question]]]:
-    """(source, document, its questions) for the held-out paragraphs of each source, ~40 paragraphs each."""
+    """(source, document, its questions) for the held-out paragraphs of each source, cut into documents of
+    `paragraphs_per_document` paragraphs (a source whose file is missing is skipped, with a line in the log)."""
     paths = {source.name: source.relative_path for source in SOURCES}
     documents = []
     for name in sources:
-        _, held = split_held_out(name, squad.load(train_dir / paths[name]))
+        path = train_dir / paths[name]
+        if not path.is_file():
+            log(f"  {path} is missing: {name} is left out")
+            continue
+        _, held = split_held_out(name, squad.load(path))
         by_paragraph: dict[tuple[str, int], list[squad.Question]] = {}
         for question in held:
             by_paragraph.setdefault((question.title, question.paragraph_index), []).append(question)
         keys = sorted(by_paragraph)
-        for offset in range(0, len(keys), PARAGRAPHS_PER_DOCUMENT):
-            chunk = keys[offset : offset + PARAGRAPHS_PER_DOCUMENT]
+        for offset in range(0, len(keys), paragraphs_per_document):
+            chunk = keys[offset : offset + paragraphs_per_document]
             text = "\n\n".join(by_paragraph[key][0].context for key in chunk)
-            number = offset // PARAGRAPHS_PER_DOCUMENT
+            number = offset // paragraphs_per_document
             document = Document(
                 f"heldout://{name}/{number}",
                 f"{name} {number}",
@@ -92,11 +100,18 @@ def held_out_documents(
     return documents
 
 
-def collect(model_dir: Path, train_dir: Path, every: int = 2, log: Log = print) -> Collected:
+def collect(
+    model_dir: Path,
+    train_dir: Path,
+    every: int = 2,
+    log: Log = print,
+    sources: Sequence[str] = CALIBRATION_SOURCES,
+    paragraphs_per_document: int = PARAGRAPHS_PER_DOCUMENT,
+) -> Collected:
     """Ask held-out questions through the engine and record every candidate's features and F1."""
     engine = Engine(None, model_dir, Settings(threshold=0.0))
     engine.load_model()
-    documents = held_out_documents(train_dir)
+    documents = held_out_documents(train_dir, sources, paragraphs_per_document, log)
     ids = [engine.add_document(document) for _, document, _ in documents]
     features, f1s, valid, asks, answerable, groups = [], [], [], [], [], []
     started = time.monotonic()
@@ -172,8 +187,11 @@ def cross_fitted_scores(data: Collected, features: Sequence[str], l2: float = 1.
     ask_half = data.ask_group % 2
     for half in (0, 1):
         train_rows = ask_half[data.ask] != half
+        if not train_rows.any():  # every document on one side (a tiny collection): fit on everything
+            train_rows = np.ones(len(data.f1), bool)
         model = fit_logistic(data.features[train_rows], data.f1[train_rows] >= RIGHT_F1, features, l2)
-        scores[~train_rows] = model.probabilities(data.features[~train_rows].astype(np.float64))
+        test_rows = ask_half[data.ask] == half
+        scores[test_rows] = model.probabilities(data.features[test_rows].astype(np.float64))
     return scores
 
 
