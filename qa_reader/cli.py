@@ -51,6 +51,12 @@ def _parser() -> argparse.ArgumentParser:
         "--calibration-plot", type=Path, metavar="FILE.png", help="reliability diagram (needs matplotlib)"
     )
     evaluate.add_argument("--reader", choices=("model", "baseline"), default="model", help="baseline: word overlap")
+    evaluate.add_argument(
+        "--every", type=int, default=1, metavar="N", help="whole documents: ask every N-th question of each article"
+    )
+    evaluate.add_argument(
+        "--compare-uncalibrated", action="store_true", help="whole documents: also rank without the calibration"
+    )
     evaluate.add_argument("--json", action="store_true")
 
     bench = commands.add_parser("bench", help="latency: int8 vs fp32, indexing and questions on a long PDF")
@@ -248,10 +254,22 @@ def _eval(args: argparse.Namespace) -> int:
     show = _counter("eval") if not args.json else None
     whole_documents = args.document_level or args.v2 or args.calibration_plot is not None
     if whole_documents:
-        report, outcomes = evaluate.evaluate_documents(model_dir, questions, progress=show, reader=args.reader)
+        if args.every < 1:
+            raise UserError("--every must be at least 1.")
+        evaluation = evaluate.evaluate_documents(
+            model_dir,
+            questions,
+            progress=show,
+            reader=args.reader,
+            every=args.every,
+            compare_uncalibrated=args.compare_uncalibrated,
+        )
+        report = evaluation.report
         if args.calibration_plot is not None:
-            evaluate.reliability_plot(outcomes, args.calibration_plot, f"{dataset.name}, whole articles")
+            evaluate.reliability_plot(evaluation.outcomes, args.calibration_plot, f"{dataset.name}, whole articles")
         figures = report.as_dict()
+        if evaluation.uncalibrated is not None:
+            figures["uncalibrated"] = evaluation.uncalibrated.as_dict()
     else:
         if args.reader == "baseline":
             paragraph_report, _ = evaluate.evaluate_paragraphs(evaluate.BaselineParagraphReader(), questions, show)
@@ -267,18 +285,12 @@ def _eval(args: argparse.Namespace) -> int:
     reader = "sliding-window baseline" if args.reader == "baseline" else "model"
     print(f"{dataset.name}, {len(questions)} questions, {level}, {reader}")
     if whole_documents:
-        print(
-            f"  answerable ({report.answerable}): exact match {report.exact_match:.2f}   F1 {report.f1:.2f}   "
-            f"best answer in the right paragraph {report.right_paragraph:.1f}%"
-        )
-        if args.reader == "model":
-            print(
-                f"  with 'not found': F1 {report.f1_with_refusals:.2f}, {report.answerable_refused:.1f}% refused; "
-                f"expected calibration error {report.ece:.3f}"
-            )
-            if report.unanswerable_refused is not None:
-                absent = report.questions - report.answerable
-                print(f"  unanswerable ({absent}): {report.unanswerable_refused:.1f}% refused")
+        print(f"  {report.questions} questions asked")
+        for label, shown in (("uncalibrated", evaluation.uncalibrated), ("calibrated", report)):
+            if shown is not None:
+                if evaluation.uncalibrated is not None:
+                    print(f" {label}:")
+                _print_document_report(shown, args.reader == "model")
         print(f"  {report.questions_per_second:.1f} questions/s ({report.ms_per_question:.0f} ms per question)")
         if args.calibration_plot is not None:
             print(f"  reliability diagram: {args.calibration_plot}")
@@ -289,6 +301,21 @@ def _eval(args: argparse.Namespace) -> int:
             f"{paragraph_report.ms_mean:.1f}, p50 {paragraph_report.ms_p50:.1f}, p90 {paragraph_report.ms_p90:.1f}"
         )
     return EXIT_OK
+
+
+def _print_document_report(report, refusals: bool) -> None:
+    print(
+        f"  answerable ({report.answerable}): exact match {report.exact_match:.2f}   F1 {report.f1:.2f}   "
+        f"best answer in the right paragraph {report.right_paragraph:.1f}%"
+    )
+    if refusals:
+        print(
+            f"  with 'not found': F1 {report.f1_with_refusals:.2f}, {report.answerable_refused:.1f}% refused; "
+            f"expected calibration error {report.ece:.3f}"
+        )
+        if report.unanswerable_refused is not None:
+            absent = report.questions - report.answerable
+            print(f"  unanswerable ({absent}): {report.unanswerable_refused:.1f}% refused")
 
 
 def _counter(label: str):

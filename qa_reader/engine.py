@@ -139,6 +139,11 @@ class Engine:
         calibrator = self.calibrator()
         if calibrator is not None:
             return calibrator.threshold
+        return self._uncalibrated_threshold()
+
+    def _uncalibrated_threshold(self) -> float:
+        if self.settings.threshold is not None:
+            return self.settings.threshold
         return self.model_folder().document_threshold
 
     # --- indexing ---------------------------------------------------------------------------------
@@ -256,7 +261,13 @@ class Engine:
         return result
 
     def _answer_set(
-        self, question: str, candidates: list[Answer], top_k: int | None, from_cache: bool, started: float
+        self,
+        question: str,
+        candidates: list[Answer],
+        top_k: int | None,
+        from_cache: bool,
+        started: float,
+        threshold: float | None = None,
     ) -> AnswerSet:
         """Split ranked candidates at the threshold into answers and greyed guesses.
 
@@ -265,7 +276,7 @@ class Engine:
         worse is not promoted over it), and the order stays the ranking's.
         """
         top_k = top_k or self.settings.top_k
-        threshold = self.threshold
+        threshold = self.threshold if threshold is None else threshold
         if candidates and candidates[0].score >= threshold:
             answers = tuple(a for a in candidates if a.score >= threshold)[:top_k]
             guesses = tuple(a for a in candidates if a.score < threshold)[:top_k]
@@ -349,15 +360,30 @@ class Engine:
         of the total time. Raises UserError like `ask`.
         """
         started = time.perf_counter()
-        records = self._searchable(document_ids)
-        self.load_model()
-        gathered = self._gather([check_question(q) for q in questions], records)
-        ranked = [self._rank(candidates, records) for candidates in gathered]
+        gathered = self.candidates(questions, document_ids)
+        results = self.answer_sets(gathered, document_ids, top_k)
         share = (time.perf_counter() - started) / max(1, len(questions))
+        return [replace(result, elapsed_ms=share * 1000) for result in results]
+
+    def answer_sets(
+        self,
+        gathered: Sequence[Candidates],
+        document_ids: Sequence[int] | None = None,
+        top_k: int | None = None,
+        calibrated: bool = True,
+    ) -> list[AnswerSet]:
+        """Rank gathered candidates (from `candidates`, over the same documents) into answer sets.
+
+        `calibrated=False` gives what an uncalibrated model shows (span probabilities, ranked by log
+        probability + retrieval_weight × BM25, the manifest's document threshold): evaluation compares both
+        on the same reading.
+        """
+        records = self._searchable(document_ids)
+        threshold = self.threshold if calibrated else self._uncalibrated_threshold()
         results = []
-        for candidates, answers in zip(gathered, ranked):
-            result = self._answer_set(candidates.question, answers, top_k, False, 0.0)
-            results.append(replace(result, elapsed_ms=share * 1000))
+        for candidates in gathered:
+            answers = self._rank(candidates, records, calibrated)
+            results.append(self._answer_set(candidates.question, answers, top_k, False, time.perf_counter(), threshold))
         return results
 
     def _read(self, question: str, records: Sequence[DocumentRecord]) -> list[Answer]:
@@ -387,10 +413,10 @@ class Engine:
             )
         return gathered
 
-    def _scores(self, candidates: Candidates) -> tuple[np.ndarray, np.ndarray]:
+    def _scores(self, candidates: Candidates, calibrated: bool = True) -> tuple[np.ndarray, np.ndarray]:
         """(score shown, ranking key) of every candidate: both the calibrated probability when the model
         has a calibration; else the span probability, ranked by log probability + retrieval_weight × BM25."""
-        calibrator = self.calibrator()
+        calibrator = self.calibrator() if calibrated else None
         if calibrator is not None:
             scores = calibrator.probabilities(candidates.features)
             return scores, scores
@@ -399,10 +425,10 @@ class Engine:
         key = log_probability + self.settings.retrieval_weight * features[:, FEATURES.index("bm25")]
         return np.exp(log_probability), key
 
-    def _rank(self, candidates: Candidates, records: Sequence[DocumentRecord]) -> list[Answer]:
+    def _rank(self, candidates: Candidates, records: Sequence[DocumentRecord], calibrated: bool = True) -> list[Answer]:
         if not candidates.spans:
             return []
-        scores, key = self._scores(candidates)
+        scores, key = self._scores(candidates, calibrated)
         by_id = {r.id: r for r in records}
         rows, passage_ids = candidates.rows, candidates.passage_ids
         # Each document's text and pages are read once per question, not once per candidate.

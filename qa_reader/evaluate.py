@@ -224,6 +224,15 @@ def document_report(outcomes: Sequence[DocumentOutcome], wall_s: float) -> Docum
     )
 
 
+@dataclass(frozen=True)
+class DocumentEvaluation:
+    """Whole-document results, and (when asked for) those of the same reading without the calibration."""
+
+    report: DocumentReport
+    outcomes: list[DocumentOutcome]
+    uncalibrated: DocumentReport | None = None
+
+
 def evaluate_documents(
     model_dir: str | Path,
     questions: Sequence[squad.Question],
@@ -231,41 +240,53 @@ def evaluate_documents(
     progress: Progress | None = None,
     reader: str = "model",
     batch_questions: int = 64,
-) -> tuple[DocumentReport, list[DocumentOutcome]]:
-    """Ask every question against its whole article, as the app does: each article is indexed once and
-    the windows of up to `batch_questions` of its questions are read in shared batches.
+    every: int = 1,
+    compare_uncalibrated: bool = False,
+) -> DocumentEvaluation:
+    """Ask questions against their whole article, as the app does: each article is indexed once and the
+    windows of up to `batch_questions` of its questions are read in shared batches.
 
-    Only the paragraphs that carry the evaluated questions make up each article (all of them when the
-    file is evaluated whole). `reader="baseline"` answers with the sliding-window baseline over the
-    article's text instead (it never refuses).
+    The articles are made of the paragraphs of `questions` (all of them when the file is evaluated whole);
+    every `every`-th question of each article is asked. `reader="baseline"` answers with the sliding-window
+    baseline over the article's text instead (it never refuses). `compare_uncalibrated` also ranks the
+    same candidates as an uncalibrated model would (span probability + BM25, the manifest's threshold).
     """
     engine = Engine(None, model_dir, settings) if reader == "model" else None
     if engine is not None:
         engine.load_model()
     outcomes: list[DocumentOutcome] = []
+    before: list[DocumentOutcome] = []
+    articles = [(document, asked[::every], bounds) for document, asked, bounds in _articles(questions).values()]
+    total = sum(len(asked) for _, asked, _ in articles)
     started = time.perf_counter()
-    for document, asked, bounds in _articles(questions).values():
+    for document, asked, bounds in articles:
         if engine is None:
             for question in asked:
                 answer = sliding_window_answer(question.question, document.text)
                 text = document.text[answer.char_start : answer.char_end]
                 outcomes.append(_outcome(question, text, answer.score, True, answer.char_start, bounds))
             if progress:
-                progress(len(outcomes), len(questions))
+                progress(len(outcomes), total)
             continue
         document_id = engine.add_document(document)
         for offset in range(0, len(asked), batch_questions):
             batch = asked[offset : offset + batch_questions]
-            for question, result in zip(batch, engine.ask_many([q.question for q in batch], [document_id])):
-                best = _best(result)
-                text, score, where = (best.text, best.score, best.char_start) if best else ("", 0.0, -1)
-                outcomes.append(_outcome(question, text, score, result.found, where, bounds))
+            gathered = engine.candidates([q.question for q in batch], [document_id])
+            modes = [(outcomes, True)] + ([(before, False)] if compare_uncalibrated else [])
+            for into, calibrated in modes:
+                results = engine.answer_sets(gathered, [document_id], calibrated=calibrated)
+                for question, result in zip(batch, results):
+                    best = _best(result)
+                    text, score, where = (best.text, best.score, best.char_start) if best else ("", 0.0, -1)
+                    into.append(_outcome(question, text, score, result.found, where, bounds))
             if progress:
-                progress(len(outcomes), len(questions))
+                progress(len(outcomes), total)
     wall = time.perf_counter() - started
     if engine is not None:
         engine.close()
-    return document_report(outcomes, wall), outcomes
+    return DocumentEvaluation(
+        document_report(outcomes, wall), outcomes, document_report(before, wall) if compare_uncalibrated else None
+    )
 
 
 def _outcome(

@@ -63,7 +63,7 @@ def measure(model_dir: Path, with_fp32: bool = True, with_ood: bool = True) -> d
             report, _ = evaluate_paragraphs(int8, squad.load(path))
             scores[f"{name}_int8"] = report.as_dict()
             log(f"{name}: {report.as_dict()}")
-        report, _ = evaluate_documents(model_dir, squad.load(COVID))
+        report = evaluate_documents(model_dir, squad.load(COVID)).report
         scores["covid_qa_document_level_int8"] = report.as_dict()
         log(f"covid-qa (whole papers, search + reader): {report.as_dict()}")
     manifest_path.write_text(json.dumps(manifest, indent=2))
