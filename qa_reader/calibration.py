@@ -173,23 +173,40 @@ def _sigmoid(values: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Calibrator:
-    """Logistic regression from candidate features to the probability that the candidate is right,
-    and the probability below which the best answer counts as "not found"."""
+    """Two small logistic models from a question's candidates to the probability that each is right.
+
+    The ranking model gives every candidate a logit r from its features (fitted on all candidates). The
+    display model turns it into the probability shown, sigmoid(slope·r + gap_slope·(r - best r of the
+    question) + bias), fitted on the best few candidates of each question, where the winner's curse would
+    otherwise make the top answer's number too low or too high. slope + gap_slope > 0, so the list ordered
+    by the probability shown is ordered by r. `threshold`: the best answer's probability below which the
+    question counts as not answered.
+    """
 
     features: tuple[str, ...]
     mean: np.ndarray
     scale: np.ndarray
     coefficients: np.ndarray
     intercept: float
-    threshold: float
+    slope: float = 1.0
+    gap_slope: float = 0.0
+    bias: float = 0.0
+    threshold: float = 0.0
 
-    def probabilities(self, matrix: np.ndarray) -> np.ndarray:
-        """P(right) for each row of a FEATURES-ordered matrix (from `feature_matrix`)."""
+    def ranking(self, matrix: np.ndarray) -> np.ndarray:
+        """The ranking logit r of each row of a FEATURES-ordered matrix (from `feature_matrix`)."""
         if matrix.shape[0] == 0:
             return np.zeros(0)
         columns = [FEATURES.index(name) for name in self.features]
         standard = (matrix[:, columns] - self.mean) / self.scale
-        return _sigmoid(standard @ self.coefficients + self.intercept)
+        return standard @ self.coefficients + self.intercept
+
+    def probabilities(self, matrix: np.ndarray) -> np.ndarray:
+        """P(right) of each candidate of ONE question (rows of its FEATURES-ordered matrix)."""
+        r = self.ranking(matrix)
+        if r.size == 0:
+            return r
+        return _sigmoid(self.slope * r + self.gap_slope * (r - r.max()) + self.bias)
 
     def to_manifest(self) -> dict:
         """The JSON-ready form stored under the manifest's "calibration" key (with the fit's notes)."""
@@ -199,6 +216,9 @@ class Calibrator:
             "scale": [round(float(v), 6) for v in self.scale],
             "coefficients": [round(float(v), 6) for v in self.coefficients],
             "intercept": round(float(self.intercept), 6),
+            "slope": round(float(self.slope), 6),
+            "gap_slope": round(float(self.gap_slope), 6),
+            "bias": round(float(self.bias), 6),
             "threshold": round(float(self.threshold), 4),
         }
 
@@ -215,25 +235,23 @@ class Calibrator:
             raise ValueError("calibration arrays do not match its feature list")
         if np.any(arrays[1] <= 0):
             raise ValueError("calibration scales must be positive")
-        return cls(features, *arrays, float(entry["intercept"]), float(entry["threshold"]))
+        slope, gap_slope = float(entry.get("slope", 1.0)), float(entry.get("gap_slope", 0.0))
+        if slope + gap_slope <= 0:
+            raise ValueError("the display model must keep the ranking's order (slope + gap_slope > 0)")
+        return cls(
+            features,
+            *arrays,
+            float(entry["intercept"]),
+            slope,
+            gap_slope,
+            float(entry.get("bias", 0.0)),
+            float(entry["threshold"]),
+        )
 
 
-def fit_logistic(
-    matrix: np.ndarray,
-    labels: np.ndarray,
-    features: Sequence[str] = FEATURES,
-    l2: float = 1.0,
-    iterations: int = 50,
-) -> Calibrator:
-    """Fit P(label | features) by Newton's method on standardised features with an L2 penalty of `l2`
-    (on the coefficients, not the intercept). `matrix` is FEATURES-ordered; the threshold is left at 0."""
-    columns = [FEATURES.index(name) for name in features]
-    x = matrix[:, columns].astype(np.float64)
-    y = labels.astype(np.float64)
-    mean = x.mean(axis=0)
-    scale = x.std(axis=0)
-    scale[scale < 1e-9] = 1.0  # a constant feature stays at 0 after standardising
-    design = np.hstack([np.ones((len(x), 1)), (x - mean) / scale])
+def _newton_logistic(x: np.ndarray, y: np.ndarray, l2: float, iterations: int = 50) -> np.ndarray:
+    """Weights [intercept, w...] maximising the L2-penalised (not the intercept) log likelihood."""
+    design = np.hstack([np.ones((len(x), 1)), x])
     weights = np.zeros(design.shape[1])
     penalty = np.full(design.shape[1], l2)
     penalty[0] = 0.0
@@ -245,7 +263,36 @@ def fit_logistic(
         weights -= step
         if np.max(np.abs(step)) < 1e-8:
             break
-    return Calibrator(tuple(features), mean, scale, weights[1:], float(weights[0]), 0.0)
+    return weights
+
+
+def fit_logistic(
+    matrix: np.ndarray,
+    labels: np.ndarray,
+    features: Sequence[str] = FEATURES,
+    l2: float = 1.0,
+) -> Calibrator:
+    """Fit the ranking model P(label | features) by Newton's method on standardised features with an L2
+    penalty of `l2`. `matrix` is FEATURES-ordered; the display model is the identity and the threshold 0."""
+    columns = [FEATURES.index(name) for name in features]
+    x = matrix[:, columns].astype(np.float64)
+    mean = x.mean(axis=0)
+    scale = x.std(axis=0)
+    scale[scale < 1e-9] = 1.0  # a constant feature stays at 0 after standardising
+    weights = _newton_logistic((x - mean) / scale, labels.astype(np.float64), l2)
+    return Calibrator(tuple(features), mean, scale, weights[1:], float(weights[0]))
+
+
+def fit_display(ranking: np.ndarray, best_in_question: np.ndarray, labels: np.ndarray) -> tuple[float, float, float]:
+    """(slope, gap_slope, bias) of the display model on some candidates' ranking logits, the best logit
+    of each one's question and whether each is right; without the gap term when it would reverse the order."""
+    gap = ranking - best_in_question
+    weights = _newton_logistic(np.column_stack([ranking, gap]), labels.astype(np.float64), l2=1e-3)
+    bias, slope, gap_slope = (float(w) for w in weights)
+    if slope + gap_slope <= 0.05:
+        bias, slope = (float(w) for w in _newton_logistic(ranking[:, None], labels.astype(np.float64), l2=1e-3))
+        gap_slope = 0.0
+    return max(slope, 1e-3), gap_slope, bias
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from qa_reader.calibration import (
     choose_threshold,
     expected_calibration_error,
     feature_matrix,
+    fit_display,
     fit_logistic,
     fits_type,
     question_type,
@@ -147,3 +148,21 @@ def test_calibration_error_and_bins():
     assert expected_calibration_error(scores, np.array([False, False, True, True])) == pytest.approx(0.15)
     assert expected_calibration_error(np.array([0.5, 0.5]), np.array([True, False])) == 0.0
     assert reliability_bins(scores, np.array([True, False, True, True])) == [(0.15, 0.5, 2), (0.85, 1.0, 2)]
+
+
+def test_the_display_model_keeps_the_ranking_order_and_is_calibrated_on_its_candidates():
+    rng = np.random.default_rng(2)
+    ranking = rng.normal(0, 2, 4000)
+    best = ranking + rng.exponential(1.0, 4000) * (rng.random(4000) < 0.5)  # half are their question's best
+    right = rng.random(4000) < 1 / (1 + np.exp(-(0.7 * ranking + 0.3)))
+    slope, gap_slope, bias = fit_display(ranking, best, right)
+    assert slope + gap_slope > 0
+    calibrator = Calibrator(("log_probability",), np.zeros(1), np.ones(1), np.ones(1), 0.0, slope, gap_slope, bias)
+    matrix = np.zeros((5, len(FEATURES)))
+    matrix[:, 0] = [-1.0, 2.0, 0.5, 3.0, -4.0]
+    shown = calibrator.probabilities(matrix)
+    assert list(np.argsort(-shown)) == [3, 1, 2, 0, 4]
+    logits = slope * ranking + gap_slope * (ranking - best) + bias
+    assert expected_calibration_error(1 / (1 + np.exp(-logits)), right) < 0.04
+    with pytest.raises(ValueError, match="order"):
+        Calibrator.from_manifest({**calibrator.to_manifest(), "slope": -1.0, "gap_slope": 0.0})

@@ -13,33 +13,37 @@ from qa_reader.training.calibrate import Collected, collect, fit, held_out_docum
 from qa_reader.training.data import held_out_unit
 
 SOURCE = "squadshifts-new-wiki"
-ARTICLES = 60
+ARTICLES = 120
 
 
 def _context(i: int) -> str:
     return f"The cycle{i} plan has phases: preparation, step{i} and analysis. Cats and dogs sleep."
 
 
+def _qa(i: int) -> tuple[str, str]:
+    """Even articles ask for the phases (the tiny model gets them right); odd ones for the animals, a
+    question that matches the text worse and that the tiny model gets wrong (it only knows phases)."""
+    if i % 2 == 0:
+        return f"What are the phases of cycle{i}?", f"preparation, step{i} and analysis"
+    return "Which animals sleep?", "Cats and dogs"
+
+
 @pytest.fixture(scope="module")
 def train_dir(tmp_path_factory):
-    """A SQuADShifts-shaped file of 60 one-paragraph articles; a few are in the fixed held-out slice."""
+    """A SQuADShifts-shaped file of one-paragraph articles; a few are in the fixed held-out slice."""
     folder = tmp_path_factory.mktemp("train")
     articles = []
     for i in range(ARTICLES):
         context = _context(i)
-        answer = f"preparation, step{i} and analysis"
+        question, answer = _qa(i)
         qas = [
-            {
-                "id": f"q{i}",
-                "question": f"What are the phases of cycle{i}?",
-                "answers": [{"text": answer, "answer_start": context.index(answer)}],
-            }
+            {"id": f"q{i}", "question": question, "answers": [{"text": answer, "answer_start": context.index(answer)}]}
         ]
         articles.append({"title": f"article {i}", "paragraphs": [{"context": context, "qas": qas}]})
     (folder / "squadshifts").mkdir()
     (folder / "squadshifts" / "new_wiki_v1.0.json").write_text(json.dumps({"data": articles}))
     held = [i for i in range(ARTICLES) if held_out_unit(SOURCE, f"article {i}", _context(i), True)]
-    assert len(held) >= 2, "the fixture needs at least two held-out articles"
+    assert {i % 2 for i in held} == {0, 1}, "the fixture needs held-out articles of both kinds"
     return folder
 
 
@@ -53,10 +57,13 @@ def test_only_held_out_articles_are_asked_and_each_against_its_own_and_another_d
     titles = {q.title for _, _, questions in documents for q in questions}
     assert titles and all(held_out_unit(SOURCE, t, _context(int(t.split()[1])), True) for t in titles)
     data = collect(tiny_model_dir, train_dir, every=1, sources=[SOURCE], paragraphs_per_document=1, log=lambda _: None)
-    assert data.ask_answerable.sum() == len(documents) == (~data.ask_answerable).sum()
+    # "Cats and dogs" is in every document: those questions are never asked of another one as unanswerable.
+    phases = sum("phases" in q.question for _, _, questions in documents for q in questions)
+    assert data.ask_answerable.sum() == len(documents) and (~data.ask_answerable).sum() == phases
     assert data.features.shape == (len(data.f1), data.features.shape[1]) and len(data.ask) == len(data.f1)
     top = top_answers(data, data.features[:, 0].astype(float))  # by log probability: the tiny model's phases
-    assert np.all(top.f1[top.answerable] == 1.0) and np.all(top.f1[~top.answerable] == 0.0)
+    assert top.f1[top.answerable].max() == 1.0 and top.f1[top.answerable].min() < 0.5
+    assert np.all(top.f1[~top.answerable] == 0.0)
 
 
 def test_the_fit_separates_own_from_other_documents_and_is_written_without_touching_the_model(
@@ -70,8 +77,9 @@ def test_the_fit_separates_own_from_other_documents_and_is_written_without_touch
     calibrator, notes = fit(data)
     top = top_answers(data, calibrator.probabilities(data.features.astype(float)))
     # Same span probabilities everywhere: only the passage's match to the question tells them apart.
-    assert top.score[top.answerable].min() > top.score[~top.answerable].max()
-    assert top.score[~top.answerable].max() < calibrator.threshold <= top.score[top.answerable].min()
+    right = top.answerable & top.right
+    assert top.score[right].min() > top.score[~right].max()
+    assert top.score[~top.answerable].max() < calibrator.threshold <= top.score[right].min()
     assert notes["held_out_cross_fitted"]["unanswerable_refused_percent"] == 100.0
 
     model_bytes = (model_copy / "model.onnx").read_bytes()
@@ -87,15 +95,16 @@ def test_the_fit_separates_own_from_other_documents_and_is_written_without_touch
     engine = Engine(None, model_copy)
     documents = held_out_documents(train_dir, [SOURCE], paragraphs_per_document=1)
     ids = [engine.add_document(document) for _, document, _ in documents]
-    question = documents[0][2][0]
+    question = next(q for _, _, questions in documents for q in questions if "phases" in q.question)
+    own_index = next(i for i, (_, _, questions) in enumerate(documents) if question in questions)
     assert engine.threshold == pytest.approx(calibrator.threshold, abs=1e-4)
-    answered = engine.ask(question.question, [ids[0]])
-    refused = engine.ask(question.question, [ids[1]])
+    answered = engine.ask(question.question, [ids[own_index]])
+    refused = engine.ask(question.question, [ids[(own_index + 1) % len(ids)]])
     assert answered.found and question.answers[0] in answered.answers[0].text
     assert not refused.found and refused.guesses[0].score < answered.answers[0].score
     shown = [a.score for a in answered.answers + answered.guesses]
     assert shown == sorted(shown, reverse=True)
-    candidates = engine.candidates([question.question], [ids[0]])[0]
+    candidates = engine.candidates([question.question], [ids[own_index]])[0]
     assert max(shown) == pytest.approx(float(engine.calibrator().probabilities(candidates.features).max()))
     engine.close()
 
