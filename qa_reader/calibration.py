@@ -26,8 +26,8 @@ FEATURES: tuple[str, ...] = (
     "log_probability",  # log of the span's probability in its window
     "log_probability_gap",  # log probability minus the question's best candidate's (<= 0)
     "null_probability",  # the window's [CLS] ("not in this passage") probability
-    "bm25",  # BM25 relevance of the span's passage to the question (0: shares no content word)
-    "bm25_gap",  # its passage's BM25 minus the question's best passage's (<= 0)
+    "bm25",  # BM25 of the span's passage / log(1 + passages in the library) (0: shares no content word)
+    "bm25_gap",  # its passage's (scaled) BM25 minus the question's best passage's (<= 0)
     "bm25_rank",  # log(1 + rank of the passage among the question's passages by BM25), 0 for the best
     "words",  # log(1 + words in the span)
     "repeats",  # log(1 + other candidates, at other places, with the same normalised text)
@@ -117,7 +117,7 @@ class SpanEvidence:
     text: str
     probability: float
     null_probability: float
-    relevance: float  # BM25 of the span's passage (0 when it shares no content word with the question)
+    relevance: float  # BM25 of the span's passage / log(1 + library passages) (0: no content word shared)
     relevance_rank: int  # the passage's rank among the question's passages by BM25, 0 = best
     line: str  # the line of the passage the span sits in
     in_contents: bool = False  # the passage was stored as a table of contents

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import re
 import threading
@@ -45,6 +46,7 @@ class Candidates:
     rows: dict[int, tuple[int, Passage]]  # passage id -> (document id, passage)
     evidence: list[SpanEvidence]
     features: np.ndarray
+    bm25_scale: float = 1.0  # log(1 + passages in the library): the "bm25" feature is BM25 divided by it
 
 
 class Cancelled(Exception):
@@ -392,6 +394,7 @@ class Engine:
     def _gather(self, questions: Sequence[str], records: Sequence[DocumentRecord]) -> list[Candidates]:
         assert self._maker is not None and self._runner is not None
         chosen: list[tuple[list[int], dict[int, tuple[int, Passage]], dict[int, float], dict[int, bool]]] = []
+        bm25_scale = math.log(1 + self.library.total_passages())
         requests: list[ReadRequest] = []
         for question in questions:
             passage_ids = search.choose_passages(self.library, question, [r.id for r in records], self.settings)
@@ -399,6 +402,9 @@ class Engine:
             passage_ids = [i for i in passage_ids if i in rows]
             contents = self.library.contents_flags(passage_ids)
             relevance = search.relevance(self.library, question, passage_ids)
+            # BM25's idf grows with the log of the library's size: divided by it, a passage that holds the
+            # question's rare words scores about the same in a one-page note and in a thousand-page library.
+            relevance = {i: value / bm25_scale for i, value in relevance.items()}
             chosen.append((passage_ids, rows, relevance, contents))
             contexts = self._tokenized(passage_ids, {i: rows[i][1].text for i in passage_ids})
             requests.append(ReadRequest(self._maker.question_ids(question), contexts))
@@ -408,9 +414,8 @@ class Engine:
         gathered = []
         for question, (passage_ids, rows, relevance, contents), spans in zip(questions, chosen, spans_per_question):
             evidence = _evidence(spans, passage_ids, rows, relevance, contents)
-            gathered.append(
-                Candidates(question, spans, passage_ids, rows, evidence, feature_matrix(question, evidence))
-            )
+            matrix = feature_matrix(question, evidence)
+            gathered.append(Candidates(question, spans, passage_ids, rows, evidence, matrix, bm25_scale))
         return gathered
 
     def _scores(self, candidates: Candidates, calibrated: bool = True) -> tuple[np.ndarray, np.ndarray]:
@@ -422,7 +427,8 @@ class Engine:
             return scores, scores
         features = candidates.features
         log_probability = features[:, FEATURES.index("log_probability")]
-        key = log_probability + self.settings.retrieval_weight * features[:, FEATURES.index("bm25")]
+        bm25 = features[:, FEATURES.index("bm25")] * candidates.bm25_scale
+        key = log_probability + self.settings.retrieval_weight * bm25
         return np.exp(log_probability), key
 
     def _rank(self, candidates: Candidates, records: Sequence[DocumentRecord], calibrated: bool = True) -> list[Answer]:

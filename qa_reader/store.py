@@ -300,6 +300,10 @@ class Library:
         ).fetchall()
         return {row[0]: (row[1], Passage(*row[2:])) for row in rows}
 
+    def total_passages(self) -> int:
+        """How many passages the library's full-text index holds (BM25's document count)."""
+        return int(self.db.execute("SELECT COUNT(*) FROM passages").fetchone()[0])
+
     def contents_flags(self, passage_ids: Iterable[int]) -> dict[int, bool]:
         """{passage id: whether it was stored as a table of contents} for the given ids."""
         ids = list(passage_ids)
