@@ -1,6 +1,7 @@
 """The engine end to end with the tiny model: answers, threshold, cache, located spans, bad input."""
 
 import json
+import math
 import shutil
 from dataclasses import replace
 
@@ -9,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from qa_reader import search
 from qa_reader.calibration import SpanEvidence, feature_matrix
 from qa_reader.config import Settings
 from qa_reader.engine import Candidates, Engine, sentence_bounds
@@ -232,3 +234,14 @@ def test_a_broken_calibration_falls_back_to_span_probabilities(calibrated_dir):
     engine = Engine(None, calibrated_dir)
     assert engine.calibrator() is None and engine.threshold == pytest.approx(0.05)
     engine.close()
+
+
+def test_the_bm25_feature_is_scaled_by_the_log_of_the_library_size(engine):
+    document_id = engine.add_document(text_document(INCIDENTS, path="/v/incidents.txt", sha256="incidents"))
+    for i in range(4):
+        engine.add_document(text_document(f"The weather is sunny {i}.", path=f"/v/w{i}.txt", sha256=f"w{i}"))
+    candidates = engine.candidates(["What are the phases of incident response?"], [document_id])[0]
+    passages = engine.library.total_passages()
+    assert passages == 5 and candidates.bm25_scale == pytest.approx(math.log(6))
+    raw = search.relevance(engine.library, candidates.question, candidates.passage_ids)
+    assert raw and {e.relevance for e in candidates.evidence} == {v / math.log(6) for v in raw.values()}
