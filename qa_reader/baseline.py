@@ -35,18 +35,16 @@ def _words(text: str, offset: int = 0) -> list[tuple[str, int, int]]:
 
 def sliding_window_answer(question: str, text: str) -> BaselineAnswer:
     """The baseline's answer to a question over a text (an empty span at 0 when the text has no words)."""
-    all_words = _words(text)
-    if not all_words:
+    sentences = [_words(s.group(), s.start()) for s in _SENTENCE.finditer(text)]
+    sentences = [words for words in sentences if words]
+    if not sentences:
         return BaselineAnswer(0, 0, 0.0)
-    counts = Counter(word for word, _, _ in all_words)
+    counts = Counter(word for words in sentences for word, _, _ in words)
     weight = {word: math.log(1 + 1 / count) for word, count in counts.items()}
     asked = {word for word, _, _ in _words(question)}
     width = max(1, len(asked))
     best: tuple[float, int, int, list[tuple[str, int, int]]] | None = None
-    for sentence in _SENTENCE.finditer(text):
-        words = _words(sentence.group(), sentence.start())
-        if not words:
-            continue
+    for words in sentences:
         for start in range(max(1, len(words) - width + 1)):
             window = words[start : start + width]
             score = sum(weight[w] for w, _, _ in window if w in asked)

@@ -84,3 +84,9 @@ def test_the_baseline_answers_from_the_sentence_with_most_question_words():
 
 def test_the_baseline_on_empty_text():
     assert sliding_window_answer("Why?", "  ") == (sliding_window_answer("Why?", ""))
+
+
+def test_the_baseline_weighs_words_as_the_sentences_split_them():
+    text = "Version 3.4 came out. 4 people wrote it."  # "3.4" splits into "3." and "4" at the full stop
+    answer = sliding_window_answer("How many people wrote version 3.4?", text)
+    assert text[answer.char_start : answer.char_end] in {"4", "came out"}
