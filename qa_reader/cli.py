@@ -266,7 +266,7 @@ def _eval(args: argparse.Namespace) -> int:
         )
         report = evaluation.report
         if args.calibration_plot is not None:
-            evaluate.reliability_plot(evaluation.outcomes, args.calibration_plot, f"{dataset.name}, whole articles")
+            _reliability_plot(evaluation.outcomes, args.calibration_plot, f"{dataset.name}, whole articles")
         figures = report.as_dict()
         if evaluation.uncalibrated is not None:
             figures["uncalibrated"] = evaluation.uncalibrated.as_dict()
@@ -301,6 +301,14 @@ def _eval(args: argparse.Namespace) -> int:
             f"{paragraph_report.ms_mean:.1f}, p50 {paragraph_report.ms_p50:.1f}, p90 {paragraph_report.ms_p90:.1f}"
         )
     return EXIT_OK
+
+
+def _reliability_plot(outcomes, png: Path, title: str) -> None:
+    try:
+        from qa_reader.training.plots import reliability_plot
+    except ImportError as error:  # an installation without the training recipe (the frozen app)
+        raise UserError(f"--calibration-plot needs the train extra and the training package ({error}).") from error
+    reliability_plot(outcomes, png, title)
 
 
 def _print_document_report(report, refusals: bool) -> None:

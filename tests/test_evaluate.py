@@ -7,7 +7,8 @@ import pytest
 from qa_reader import squad
 from qa_reader.baseline import sliding_window_answer
 from qa_reader.errors import UserError
-from qa_reader.evaluate import DocumentOutcome, document_report, evaluate_documents, reliability_plot
+from qa_reader.evaluate import DocumentOutcome, document_report, evaluate_documents
+from qa_reader.training.plots import reliability_plot
 
 TEAM = "The incident response process has several phases. It starts with an incident response team."
 PHASES = "The incident response life cycle has four phases: preparation, detection and analysis, and recovery."
