@@ -120,7 +120,7 @@ def run(model_dir: Path, question_count: int, pdf: Path | None, log: Callable[[s
         for question in PDF_QUESTIONS:
             candidates = engine.candidates([question], [record.id])[0]
             started = time.perf_counter()
-            matrix = feature_matrix(question, candidates.evidence)
+            matrix = feature_matrix(question, candidates.evidence, engine.calibrator_features())
             if calibrator is not None:
                 calibrator.probabilities(matrix)
             scoring.append(time.perf_counter() - started)

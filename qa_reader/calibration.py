@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -123,44 +123,61 @@ class SpanEvidence:
     in_contents: bool = False  # the passage was stored as a table of contents
 
 
-def feature_matrix(question: str, evidence: Sequence[SpanEvidence]) -> np.ndarray:
-    """(len(evidence), len(FEATURES)) float64 matrix of every candidate's features, in FEATURES order."""
+# Features computed from numbers alone: cheap for the hundreds of spans a question over a long PDF has.
+NUMERIC_FEATURES = frozenset(
+    {"log_probability", "log_probability_gap", "null_probability", "bm25", "bm25_gap", "bm25_rank", "words"}
+)
+
+
+def feature_matrix(
+    question: str, evidence: Sequence[SpanEvidence], needed: Collection[str] | None = None
+) -> np.ndarray:
+    """(len(evidence), len(FEATURES)) float64 matrix of every candidate's features, in FEATURES order.
+
+    With `needed`, the text features (repeats, question overlap, line shapes, answer type) are computed
+    only when named there, and are 0 otherwise: the engine asks only for its calibration's features.
+    """
     rows = np.zeros((len(evidence), len(FEATURES)), dtype=np.float64)
     if not evidence:
         return rows
+    column = {name: index for index, name in enumerate(FEATURES)}
+    log_probabilities = np.log(np.maximum([e.probability for e in evidence], 1e-12))
+    relevance = np.asarray([e.relevance for e in evidence])
+    rows[:, column["log_probability"]] = log_probabilities
+    rows[:, column["log_probability_gap"]] = log_probabilities - log_probabilities.max()
+    rows[:, column["null_probability"]] = [e.null_probability for e in evidence]
+    rows[:, column["bm25"]] = relevance
+    rows[:, column["bm25_gap"]] = relevance - relevance.max()
+    rows[:, column["bm25_rank"]] = np.log1p([e.relevance_rank for e in evidence])
+    rows[:, column["words"]] = np.log1p([len(e.text.split()) for e in evidence])
+    wanted = set(FEATURES if needed is None else needed) - NUMERIC_FEATURES
+    if not wanted:
+        return rows
     kind = question_type(question)
     asked = set(content_words(question))
-    keys = [normalize_answer(e.text) for e in evidence]
+    keys = [normalize_answer(e.text) for e in evidence] if "repeats" in wanted else []
     counts = Counter(keys)
-    log_probabilities = np.log(np.maximum([e.probability for e in evidence], 1e-12))
-    best_log = float(log_probabilities.max())
-    best_relevance = max(e.relevance for e in evidence)
-    column = {name: index for index, name in enumerate(FEATURES)}
     line_flags: dict[str, tuple[bool, bool, bool]] = {}
-    for i, (item, key) in enumerate(zip(evidence, keys)):
+    for i, item in enumerate(evidence):
         row = rows[i]
-        row[column["log_probability"]] = log_probabilities[i]
-        row[column["log_probability_gap"]] = log_probabilities[i] - best_log
-        row[column["null_probability"]] = item.null_probability
-        row[column["bm25"]] = item.relevance
-        row[column["bm25_gap"]] = item.relevance - best_relevance
-        row[column["bm25_rank"]] = math.log1p(item.relevance_rank)
-        row[column["words"]] = math.log1p(len(item.text.split()))
-        row[column["repeats"]] = math.log1p(counts[key] - 1)
-        words = content_words(item.text)
-        if words:
-            row[column["question_overlap"]] = sum(w in asked for w in words) / len(words)
-        if item.line not in line_flags:  # many candidates share a line (a SQuAD paragraph is one line)
-            line_flags[item.line] = (
-                looks_like_heading(item.line),
-                bool(_LEADER.search(item.line)),
-                looks_like_table_row(item.line),
-            )
-        heading, leaders, table = line_flags[item.line]
-        row[column["heading"]] = float(heading)
-        row[column["contents"]] = float(item.in_contents or leaders)
-        row[column["table"]] = float(table)
-        if kind:
+        if keys:
+            row[column["repeats"]] = math.log1p(counts[keys[i]] - 1)
+        if "question_overlap" in wanted:
+            words = content_words(item.text)
+            if words:
+                row[column["question_overlap"]] = sum(w in asked for w in words) / len(words)
+        if wanted & {"heading", "contents", "table"}:
+            if item.line not in line_flags:  # many candidates share a line (a SQuAD paragraph is one line)
+                line_flags[item.line] = (
+                    looks_like_heading(item.line),
+                    bool(_LEADER.search(item.line)),
+                    looks_like_table_row(item.line),
+                )
+            heading, leaders, table = line_flags[item.line]
+            row[column["heading"]] = float(heading)
+            row[column["contents"]] = float(item.in_contents or leaders)
+            row[column["table"]] = float(table)
+        if kind and wanted & {"type_match", "type_mismatch"}:
             fits = fits_type(kind, item.text)
             row[column["type_match"]] = float(fits)
             row[column["type_mismatch"]] = float(not fits)

@@ -87,6 +87,7 @@ class Engine:
         self._runner: Callable | None = None
         self._tokens: OrderedDict[int, TokenizedText] = OrderedDict()
         self._calibrator: Calibrator | bool | None = None  # False: the model has no usable calibration
+        self._needed_features: Sequence[str] | None = None
 
     def close(self) -> None:
         self.library.close()
@@ -345,13 +346,25 @@ class Engine:
                 self._calibrator = False
         return self._calibrator or None
 
-    def candidates(self, questions: Sequence[str], document_ids: Sequence[int] | None = None) -> list[Candidates]:
-        """Every answer candidate of each question with its features, before scoring (for calibration).
+    def calibrator_features(self) -> tuple[str, ...]:
+        """The features the engine needs: its calibration's (the uncalibrated ranking needs no text feature)."""
+        calibrator = self.calibrator()
+        return calibrator.features if calibrator is not None else ()
+
+    def candidates(
+        self, questions: Sequence[str], document_ids: Sequence[int] | None = None, all_features: bool = False
+    ) -> list[Candidates]:
+        """Every answer candidate of each question with its features, before scoring; `all_features` computes
+        every one in `calibration.FEATURES` (to fit a calibration), else those the calibration uses.
 
         The windows of all the questions are read in shared batches.
         """
         self.load_model()
-        return self._gather([check_question(q) for q in questions], self._searchable(document_ids))
+        self._needed_features = FEATURES if all_features else None
+        try:
+            return self._gather([check_question(q) for q in questions], self._searchable(document_ids))
+        finally:
+            self._needed_features = None
 
     def ask_many(
         self, questions: Sequence[str], document_ids: Sequence[int] | None = None, top_k: int | None = None
@@ -395,6 +408,7 @@ class Engine:
         assert self._maker is not None and self._runner is not None
         chosen: list[tuple[list[int], dict[int, tuple[int, Passage]], dict[int, float], dict[int, bool]]] = []
         bm25_scale = math.log(1 + self.library.total_passages())
+        needed = self._needed_features if self._needed_features is not None else self.calibrator_features()
         requests: list[ReadRequest] = []
         for question in questions:
             passage_ids = search.choose_passages(self.library, question, [r.id for r in records], self.settings)
@@ -414,7 +428,7 @@ class Engine:
         gathered = []
         for question, (passage_ids, rows, relevance, contents), spans in zip(questions, chosen, spans_per_question):
             evidence = _evidence(spans, passage_ids, rows, relevance, contents)
-            matrix = feature_matrix(question, evidence)
+            matrix = feature_matrix(question, evidence, needed)
             gathered.append(Candidates(question, spans, passage_ids, rows, evidence, matrix, bm25_scale))
         return gathered
 

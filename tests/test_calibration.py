@@ -166,3 +166,13 @@ def test_the_display_model_keeps_the_ranking_order_and_is_calibrated_on_its_cand
     assert expected_calibration_error(1 / (1 + np.exp(-logits)), right) < 0.04
     with pytest.raises(ValueError, match="order"):
         Calibrator.from_manifest({**calibrator.to_manifest(), "slope": -1.0, "gap_slope": 0.0})
+
+
+def test_only_the_needed_text_features_are_computed_and_they_equal_the_full_ones():
+    items = [evidence("four", line="Table 3   12   14   16"), evidence("four", probability=0.2), evidence("Ada")]
+    full = feature_matrix("How many phases?", items)
+    some = feature_matrix("How many phases?", items, needed=("log_probability", "repeats"))
+    assert np.array_equal(some[:, FEATURES.index("repeats")], full[:, FEATURES.index("repeats")])
+    assert np.array_equal(some[:, FEATURES.index("bm25_gap")], full[:, FEATURES.index("bm25_gap")])
+    assert not some[:, FEATURES.index("table")].any() and full[:, FEATURES.index("table")].any()
+    assert not some[:, FEATURES.index("type_match")].any() and full[:, FEATURES.index("type_match")].any()

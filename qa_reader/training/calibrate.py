@@ -131,7 +131,9 @@ def collect(
         asked = [q for q in questions[::every] if q.answers]
         elsewhere = [q for q in asked if other != index and not _answer_in(q, documents[other][1].text)]
         for target, batch, own in ((ids[index], asked, True), (ids[other], elsewhere, False)):
-            for question, candidates in zip(batch, engine.candidates([q.question for q in batch], [target])):
+            for question, candidates in zip(
+                batch, engine.candidates([q.question for q in batch], [target], all_features=True)
+            ):
                 ask = len(answerable)
                 answerable.append(own)
                 groups.append(index)
