@@ -87,7 +87,6 @@ class Engine:
         self._runner: Callable | None = None
         self._tokens: OrderedDict[int, TokenizedText] = OrderedDict()
         self._calibrator: Calibrator | bool | None = None  # False: the model has no usable calibration
-        self._needed_features: Sequence[str] | None = None
 
     def close(self) -> None:
         self.library.close()
@@ -360,11 +359,8 @@ class Engine:
         The windows of all the questions are read in shared batches.
         """
         self.load_model()
-        self._needed_features = FEATURES if all_features else None
-        try:
-            return self._gather([check_question(q) for q in questions], self._searchable(document_ids))
-        finally:
-            self._needed_features = None
+        needed = FEATURES if all_features else self.calibrator_features()
+        return self._gather([check_question(q) for q in questions], self._searchable(document_ids), needed)
 
     def ask_many(
         self, questions: Sequence[str], document_ids: Sequence[int] | None = None, top_k: int | None = None
@@ -402,13 +398,14 @@ class Engine:
         return results
 
     def _read(self, question: str, records: Sequence[DocumentRecord]) -> list[Answer]:
-        return self._rank(self._gather([question], records)[0], records)
+        return self._rank(self._gather([question], records, self.calibrator_features())[0], records)
 
-    def _gather(self, questions: Sequence[str], records: Sequence[DocumentRecord]) -> list[Candidates]:
+    def _gather(
+        self, questions: Sequence[str], records: Sequence[DocumentRecord], needed: Sequence[str]
+    ) -> list[Candidates]:
         assert self._maker is not None and self._runner is not None
         chosen: list[tuple[list[int], dict[int, tuple[int, Passage]], dict[int, float], dict[int, bool]]] = []
         bm25_scale = math.log(1 + self.library.total_passages())
-        needed = self._needed_features if self._needed_features is not None else self.calibrator_features()
         requests: list[ReadRequest] = []
         for question in questions:
             passage_ids = search.choose_passages(self.library, question, [r.id for r in records], self.settings)
