@@ -13,6 +13,7 @@ from qa_reader import __version__, config
 from qa_reader.errors import UserError
 
 EXIT_OK, EXIT_USER_ERROR, EXIT_USAGE = 0, 1, 2
+V2_DEV = "dev-v2.0.reconstructed-from-squad-explorer.json"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -40,9 +41,22 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("library", help="list the documents in the library")
 
     evaluate = commands.add_parser("eval", help="SQuAD exact match and F1, with timings")
-    evaluate.add_argument("dataset", type=Path, metavar="SQUAD.json")
+    evaluate.add_argument("dataset", type=Path, metavar="SQUAD.json", nargs="?", help="default with --v2: 2.0 dev")
     evaluate.add_argument("--limit", type=int, metavar="N", help="only the first N questions")
     evaluate.add_argument("--document-level", action="store_true", help="ask against whole articles via search")
+    evaluate.add_argument(
+        "--v2", action="store_true", help="SQuAD 2.0 dev articles as documents: answerable F1, unanswerable refused"
+    )
+    evaluate.add_argument(
+        "--calibration-plot", type=Path, metavar="FILE.png", help="reliability diagram (needs matplotlib)"
+    )
+    evaluate.add_argument("--reader", choices=("model", "baseline"), default="model", help="baseline: word overlap")
+    evaluate.add_argument(
+        "--every", type=int, default=1, metavar="N", help="whole documents: ask every N-th question of each article"
+    )
+    evaluate.add_argument(
+        "--compare-uncalibrated", action="store_true", help="whole documents: also rank without the calibration"
+    )
     evaluate.add_argument("--json", action="store_true")
 
     bench = commands.add_parser("bench", help="latency: int8 vs fp32, indexing and questions on a long PDF")
@@ -253,26 +267,86 @@ def _library(args: argparse.Namespace) -> int:
 def _eval(args: argparse.Namespace) -> int:
     from qa_reader import evaluate
 
-    questions = evaluate.load_questions(args.dataset, args.limit)
+    dataset = args.dataset
+    if dataset is None:
+        if not args.v2:
+            raise UserError("Name a SQuAD JSON file to evaluate on (or use --v2).")
+        dataset = config.install_root().parent / "shared" / "data" / "squad-v2.0" / V2_DEV
+    questions = evaluate.load_questions(dataset, args.limit)
     model_dir = args.model or config.default_model_dir()
     show = _counter("eval") if not args.json else None
-    if args.document_level:
-        report = evaluate.evaluate_documents(model_dir, questions, progress=show)
+    whole_documents = args.document_level or args.v2 or args.calibration_plot is not None
+    if whole_documents:
+        if args.every < 1:
+            raise UserError("--every must be at least 1.")
+        evaluation = evaluate.evaluate_documents(
+            model_dir,
+            questions,
+            progress=show,
+            reader=args.reader,
+            every=args.every,
+            compare_uncalibrated=args.compare_uncalibrated,
+        )
+        report = evaluation.report
+        if args.calibration_plot is not None:
+            _reliability_plot(evaluation.outcomes, args.calibration_plot, f"{dataset.name}, whole articles")
+        figures = report.as_dict()
+        if evaluation.uncalibrated is not None:
+            figures["uncalibrated"] = evaluation.uncalibrated.as_dict()
     else:
-        report, _ = evaluate.evaluate_paragraphs(evaluate.ParagraphReader(model_dir), questions, progress=show)
+        if args.reader == "baseline":
+            paragraph_report, _ = evaluate.evaluate_paragraphs(evaluate.BaselineParagraphReader(), questions, show)
+        else:
+            paragraph_report, _ = evaluate.evaluate_paragraphs(evaluate.ParagraphReader(model_dir), questions, show)
+        figures = paragraph_report.as_dict()
     if args.json:
-        print(json.dumps(report.as_dict()))
+        print(json.dumps(figures))
+        return EXIT_OK
+    if show:
+        print(file=sys.stderr)
+    level = "document level (search + reader)" if whole_documents else "paragraph level"
+    reader = "sliding-window baseline" if args.reader == "baseline" else "model"
+    print(f"{dataset.name}, {len(questions)} questions, {level}, {reader}")
+    if whole_documents:
+        print(f"  {report.questions} questions asked")
+        for label, shown in (("uncalibrated", evaluation.uncalibrated), ("calibrated", report)):
+            if shown is not None:
+                if evaluation.uncalibrated is not None:
+                    print(f" {label}:")
+                _print_document_report(shown, args.reader == "model")
+        print(f"  {report.questions_per_second:.1f} questions/s ({report.ms_per_question:.0f} ms per question)")
+        if args.calibration_plot is not None:
+            print(f"  reliability diagram: {args.calibration_plot}")
     else:
-        if show:
-            print(file=sys.stderr)
-        level = "document level (search + reader)" if args.document_level else "paragraph level"
-        print(f"{args.dataset.name}, {report.questions} questions, {level}")
-        print(f"  exact match {report.exact_match:.2f}   F1 {report.f1:.2f}")
+        print(f"  exact match {paragraph_report.exact_match:.2f}   F1 {paragraph_report.f1:.2f}")
         print(
-            f"  {report.questions_per_second:.1f} questions/s; ms per question: mean {report.ms_mean:.1f}, "
-            f"p50 {report.ms_p50:.1f}, p90 {report.ms_p90:.1f}"
+            f"  {paragraph_report.questions_per_second:.1f} questions/s; ms per question: mean "
+            f"{paragraph_report.ms_mean:.1f}, p50 {paragraph_report.ms_p50:.1f}, p90 {paragraph_report.ms_p90:.1f}"
         )
     return EXIT_OK
+
+
+def _reliability_plot(outcomes, png: Path, title: str) -> None:
+    try:
+        from qa_reader.training.plots import reliability_plot
+    except ImportError as error:  # an installation without the training recipe (the frozen app)
+        raise UserError(f"--calibration-plot needs the train extra and the training package ({error}).") from error
+    reliability_plot(outcomes, png, title)
+
+
+def _print_document_report(report, refusals: bool) -> None:
+    print(
+        f"  answerable ({report.answerable}): exact match {report.exact_match:.2f}   F1 {report.f1:.2f}   "
+        f"best answer in the right paragraph {report.right_paragraph:.1f}%"
+    )
+    if refusals:
+        print(
+            f"  with 'not found': F1 {report.f1_with_refusals:.2f}, {report.answerable_refused:.1f}% refused; "
+            f"expected calibration error {report.ece:.3f}"
+        )
+        if report.unanswerable_refused is not None:
+            absent = report.questions - report.answerable
+            print(f"  unanswerable ({absent}): {report.unanswerable_refused:.1f}% refused")
 
 
 def _counter(label: str):

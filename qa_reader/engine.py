@@ -11,11 +11,14 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from stat import S_ISREG
 
+import numpy as np
+
 from qa_reader import config, ingest, search
+from qa_reader.calibration import FEATURES, Calibrator, SpanEvidence, feature_matrix
 from qa_reader.errors import UserError
 from qa_reader.highlight import span_highlights
 from qa_reader.ingest.files import check_file, sample_sha256
@@ -25,7 +28,7 @@ from qa_reader.reader.predict import ContextSpan, ReadRequest, read_many
 from qa_reader.reader.windows import TokenizedText, WindowMaker, WindowSettings
 from qa_reader.squad import normalize_answer
 from qa_reader.store import DocumentRecord, Library
-from qa_reader.types import Answer, AnswerSet, Document, Highlight, Page
+from qa_reader.types import Answer, AnswerSet, Document, Highlight, Page, Passage
 
 MAX_QUESTION_CHARS = 1000
 # A file modified this close to being indexed is hashed in full next time (see Engine._looks_unchanged).
@@ -34,6 +37,20 @@ CANDIDATES_KEPT = 20
 _SENTENCE_END = re.compile(r"[.!?][\"'’”)\]]*\s|\n\s*\n")
 
 ProgressCallback = Callable[[str, float], None]
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """One question's answer candidates before scoring: the reader's spans, their passages and features
+    (row i of `features` describes `spans[i]`; columns in `calibration.FEATURES` order)."""
+
+    question: str
+    spans: list[ContextSpan]
+    passage_ids: list[int]
+    rows: dict[int, tuple[int, Passage]]  # passage id -> (document id, passage)
+    evidence: list[SpanEvidence]
+    features: np.ndarray
+    bm25_scale: float = 1.0  # log(1 + passages in the library): the "bm25" feature is BM25 divided by it
 
 
 class Cancelled(Exception):
@@ -75,6 +92,7 @@ class Engine:
         self._maker: WindowMaker | None = None
         self._runner: Callable | None = None
         self._tokens: OrderedDict[int, TokenizedText] = OrderedDict()
+        self._calibrator: Calibrator | bool | None = None  # False: the model has no usable calibration
 
     def close(self) -> None:
         self.library.close()
@@ -122,6 +140,16 @@ class Engine:
 
     @property
     def threshold(self) -> float:
+        """The best answer's score below which a question counts as not answered: the settings' override,
+        else the calibration's, else (an uncalibrated model) the manifest's document threshold."""
+        if self.settings.threshold is not None:
+            return self.settings.threshold
+        calibrator = self.calibrator()
+        if calibrator is not None:
+            return calibrator.threshold
+        return self._uncalibrated_threshold()
+
+    def _uncalibrated_threshold(self) -> float:
         if self.settings.threshold is not None:
             return self.settings.threshold
         return self.model_folder().document_threshold
@@ -286,7 +314,13 @@ class Engine:
         return result
 
     def _answer_set(
-        self, question: str, candidates: list[Answer], top_k: int | None, from_cache: bool, started: float
+        self,
+        question: str,
+        candidates: list[Answer],
+        top_k: int | None,
+        from_cache: bool,
+        started: float,
+        threshold: float | None = None,
     ) -> AnswerSet:
         """Split ranked candidates at the threshold into answers and greyed guesses.
 
@@ -295,7 +329,7 @@ class Engine:
         worse is not promoted over it), and the order stays the ranking's.
         """
         top_k = top_k or self.settings.top_k
-        threshold = self.threshold
+        threshold = self.threshold if threshold is None else threshold
         if candidates and candidates[0].score >= threshold:
             answers = tuple(a for a in candidates if a.score >= threshold)[:top_k]
             guesses = tuple(a for a in candidates if a.score < threshold)[:top_k]
@@ -332,7 +366,9 @@ class Engine:
         return records
 
     def _cache_key(self, question: str, records: Sequence[DocumentRecord], model_identity: str) -> str:
-        parts = [normalize_question(question), model_identity, self.settings.cache_key()]
+        # A refitted calibration changes every score without changing the model file's sha256.
+        calibration = json.dumps(self.model_folder().manifest.get("calibration"), sort_keys=True)
+        parts = [normalize_question(question), model_identity, calibration, self.settings.cache_key()]
         parts.extend(sorted(f"{r.sha256}:{r.path}" for r in records))
         return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()
 
@@ -350,44 +386,141 @@ class Engine:
             self._tokens.popitem(last=False)
         return result
 
+    def calibrator(self) -> Calibrator | None:
+        """The model manifest's answer calibration, or None when the model has none (or a broken one)."""
+        if self._calibrator is None:
+            entry = self.model_folder().manifest.get("calibration")
+            try:
+                self._calibrator = Calibrator.from_manifest(entry) if isinstance(entry, dict) else False
+            except (KeyError, TypeError, ValueError):
+                self._calibrator = False
+        return self._calibrator or None
+
+    def calibrator_features(self) -> tuple[str, ...]:
+        """The features the engine needs: its calibration's (the uncalibrated ranking needs no text feature)."""
+        calibrator = self.calibrator()
+        return calibrator.features if calibrator is not None else ()
+
+    def candidates(
+        self, questions: Sequence[str], document_ids: Sequence[int] | None = None, all_features: bool = False
+    ) -> list[Candidates]:
+        """Every answer candidate of each question with its features, before scoring; `all_features` computes
+        every one in `calibration.FEATURES` (to fit a calibration), else those the calibration uses.
+
+        The windows of all the questions are read in shared batches.
+        """
+        self.load_model()
+        needed = FEATURES if all_features else self.calibrator_features()
+        return self._gather([check_question(q) for q in questions], self._searchable(document_ids), needed)
+
+    def ask_many(
+        self, questions: Sequence[str], document_ids: Sequence[int] | None = None, top_k: int | None = None
+    ) -> list[AnswerSet]:
+        """Answer many questions over the same documents, reading their windows in shared batches.
+
+        Neither the answer cache nor the question history is used; `elapsed_ms` is each question's share
+        of the total time. Raises UserError like `ask`.
+        """
+        started = time.perf_counter()
+        gathered = self.candidates(questions, document_ids)
+        results = self.answer_sets(gathered, document_ids, top_k)
+        share = (time.perf_counter() - started) / max(1, len(questions))
+        return [replace(result, elapsed_ms=share * 1000) for result in results]
+
+    def answer_sets(
+        self,
+        gathered: Sequence[Candidates],
+        document_ids: Sequence[int] | None = None,
+        top_k: int | None = None,
+        calibrated: bool = True,
+    ) -> list[AnswerSet]:
+        """Rank gathered candidates (from `candidates`, over the same documents) into answer sets.
+
+        `calibrated=False` gives what an uncalibrated model shows (span probabilities, ranked by log
+        probability + retrieval_weight × BM25, the manifest's document threshold): evaluation compares both
+        on the same reading.
+        """
+        records = self._searchable(document_ids)
+        threshold = self.threshold if calibrated else self._uncalibrated_threshold()
+        results = []
+        for candidates in gathered:
+            answers = self._rank(candidates, records, calibrated)
+            results.append(self._answer_set(candidates.question, answers, top_k, False, time.perf_counter(), threshold))
+        return results
+
     def _read(self, question: str, records: Sequence[DocumentRecord]) -> list[Answer]:
+        return self._rank(self._gather([question], records, self.calibrator_features())[0], records)
+
+    def _gather(
+        self, questions: Sequence[str], records: Sequence[DocumentRecord], needed: Sequence[str]
+    ) -> list[Candidates]:
         assert self._maker is not None and self._runner is not None
-        passage_ids = search.choose_passages(self.library, question, [r.id for r in records], self.settings)
-        if not passage_ids:
+        chosen: list[tuple[list[int], dict[int, tuple[int, Passage]], dict[int, float], dict[int, bool]]] = []
+        bm25_scale = math.log(1 + self.library.total_passages())
+        requests: list[ReadRequest] = []
+        for question in questions:
+            passage_ids = search.choose_passages(self.library, question, [r.id for r in records], self.settings)
+            rows = self.library.passage_rows(passage_ids)
+            passage_ids = [i for i in passage_ids if i in rows]
+            contents = self.library.contents_flags(passage_ids)
+            relevance = search.relevance(self.library, question, passage_ids)
+            # BM25's idf grows with the log of the library's size: divided by it, a passage that holds the
+            # question's rare words scores about the same in a one-page note and in a thousand-page library.
+            relevance = {i: value / bm25_scale for i, value in relevance.items()}
+            chosen.append((passage_ids, rows, relevance, contents))
+            contexts = self._tokenized(passage_ids, {i: rows[i][1].text for i in passage_ids})
+            requests.append(ReadRequest(self._maker.question_ids(question), contexts))
+        spans_per_question = read_many(
+            self._runner, self._maker, requests, max_answer_tokens=self.settings.max_answer_tokens
+        )
+        gathered = []
+        for question, (passage_ids, rows, relevance, contents), spans in zip(questions, chosen, spans_per_question):
+            evidence = _evidence(spans, passage_ids, rows, relevance, contents)
+            matrix = feature_matrix(question, evidence, needed)
+            gathered.append(Candidates(question, spans, passage_ids, rows, evidence, matrix, bm25_scale))
+        return gathered
+
+    def _scores(self, candidates: Candidates, calibrated: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """(score shown, ranking key) of every candidate: both the calibrated probability when the model
+        has a calibration; else the span probability, ranked by log probability + retrieval_weight × BM25."""
+        calibrator = self.calibrator() if calibrated else None
+        if calibrator is not None:
+            scores = calibrator.probabilities(candidates.features)
+            return scores, scores
+        features = candidates.features
+        log_probability = features[:, FEATURES.index("log_probability")]
+        bm25 = features[:, FEATURES.index("bm25")] * candidates.bm25_scale
+        key = log_probability + self.settings.retrieval_weight * bm25
+        return np.exp(log_probability), key
+
+    def _rank(self, candidates: Candidates, records: Sequence[DocumentRecord], calibrated: bool = True) -> list[Answer]:
+        if not candidates.spans:
             return []
-        rows = self.library.passage_rows(passage_ids)
-        passage_ids = [i for i in passage_ids if i in rows]
-        contexts = self._tokenized(passage_ids, {i: rows[i][1].text for i in passage_ids})
-        request = ReadRequest(self._maker.question_ids(question), contexts)
-        spans = read_many(
-            self._runner,
-            self._maker,
-            [request],
-            max_answer_tokens=self.settings.max_answer_tokens,
-        )[0]
-        spans = rank_spans(spans, passage_ids, search.relevance(self.library, question, passage_ids), self.settings)
+        scores, key = self._scores(candidates, calibrated)
         by_id = {r.id: r for r in records}
+        rows, passage_ids = candidates.rows, candidates.passage_ids
         # Each document's text and pages are read once per question, not once per candidate.
         located: dict[int, tuple[str, list[Page]]] = {}
         answers: list[Answer] = []
-        seen: set[str] = set()
+        seen: set[tuple[int, str]] = set()  # identical text in two documents is listed once per document
         kept: list[tuple[int, int, int]] = []  # (document id, char start, char end) of the answers so far
-        for span in spans:
+        for index in np.argsort(-key, kind="stable"):
+            span = candidates.spans[index]
             document_id, passage = rows[passage_ids[span.context_index]]
             text = passage.text[span.char_start : span.char_end]
-            key = normalize_answer(text) or text
-            if key in seen or not text.strip() or "\n\n" in text:
+            key_text = (document_id, normalize_answer(text) or text)
+            if key_text in seen or not text.strip() or "\n\n" in text:
                 continue
             start, end = passage.char_start + span.char_start, passage.char_start + span.char_end
             # A longer or shorter cut of a better answer is the same answer, not an alternative.
             if any(d == document_id and start < e and s < end for d, s, e in kept):
                 continue
-            seen.add(key)
+            seen.add(key_text)
             kept.append((document_id, start, end))
             if document_id not in located:
                 located[document_id] = (self.library.document_text(document_id), self.library.pages(document_id))
             document_text, pages = located[document_id]
-            answers.append(self._locate(by_id[document_id], document_text, pages, start, end, span.probability))
+            answers.append(self._locate(by_id[document_id], document_text, pages, start, end, float(scores[index])))
             if len(answers) >= CANDIDATES_KEPT:
                 break
         return answers
@@ -432,16 +565,34 @@ class Engine:
         return self.library.history()
 
 
-def rank_spans(
-    spans: Sequence[ContextSpan], passage_ids: Sequence[int], relevance: dict[int, float], settings: config.Settings
-) -> list[ContextSpan]:
-    """Best first by log(span probability) + retrieval_weight × BM25 relevance of the span's passage."""
-
-    def score(span: ContextSpan) -> float:
-        bonus = relevance.get(passage_ids[span.context_index], 0.0)
-        return math.log(max(span.probability, 1e-12)) + settings.retrieval_weight * bonus
-
-    return sorted(spans, key=score, reverse=True)
+def _evidence(
+    spans: Sequence[ContextSpan],
+    passage_ids: Sequence[int],
+    rows: dict[int, tuple[int, Passage]],
+    relevance: dict[int, float],
+    contents: dict[int, bool],
+) -> list[SpanEvidence]:
+    """What the engine knows about each span: its text and line, probabilities and its passage's BM25."""
+    order = sorted(passage_ids, key=lambda i: -relevance.get(i, 0.0))
+    rank = {passage_id: position for position, passage_id in enumerate(order)}
+    evidence = []
+    for span in spans:
+        passage_id = passage_ids[span.context_index]
+        text = rows[passage_id][1].text
+        line_start = text.rfind("\n", 0, span.char_start) + 1
+        line_end = text.find("\n", span.char_end)
+        evidence.append(
+            SpanEvidence(
+                text=text[span.char_start : span.char_end],
+                probability=span.probability,
+                null_probability=span.null_probability,
+                relevance=relevance.get(passage_id, 0.0),
+                relevance_rank=rank[passage_id],
+                line=text[line_start : line_end if line_end >= 0 else len(text)],
+                in_contents=contents.get(passage_id, False),
+            )
+        )
+    return evidence
 
 
 def sentence_bounds(text: str, char_start: int, char_end: int, reach: int = 400) -> tuple[int, int]:

@@ -6,12 +6,14 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
 from qa_reader import squad
+from qa_reader.baseline import sliding_window_answer
+from qa_reader.calibration import RIGHT_F1, expected_calibration_error
 from qa_reader.config import Settings
 from qa_reader.engine import Engine
 from qa_reader.errors import UserError
@@ -109,8 +111,18 @@ class ParagraphReader:
         return Prediction(context[best.char_start : best.char_end], best.probability, best.null_probability)
 
 
+class BaselineParagraphReader:
+    """The sliding-window word-overlap baseline on one paragraph per question (no model)."""
+
+    def predict(self, question: str, context: str) -> Prediction:
+        answer = sliding_window_answer(question, context)
+        return Prediction(context[answer.char_start : answer.char_end], answer.score, 0.0)
+
+
 def evaluate_paragraphs(
-    reader: ParagraphReader, questions: Sequence[squad.Question], progress: Progress | None = None
+    reader: ParagraphReader | BaselineParagraphReader,
+    questions: Sequence[squad.Question],
+    progress: Progress | None = None,
 ) -> tuple[EvalReport, list[Prediction]]:
     """Score the reader's best span for each question against its own paragraph, timing each question."""
     scores, timings, predictions = [], [], []
@@ -128,17 +140,97 @@ def evaluate_paragraphs(
 
 def article_documents(questions: Sequence[squad.Question]) -> OrderedDict[str, tuple[Document, list[squad.Question]]]:
     """One flowing-text document per SQuAD article (its paragraphs joined by blank lines)."""
+    return OrderedDict((title, (document, asked)) for title, (document, asked, _) in _articles(questions).items())
+
+
+def _articles(
+    questions: Sequence[squad.Question],
+) -> OrderedDict[str, tuple[Document, list[squad.Question], dict[int, tuple[int, int]]]]:
+    """Per article: its document, its questions and each paragraph's [start, end) in the document text."""
     paragraphs: OrderedDict[str, OrderedDict[int, str]] = OrderedDict()
     asked: OrderedDict[str, list[squad.Question]] = OrderedDict()
     for question in questions:
         paragraphs.setdefault(question.title, OrderedDict())[question.paragraph_index] = question.context
         asked.setdefault(question.title, []).append(question)
-    documents: OrderedDict[str, tuple[Document, list[squad.Question]]] = OrderedDict()
+    articles: OrderedDict[str, tuple[Document, list[squad.Question], dict[int, tuple[int, int]]]] = OrderedDict()
     for title, by_index in paragraphs.items():
+        bounds: dict[int, tuple[int, int]] = {}
+        offset = 0
+        for index, context in by_index.items():
+            bounds[index] = (offset, offset + len(context))
+            offset += len(context) + 2
         text = "\n\n".join(by_index.values())
         document = Document(f"squad://{title}", title, "txt", f"squad:{title}", text, (Page(0, 0, len(text)),))
-        documents[title] = (document, asked[title])
-    return documents
+        articles[title] = (document, asked[title], bounds)
+    return articles
+
+
+@dataclass(frozen=True)
+class DocumentOutcome:
+    """One question asked of its whole article: the best candidate (found or a greyed guess) and its scores."""
+
+    answerable: bool
+    text: str  # "" when there was no candidate at all
+    score: float
+    found: bool  # the app would show it as the answer (not "not found")
+    right_paragraph: bool  # the best candidate lies in the question's own paragraph
+    exact_match: float
+    f1: float  # 0 for unanswerable questions
+
+
+@dataclass(frozen=True)
+class DocumentReport:
+    """Whole-document figures in percent (ECE as a fraction) and per-question time in milliseconds."""
+
+    questions: int
+    answerable: int
+    exact_match: float  # answerable questions, best candidate whether found or not
+    f1: float
+    right_paragraph: float  # answerable questions whose best candidate is in their own paragraph
+    f1_with_refusals: float  # answerable questions, a "not found" scoring 0
+    answerable_refused: float
+    unanswerable_refused: float | None  # None when every question is answerable
+    ece: float  # best candidate's score against F1 >= 0.5, answerable questions, 10 bins
+    questions_per_second: float
+    ms_per_question: float
+
+    def as_dict(self) -> dict[str, float | int | None]:
+        return {key: round(value, 4) if isinstance(value, float) else value for key, value in asdict(self).items()}
+
+
+def document_report(outcomes: Sequence[DocumentOutcome], wall_s: float) -> DocumentReport:
+    """Summarise document-level outcomes (see DocumentReport)."""
+    own = [o for o in outcomes if o.answerable]
+    absent = [o for o in outcomes if not o.answerable]
+
+    def percent(values) -> float:
+        values = list(values)
+        return 100 * float(np.mean(values)) if values else 0.0
+
+    scores = np.asarray([o.score for o in own])
+    right = np.asarray([o.f1 >= RIGHT_F1 for o in own])
+    return DocumentReport(
+        questions=len(outcomes),
+        answerable=len(own),
+        exact_match=percent(o.exact_match for o in own),
+        f1=percent(o.f1 for o in own),
+        right_paragraph=percent(o.right_paragraph for o in own),
+        f1_with_refusals=percent(o.f1 if o.found else 0.0 for o in own),
+        answerable_refused=percent(not o.found for o in own),
+        unanswerable_refused=percent(not o.found for o in absent) if absent else None,
+        ece=expected_calibration_error(scores, right),
+        questions_per_second=len(outcomes) / wall_s if wall_s > 0 else 0.0,
+        ms_per_question=1000 * wall_s / max(1, len(outcomes)),
+    )
+
+
+@dataclass(frozen=True)
+class DocumentEvaluation:
+    """Whole-document results, and (when asked for) those of the same reading without the calibration."""
+
+    report: DocumentReport
+    outcomes: list[DocumentOutcome]
+    uncalibrated: DocumentReport | None = None
 
 
 def evaluate_documents(
@@ -146,32 +238,63 @@ def evaluate_documents(
     questions: Sequence[squad.Question],
     settings: Settings | None = None,
     progress: Progress | None = None,
-) -> EvalReport:
-    """Ask every question against its whole article through search + reader, as the app does.
+    reader: str = "model",
+    batch_questions: int = 64,
+    every: int = 1,
+    compare_uncalibrated: bool = False,
+) -> DocumentEvaluation:
+    """Ask questions against their whole article, as the app does: each article is indexed once and the
+    windows of up to `batch_questions` of its questions are read in shared batches.
 
-    Only the paragraphs that carry the evaluated questions make up each article (all of them when
-    the file is evaluated whole). The best candidate counts, above the threshold or not.
+    The articles are made of the paragraphs of `questions` (all of them when the file is evaluated whole);
+    every `every`-th question of each article is asked. `reader="baseline"` answers with the sliding-window
+    baseline over the article's text instead (it never refuses). `compare_uncalibrated` also ranks the
+    same candidates as an uncalibrated model would (span probability + BM25, the manifest's threshold).
     """
-    engine = Engine(None, model_dir, settings)
-    engine.load_model()
-    scores, timings = [], []
-    wall = 0.0
-    done = 0
-    for document, article_questions in article_documents(questions).values():
-        document_id = engine.add_document(document)
-        for question in article_questions:
-            started = time.perf_counter()
-            result = engine.ask(question.question, [document_id])
-            elapsed = time.perf_counter() - started
-            wall += elapsed
-            timings.append(elapsed * 1000)
-            best = _best(result)
-            scores.append(squad.score(best.text if best else "", question.answers))
-            done += 1
+    engine = Engine(None, model_dir, settings) if reader == "model" else None
+    if engine is not None:
+        engine.load_model()
+    outcomes: list[DocumentOutcome] = []
+    before: list[DocumentOutcome] = []
+    articles = [(document, asked[::every], bounds) for document, asked, bounds in _articles(questions).values()]
+    total = sum(len(asked) for _, asked, _ in articles)
+    started = time.perf_counter()
+    for document, asked, bounds in articles:
+        if engine is None:
+            for question in asked:
+                answer = sliding_window_answer(question.question, document.text)
+                text = document.text[answer.char_start : answer.char_end]
+                outcomes.append(_outcome(question, text, answer.score, True, answer.char_start, bounds))
             if progress:
-                progress(done, len(questions))
-    engine.close()
-    return _report(scores, timings, wall)
+                progress(len(outcomes), total)
+            continue
+        document_id = engine.add_document(document)
+        for offset in range(0, len(asked), batch_questions):
+            batch = asked[offset : offset + batch_questions]
+            gathered = engine.candidates([q.question for q in batch], [document_id])
+            modes = [(outcomes, True)] + ([(before, False)] if compare_uncalibrated else [])
+            for into, calibrated in modes:
+                results = engine.answer_sets(gathered, [document_id], calibrated=calibrated)
+                for question, result in zip(batch, results):
+                    best = _best(result)
+                    text, score, where = (best.text, best.score, best.char_start) if best else ("", 0.0, -1)
+                    into.append(_outcome(question, text, score, result.found, where, bounds))
+            if progress:
+                progress(len(outcomes), total)
+    wall = time.perf_counter() - started
+    if engine is not None:
+        engine.close()
+    return DocumentEvaluation(
+        document_report(outcomes, wall), outcomes, document_report(before, wall) if compare_uncalibrated else None
+    )
+
+
+def _outcome(
+    question: squad.Question, text: str, score: float, found: bool, char_start: int, bounds: dict[int, tuple[int, int]]
+) -> DocumentOutcome:
+    start, end = bounds[question.paragraph_index]
+    exact, f1 = squad.score(text, question.answers) if question.answers else (0.0, 0.0)
+    return DocumentOutcome(bool(question.answers), text, score, found, start <= char_start < end, exact, f1)
 
 
 @dataclass(frozen=True)
@@ -210,58 +333,6 @@ def calibrate_threshold(predictions: Sequence[Prediction], questions: Sequence[s
             best = candidate
     assert best is not None
     return best
-
-
-@dataclass(frozen=True)
-class DocumentCalibration:
-    """The threshold for whole documents, chosen on half the articles and measured on the other half."""
-
-    threshold: float
-    answered_f1: float  # held-out half, answer in the document: F1 of the best answer (a refusal scores 0)
-    refused: float  # held-out half, answer not in the document: % of questions refused
-    questions: int  # questions per side (own article / another article), both halves
-
-
-def calibrate_document_threshold(
-    model_dir: str | Path, questions: Sequence[squad.Question], every: int = 12, progress: Progress | None = None
-) -> DocumentCalibration:
-    """The probability threshold for the best-ranked answer over a whole document.
-
-    Every `every`-th question of each article is asked twice through search + reader: against its own
-    article (the answer is there) and against the next article (it is not). The threshold maximises the
-    mean of F1 on the first and refusal rate on the second, chosen on even-numbered articles and
-    reported on odd-numbered ones. (The SQuAD 2.0 threshold is calibrated on single paragraphs with
-    adversarial unanswerable questions; over a whole document it refuses most right answers.)
-    """
-    engine = Engine(None, model_dir, Settings(threshold=0.0))
-    engine.load_model()
-    documents = list(article_documents(questions).values())
-    ids = [engine.add_document(document) for document, _ in documents]
-    # half -> (own article: (probability, F1), other article: probability)
-    found: dict[bool, tuple[list[tuple[float, float]], list[float]]] = {True: ([], []), False: ([], [])}
-    total = sum(len(asked[::every]) for _, asked in documents)
-    done = 0
-    for index, (_, asked) in enumerate(documents):
-        own, other = found[index % 2 == 0]
-        for question in asked[::every]:
-            best = _best(engine.ask(question.question, [ids[index]], remember=False))
-            own.append((best.score if best else 0.0, squad.score(best.text if best else "", question.answers)[1]))
-            best = _best(engine.ask(question.question, [ids[(index + 1) % len(ids)]], remember=False))
-            other.append(best.score if best else 0.0)
-            done += 1
-            if progress:
-                progress(done, total)
-    engine.close()
-
-    def objective(threshold: float, half: bool) -> tuple[float, float, float]:
-        own, other = found[half]
-        f1 = float(np.mean([f if p >= threshold else 0.0 for p, f in own]))
-        refused = float(np.mean([p < threshold for p in other]))
-        return (f1 + refused) / 2, f1, refused
-
-    threshold = max((float(t) for t in np.linspace(0.0, 1.0, 101)), key=lambda t: objective(t, True)[0])
-    _, f1, refused = objective(threshold, False)
-    return DocumentCalibration(round(threshold, 2), 100 * f1, 100 * refused, done)
 
 
 def _best(result: AnswerSet):

@@ -446,6 +446,19 @@ class Library:
         ).fetchall()
         return {row[0]: (row[1], Passage(*row[2:])) for row in rows}
 
+    def total_passages(self) -> int:
+        """How many passages the library's full-text index holds (BM25's document count)."""
+        return int(self.db.execute("SELECT COUNT(*) FROM passages").fetchone()[0])
+
+    def contents_flags(self, passage_ids: Iterable[int]) -> dict[int, bool]:
+        """{passage id: whether it was stored as a table of contents} for the given ids."""
+        ids = list(passage_ids)
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        rows = self.db.execute(f"SELECT id, contents FROM passages WHERE id IN ({marks})", ids).fetchall()
+        return {int(row[0]): bool(row[1]) for row in rows}
+
     def passage_ids(self, document_ids: Iterable[int]) -> list[tuple[int, int, int]]:
         """(passage id, document id, idx) of every passage of the documents, in document order."""
         ids = list(document_ids)

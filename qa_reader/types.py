@@ -76,7 +76,7 @@ class Answer:
     """One answer: a verbatim span of a document, with where it is and how sure the model is."""
 
     text: str
-    score: float  # probability in [0, 1], comparable across passages and documents
+    score: float  # probability that the answer is right (calibration.py); span probability if uncalibrated
     document_id: int
     document_title: str
     document_path: str

@@ -165,15 +165,31 @@ def _squad_file(tmp_path):
     return path
 
 
-@pytest.mark.parametrize("level", [[], ["--document-level"]])
-def test_eval_json_reports_scores_and_timings(run, tmp_path, level):
-    code, out, _ = run("eval", str(_squad_file(tmp_path)), "--json", *level)
+def test_eval_json_reports_scores_and_timings(run, tmp_path):
+    code, out, _ = run("eval", str(_squad_file(tmp_path)), "--json")
     assert code == 0
     report = json.loads(out)
     assert set(report) == {"exact_match", "f1", "questions", "questions_per_second", "ms_mean", "ms_p50", "ms_p90"}
     assert report["questions"] == 2
     assert report["exact_match"] == 50.0  # the tiny model answers q1 exactly and q2 wrongly
     assert report["ms_p90"] >= report["ms_p50"] > 0
+
+
+def test_document_level_eval_reports_the_right_paragraph_refusals_and_calibration(run, tmp_path):
+    code, out, _ = run("eval", str(_squad_file(tmp_path)), "--json", "--document-level")
+    assert code == 0
+    report = json.loads(out)
+    assert report["questions"] == report["answerable"] == 2
+    assert report["exact_match"] == 50.0
+    assert report["right_paragraph"] == 100.0  # one paragraph: every best guess lies in it
+    assert report["unanswerable_refused"] is None
+    assert 0.0 <= report["ece"] <= 1.0 and report["ms_per_question"] > 0
+
+
+def test_the_baseline_reader_is_selectable(run, tmp_path):
+    code, out, _ = run("eval", str(_squad_file(tmp_path)), "--json", "--reader", "baseline")
+    assert code == 0
+    assert json.loads(out)["questions"] == 2
 
 
 def test_eval_of_a_file_that_is_not_squad(run, tmp_path):

@@ -1,6 +1,9 @@
 """The engine end to end with the tiny model: answers, threshold, cache, located spans, bad input."""
 
+import json
+import math
 import os
+import shutil
 import time
 from dataclasses import replace
 
@@ -9,14 +12,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from qa_reader import search
+from qa_reader.calibration import SpanEvidence, feature_matrix
 from qa_reader.config import Settings
-from qa_reader.engine import Engine, rank_spans, sentence_bounds
+from qa_reader.engine import Candidates, Engine, sentence_bounds
 from qa_reader.errors import UserError
 from qa_reader.ingest.files import SAMPLE_BLOCK
 from qa_reader.reader.predict import ContextSpan
 from qa_reader.types import Document, Page
 from tests.conftest import LIFE_CYCLE, VOCABULARY, text_document
-from tests.support.tiny_model import build_model_folder
+from tests.support.tiny_model import add_calibration, build_model_folder
 
 
 def test_answer_is_the_expected_span_with_page_and_sentence(engine):
@@ -208,15 +213,18 @@ def test_overlapping_cuts_of_one_answer_are_not_listed_as_alternatives(engine):
             assert end <= other_start or other_end <= start
 
 
-def test_a_better_matching_passage_outranks_a_slightly_more_confident_span():
+def test_without_a_calibration_a_better_matching_passage_outranks_a_slightly_more_confident_span(tiny_model_dir):
     spans = [ContextSpan(0, 0, 4, 0.60, 0.1), ContextSpan(1, 0, 4, 0.40, 0.1), ContextSpan(2, 0, 4, 0.05, 0.1)]
-    passage_ids = [10, 11, 12]
-    relevance = {11: 3.0, 12: 1.0}  # passage 10 shares no word with the question
-    ranked = rank_spans(spans, passage_ids, relevance, Settings(retrieval_weight=0.4))
-    # log 0.4 + 1.2 > log 0.6 + 0 > log 0.05 + 0.4
-    assert [s.context_index for s in ranked] == [1, 0, 2]
-    unweighted = rank_spans(spans, passage_ids, relevance, Settings(retrieval_weight=0.0))
-    assert [s.context_index for s in unweighted] == [0, 1, 2]
+    evidence = [SpanEvidence(f"a{i}", s.probability, 0.1, r, 0, "") for i, (s, r) in enumerate(zip(spans, (0, 3, 1)))]
+    candidates = Candidates("q", spans, [10, 11, 12], {}, evidence, feature_matrix("q", evidence))
+    # log 0.4 + 1.2 > log 0.6 + 0 > log 0.05 + 0.4; the score shown stays the span probability
+    for weight, order in ((0.4, [1, 0, 2]), (0.0, [0, 1, 2])):
+        engine = Engine(None, tiny_model_dir, Settings(retrieval_weight=weight))
+        assert engine.calibrator() is None
+        scores, key = engine._scores(candidates)
+        assert list(np.argsort(-key, kind="stable")) == order
+        assert scores == pytest.approx([0.60, 0.40, 0.05])
+        engine.close()
 
 
 def test_the_best_ranked_candidate_decides_whether_the_question_is_answered(engine):
@@ -234,3 +242,64 @@ def test_the_best_ranked_candidate_decides_whether_the_question_is_answered(engi
     unsure = engine._answer_set("q", [weak, strong], None, False, 0.0)
     assert not unsure.found
     assert [a.text for a in unsure.guesses] == ["weak", "strong"]
+
+
+INCIDENTS = "Incident response has phases: preparation, detection and analysis. The team handles incidents."
+BAKING = "Baking bread has phases: preparation, kneading and analysis. The baker bakes bread daily."
+
+
+@pytest.fixture
+def calibrated_dir(tiny_model_dir, tmp_path):
+    folder = shutil.copytree(tiny_model_dir, tmp_path / "calibrated")
+    return add_calibration(folder, {"log_probability": 1.0, "bm25": 1.5}, intercept=0.0, threshold=0.2)
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"), [("incident response", "/v/incidents.txt"), ("baking bread", "/v/bread.txt")]
+)
+def test_with_two_documents_the_one_the_question_names_answers_first(calibrated_dir, question, expected):
+    engine = Engine(None, calibrated_dir)
+    engine.add_document(text_document(INCIDENTS, path="/v/incidents.txt", sha256="incidents"))
+    engine.add_document(text_document(BAKING, path="/v/bread.txt", sha256="bread"))
+    for i in range(3):  # BM25 needs a few documents to tell a rare word from a common one
+        engine.add_document(text_document(f"The weather is sunny {i}.", path=f"/v/w{i}.txt", sha256=f"w{i}"))
+    result = engine.ask(f"What are the phases of {question}?")
+    listed = result.answers + result.guesses
+    assert listed[0].document_path == expected and listed[0].text.startswith("preparation")
+    assert any(a.document_path != expected and a.text.startswith("preparation") for a in listed)
+    scores = [a.score for a in listed]
+    assert scores == sorted(scores, reverse=True)  # the list is ordered by the score shown
+    engine.close()
+
+
+def test_identical_text_in_two_documents_is_listed_once_per_document(calibrated_dir):
+    engine = Engine(None, calibrated_dir)
+    first = engine.add_document(text_document(LIFE_CYCLE, path="/v/a.txt", sha256="a"))
+    second = engine.add_document(text_document(LIFE_CYCLE, path="/v/b.txt", sha256="b"))
+    result = engine.ask("What are the phases of the incident response life cycle?")
+    listed = result.answers + result.guesses
+    phases = [a.document_id for a in listed if a.text == "preparation, detection and analysis"]
+    assert sorted(phases) == sorted([first, second])
+    per_document = [(a.document_id, a.text) for a in listed]
+    assert len(per_document) == len(set(per_document))
+    engine.close()
+
+
+def test_a_broken_calibration_falls_back_to_span_probabilities(calibrated_dir):
+    manifest = json.loads((calibrated_dir / "manifest.json").read_text())
+    manifest["calibration"]["features"][0] = "not_a_feature"
+    (calibrated_dir / "manifest.json").write_text(json.dumps(manifest))
+    engine = Engine(None, calibrated_dir)
+    assert engine.calibrator() is None and engine.threshold == pytest.approx(0.05)
+    engine.close()
+
+
+def test_the_bm25_feature_is_scaled_by_the_log_of_the_library_size(engine):
+    document_id = engine.add_document(text_document(INCIDENTS, path="/v/incidents.txt", sha256="incidents"))
+    for i in range(4):
+        engine.add_document(text_document(f"The weather is sunny {i}.", path=f"/v/w{i}.txt", sha256=f"w{i}"))
+    candidates = engine.candidates(["What are the phases of incident response?"], [document_id])[0]
+    passages = engine.library.total_passages()
+    assert passages == 5 and candidates.bm25_scale == pytest.approx(math.log(6))
+    raw = search.relevance(engine.library, candidates.question, candidates.passage_ids)
+    assert raw and {e.relevance for e in candidates.evidence} == {v / math.log(6) for v in raw.values()}

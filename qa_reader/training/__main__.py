@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import shutil
+import sys
 from pathlib import Path
-
-from qa_reader.training.loop import TrainConfig
 
 
 def _add_config_options(parser: argparse.ArgumentParser) -> None:
+    from qa_reader.training.loop import TrainConfig  # torch: only the commands that train need it
+
     for spec in dataclasses.fields(TrainConfig):
         if spec.name == "weights":
             continue
@@ -21,12 +22,19 @@ def _add_config_options(parser: argparse.ArgumentParser) -> None:
             parser.add_argument(option, type=type(spec.default), default=spec.default)
 
 
+def argv_command(argv: list[str] | None) -> str | None:
+    """The command word of an argument list (the first one not starting with "-")."""
+    words = sys.argv[1:] if argv is None else argv
+    return next((word for word in words if not word.startswith("-")), None)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m qa_reader.training")
     commands = parser.add_subparsers(dest="command", required=True)
     train = commands.add_parser("train", help="train (or resume) the student reader in RUN_DIR")
     train.add_argument("run_dir", type=Path)
-    _add_config_options(train)
+    if argv_command(argv) == "train":
+        _add_config_options(train)
     export = commands.add_parser("export", help="ONNX export + int8 quantization of RUN_DIR into OUT_DIR")
     export.add_argument("run_dir", type=Path)
     export.add_argument("out_dir", type=Path)
@@ -35,7 +43,14 @@ def main(argv: list[str] | None = None) -> None:
     evaluate.add_argument("model_dir", type=Path)
     evaluate.add_argument("--no-fp32", action="store_true")
     evaluate.add_argument("--no-ood", action="store_true")
-    evaluate.add_argument("--document-threshold-only", action="store_true", help="only calibrate that threshold")
+    calibrate = commands.add_parser(
+        "calibrate", help="refit the answer calibration and threshold into MODEL_DIR's manifest (no torch)"
+    )
+    calibrate.add_argument("model_dir", type=Path)
+    calibrate.add_argument("--train-dir", type=Path, default=None, help="default: ../shared/data/train")
+    calibrate.add_argument("--every", type=int, default=2, help="ask every N-th held-out question (default 2)")
+    calibrate.add_argument("--cache", type=Path, default=None, help="save (or reuse) the collected candidates here")
+    calibrate.add_argument("--ablation", action="store_true", help="also measure each feature left out")
     plot = commands.add_parser("plot", help="copy RUN_DIR's curve.csv into OUT_DIR and draw curve.png")
     plot.add_argument("run_dir", type=Path)
     plot.add_argument("out_dir", type=Path)
@@ -54,7 +69,7 @@ def main(argv: list[str] | None = None) -> None:
 
     args = parser.parse_args(argv)
     if args.command == "train":
-        from qa_reader.training.loop import Trainer
+        from qa_reader.training.loop import TrainConfig, Trainer
 
         values = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig) if f.name != "weights"}
         Trainer(args.run_dir, TrainConfig(**values)).run()
@@ -63,12 +78,9 @@ def main(argv: list[str] | None = None) -> None:
 
         write_folder(args.run_dir, args.out_dir, args.name or args.out_dir.name)
     elif args.command == "evaluate":
-        from qa_reader.training.report import measure, measure_document_threshold
+        from qa_reader.training.report import measure
 
-        if args.document_threshold_only:
-            measure_document_threshold(args.model_dir)
-        else:
-            measure(args.model_dir, with_fp32=not args.no_fp32, with_ood=not args.no_ood)
+        measure(args.model_dir, with_fp32=not args.no_fp32, with_ood=not args.no_ood)
     elif args.command == "pseudo-label":
         from qa_reader.training.pseudo import check_assignment, check_split, pseudo_label
 
@@ -89,6 +101,10 @@ def main(argv: list[str] | None = None) -> None:
                 cache=args.cache,
             )
             print(counts)
+    elif args.command == "calibrate":
+        from qa_reader.training.calibrate import calibrate
+
+        calibrate(args.model_dir, args.train_dir, every=args.every, cache=args.cache, with_ablation=args.ablation)
     elif args.command == "plot":
         from qa_reader.training.report import plot_curve
 

@@ -110,13 +110,30 @@ def test_hidden_imports_cover_every_gui_module(contents: ModuleType) -> None:
         assert (f"qa_reader.gui.{path.stem}" if path.stem != "__init__" else "qa_reader.gui") in modules
 
 
+def _guarded(tree: ast.AST) -> set[int]:
+    """ids of the import nodes inside `try: ... except ImportError` (optional: they cannot crash the app)."""
+    guarded: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Try) and any(
+            isinstance(h.type, ast.Name) and h.type.id in ("ImportError", "ModuleNotFoundError") for h in node.handlers
+        ):
+            for statement in node.body:
+                guarded.update(id(inner) for inner in ast.walk(statement))
+    return guarded
+
+
 def imported_modules(package: Path, skip: str) -> set[str]:
-    """Every module named by an import statement in the package's files outside the `skip` folder."""
+    """Every module named by an import statement in the package's files outside the `skip` folder, but for
+    optional imports guarded by `except ImportError`."""
     names: set[str] = set()
     for path in package.rglob("*.py"):
         if skip in path.relative_to(package).parts:
             continue
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        guarded = _guarded(tree)
+        for node in ast.walk(tree):
+            if id(node) in guarded:
+                continue
             if isinstance(node, ast.Import):
                 names.update(alias.name for alias in node.names)
             elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:

@@ -115,3 +115,20 @@ def build_model_folder(
     }
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=2))
     return folder
+
+
+def add_calibration(folder: Path, coefficients: dict[str, float], intercept: float, threshold: float) -> Path:
+    """Give a model folder a hand-set answer calibration (features unscaled: mean 0, scale 1)."""
+    manifest_path = folder / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    names = list(coefficients)
+    manifest["calibration"] = {
+        "features": names,
+        "mean": [0.0] * len(names),
+        "scale": [1.0] * len(names),
+        "coefficients": [coefficients[name] for name in names],
+        "intercept": intercept,
+        "threshold": threshold,
+    }
+    manifest_path.write_text(json.dumps(manifest, indent=2))
+    return folder

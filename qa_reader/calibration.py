@@ -1,0 +1,371 @@
+"""Calibrated answer scores: features of each answer candidate, a small logistic regression over them
+(numpy only) and the "not found" threshold, so the number on screen is the probability the answer is right.
+
+"Right" means the answer shares at least half its words with a correct answer (SQuAD token F1 >= 0.5).
+The coefficients live in the model folder's manifest.json (`calibration`), fitted by
+`python -m qa_reader.training calibrate MODEL_DIR` on held-out training articles asked as whole documents.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from qa_reader.search import STOPWORDS
+from qa_reader.squad import normalize_answer
+
+RIGHT_F1 = 0.5  # an answer with at least this token F1 against a gold answer counts as right
+
+# Every feature the engine can compute for a candidate; a calibrator uses those its manifest names.
+FEATURES: tuple[str, ...] = (
+    "log_probability",  # log of the span's probability in its window
+    "log_probability_gap",  # log probability minus the question's best candidate's (<= 0)
+    "null_probability",  # the window's [CLS] ("not in this passage") probability
+    "bm25",  # BM25 of the span's passage / log(1 + passages in the library) (0: shares no content word)
+    "bm25_gap",  # its passage's (scaled) BM25 minus the question's best passage's (<= 0)
+    "bm25_rank",  # log(1 + rank of the passage among the question's passages by BM25), 0 for the best
+    "words",  # log(1 + words in the span)
+    "repeats",  # log(1 + other candidates, at other places, with the same normalised text)
+    "question_overlap",  # share of the span's content words that are in the question
+    "heading",  # the span's line looks like a heading (short, no sentence punctuation)
+    "contents",  # the span's line or passage looks like a table of contents (dot leaders)
+    "table",  # the span's line looks like a table row (mostly numbers, or cells apart by wide gaps)
+    "type_match",  # the question asks for a number / date / name and the span is one
+    "type_mismatch",  # the question asks for a number / date / name and the span is not one
+)
+
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+_DIGIT = re.compile(r"\d")
+_YEAR_OR_DATE = re.compile(
+    r"\b(1\d{3}|20\d{2}|\d{1,2}(st|nd|rd|th)|\d+s|century|centuries|decade|january|february|march|april|may|"
+    r"june|july|august|september|october|november|december|monday|tuesday|wednesday|thursday|friday|"
+    r"saturday|sunday|spring|summer|autumn|fall|winter|bc|ad|ago|year|years)\b",
+    re.IGNORECASE,
+)
+_NUMBER_WORD = re.compile(
+    r"\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|"
+    r"hundred|hundreds|thousand|thousands|million|millions|billion|billions|dozen|dozens|half|several)\b",
+    re.IGNORECASE,
+)
+_LEADER = re.compile(r"(?:\.\s?){4,}|…{2,}|(?:·\s?){4,}")
+_WIDE_GAP = re.compile(r"\S(?: {2,}|\t)\S")
+_NUMBER_QUESTION = re.compile(
+    r"\bhow (many|much|long|old|far|large|big|tall|high|fast|often|deep|wide|heavy)\b|\bwhat (percentage|percent|"
+    r"number|amount)\b",
+    re.IGNORECASE,
+)
+_DATE_QUESTION = re.compile(
+    r"\bwhen\b|\b(what|which|in what) (year|years|century|decade|date|day|month|era|period|time)\b", re.IGNORECASE
+)
+_NAME_QUESTION = re.compile(r"\b(who|whom|whose)\b", re.IGNORECASE)
+
+
+def question_type(question: str) -> str:
+    """What kind of answer a question asks for: "number", "date", "name" or "" (anything)."""
+    if _NUMBER_QUESTION.search(question):
+        return "number"
+    if _DATE_QUESTION.search(question):
+        return "date"
+    if _NAME_QUESTION.search(question):
+        return "name"
+    return ""
+
+
+def fits_type(kind: str, text: str) -> bool:
+    """Whether an answer text is of the kind a question asks for (always True for "")."""
+    if kind == "number":
+        return bool(_DIGIT.search(text) or _NUMBER_WORD.search(text))
+    if kind == "date":
+        return bool(_YEAR_OR_DATE.search(text) or _DIGIT.search(text))
+    if kind == "name":
+        return any(word[:1].isupper() for word in text.split()) and not _DIGIT.search(text)
+    return True
+
+
+def looks_like_heading(line: str) -> bool:
+    """A short line without sentence punctuation ("4.2 Recovery Time Objective")."""
+    stripped = line.strip()
+    words = stripped.split()
+    return 0 < len(words) <= 10 and stripped[-1] not in '.?!:;,"”)' and len(stripped) <= 90
+
+
+def looks_like_table_row(line: str) -> bool:
+    """A line of cells: wide gaps between three or more cells, or mostly numbers."""
+    tokens = line.split()
+    if len(tokens) < 3:
+        return False
+    if len(_WIDE_GAP.findall(line)) >= 2:
+        return True
+    numeric = sum(1 for token in tokens if _DIGIT.search(token))
+    return numeric / len(tokens) >= 0.5
+
+
+def content_words(text: str) -> list[str]:
+    words = [w.lower() for w in _WORD.findall(text)]
+    return [w for w in words if w not in STOPWORDS]
+
+
+@dataclass(frozen=True)
+class SpanEvidence:
+    """What the engine knows about one answer candidate before it is scored."""
+
+    text: str
+    probability: float
+    null_probability: float
+    relevance: float  # BM25 of the span's passage / log(1 + library passages) (0: no content word shared)
+    relevance_rank: int  # the passage's rank among the question's passages by BM25, 0 = best
+    line: str  # the line of the passage the span sits in
+    in_contents: bool = False  # the passage was stored as a table of contents
+
+
+# Features computed from numbers alone: cheap for the hundreds of spans a question over a long PDF has.
+NUMERIC_FEATURES = frozenset(
+    {"log_probability", "log_probability_gap", "null_probability", "bm25", "bm25_gap", "bm25_rank", "words"}
+)
+
+
+def feature_matrix(
+    question: str, evidence: Sequence[SpanEvidence], needed: Collection[str] | None = None
+) -> np.ndarray:
+    """(len(evidence), len(FEATURES)) float64 matrix of every candidate's features, in FEATURES order.
+
+    With `needed`, the text features (repeats, question overlap, line shapes, answer type) are computed
+    only when named there, and are 0 otherwise: the engine asks only for its calibration's features.
+    """
+    rows = np.zeros((len(evidence), len(FEATURES)), dtype=np.float64)
+    if not evidence:
+        return rows
+    column = {name: index for index, name in enumerate(FEATURES)}
+    log_probabilities = np.log(np.maximum([e.probability for e in evidence], 1e-12))
+    relevance = np.asarray([e.relevance for e in evidence])
+    rows[:, column["log_probability"]] = log_probabilities
+    rows[:, column["log_probability_gap"]] = log_probabilities - log_probabilities.max()
+    rows[:, column["null_probability"]] = [e.null_probability for e in evidence]
+    rows[:, column["bm25"]] = relevance
+    rows[:, column["bm25_gap"]] = relevance - relevance.max()
+    rows[:, column["bm25_rank"]] = np.log1p([e.relevance_rank for e in evidence])
+    rows[:, column["words"]] = np.log1p([len(e.text.split()) for e in evidence])
+    wanted = set(FEATURES if needed is None else needed) - NUMERIC_FEATURES
+    if not wanted:
+        return rows
+    kind = question_type(question)
+    asked = set(content_words(question))
+    keys = [normalize_answer(e.text) for e in evidence] if "repeats" in wanted else []
+    counts = Counter(keys)
+    line_flags: dict[str, tuple[bool, bool, bool]] = {}
+    for i, item in enumerate(evidence):
+        row = rows[i]
+        if keys:
+            row[column["repeats"]] = math.log1p(counts[keys[i]] - 1)
+        if "question_overlap" in wanted:
+            words = content_words(item.text)
+            if words:
+                row[column["question_overlap"]] = sum(w in asked for w in words) / len(words)
+        if wanted & {"heading", "contents", "table"}:
+            if item.line not in line_flags:  # many candidates share a line (a SQuAD paragraph is one line)
+                line_flags[item.line] = (
+                    looks_like_heading(item.line),
+                    bool(_LEADER.search(item.line)),
+                    looks_like_table_row(item.line),
+                )
+            heading, leaders, table = line_flags[item.line]
+            row[column["heading"]] = float(heading)
+            row[column["contents"]] = float(item.in_contents or leaders)
+            row[column["table"]] = float(table)
+        if kind and wanted & {"type_match", "type_mismatch"}:
+            fits = fits_type(kind, item.text)
+            row[column["type_match"]] = float(fits)
+            row[column["type_mismatch"]] = float(not fits)
+    return rows
+
+
+def _sigmoid(values: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * values))
+
+
+@dataclass(frozen=True)
+class Calibrator:
+    """Two small logistic models from a question's candidates to the probability that each is right.
+
+    The ranking model gives every candidate a logit r from its features (fitted on all candidates). The
+    display model turns it into the probability shown, sigmoid(slope·r + gap_slope·(r - best r of the
+    question) + bias), fitted on the best few candidates of each question, where the winner's curse would
+    otherwise make the top answer's number too low or too high. slope + gap_slope > 0, so the list ordered
+    by the probability shown is ordered by r. `threshold`: the best answer's probability below which the
+    question counts as not answered.
+    """
+
+    features: tuple[str, ...]
+    mean: np.ndarray
+    scale: np.ndarray
+    coefficients: np.ndarray
+    intercept: float
+    slope: float = 1.0
+    gap_slope: float = 0.0
+    bias: float = 0.0
+    threshold: float = 0.0
+
+    def ranking(self, matrix: np.ndarray) -> np.ndarray:
+        """The ranking logit r of each row of a FEATURES-ordered matrix (from `feature_matrix`)."""
+        if matrix.shape[0] == 0:
+            return np.zeros(0)
+        columns = [FEATURES.index(name) for name in self.features]
+        standard = (matrix[:, columns] - self.mean) / self.scale
+        return standard @ self.coefficients + self.intercept
+
+    def probabilities(self, matrix: np.ndarray) -> np.ndarray:
+        """P(right) of each candidate of ONE question (rows of its FEATURES-ordered matrix)."""
+        r = self.ranking(matrix)
+        if r.size == 0:
+            return r
+        return _sigmoid(self.slope * r + self.gap_slope * (r - r.max()) + self.bias)
+
+    def to_manifest(self) -> dict:
+        """The JSON-ready form stored under the manifest's "calibration" key (with the fit's notes)."""
+        return {
+            "features": list(self.features),
+            "mean": [round(float(v), 6) for v in self.mean],
+            "scale": [round(float(v), 6) for v in self.scale],
+            "coefficients": [round(float(v), 6) for v in self.coefficients],
+            "intercept": round(float(self.intercept), 6),
+            "slope": round(float(self.slope), 6),
+            "gap_slope": round(float(self.gap_slope), 6),
+            "bias": round(float(self.bias), 6),
+            "threshold": round(float(self.threshold), 4),
+        }
+
+    @classmethod
+    def from_manifest(cls, entry: dict) -> Calibrator:
+        """Read a manifest's "calibration" entry; raises ValueError when it is malformed or names a
+        feature this version does not compute."""
+        features = tuple(str(name) for name in entry["features"])
+        unknown = [name for name in features if name not in FEATURES]
+        if unknown:
+            raise ValueError(f"unknown calibration features {unknown}")
+        arrays = [np.asarray(entry[key], dtype=np.float64) for key in ("mean", "scale", "coefficients")]
+        if any(array.shape != (len(features),) for array in arrays):
+            raise ValueError("calibration arrays do not match its feature list")
+        if np.any(arrays[1] <= 0):
+            raise ValueError("calibration scales must be positive")
+        slope, gap_slope = float(entry.get("slope", 1.0)), float(entry.get("gap_slope", 0.0))
+        if slope + gap_slope <= 0:
+            raise ValueError("the display model must keep the ranking's order (slope + gap_slope > 0)")
+        return cls(
+            features,
+            *arrays,
+            float(entry["intercept"]),
+            slope,
+            gap_slope,
+            float(entry.get("bias", 0.0)),
+            float(entry["threshold"]),
+        )
+
+
+def _newton_logistic(x: np.ndarray, y: np.ndarray, l2: float, iterations: int = 50) -> np.ndarray:
+    """Weights [intercept, w...] maximising the L2-penalised (not the intercept) log likelihood."""
+    design = np.hstack([np.ones((len(x), 1)), x])
+    weights = np.zeros(design.shape[1])
+    penalty = np.full(design.shape[1], l2)
+    penalty[0] = 0.0
+    for _ in range(iterations):
+        p = _sigmoid(design @ weights)
+        gradient = design.T @ (p - y) + penalty * weights
+        hessian = (design * (p * (1 - p))[:, None]).T @ design + np.diag(penalty) + 1e-9 * np.eye(len(weights))
+        step = np.linalg.solve(hessian, gradient)
+        weights -= step
+        if np.max(np.abs(step)) < 1e-8:
+            break
+    return weights
+
+
+def fit_logistic(
+    matrix: np.ndarray,
+    labels: np.ndarray,
+    features: Sequence[str] = FEATURES,
+    l2: float = 1.0,
+) -> Calibrator:
+    """Fit the ranking model P(label | features) by Newton's method on standardised features with an L2
+    penalty of `l2`. `matrix` is FEATURES-ordered; the display model is the identity and the threshold 0."""
+    columns = [FEATURES.index(name) for name in features]
+    x = matrix[:, columns].astype(np.float64)
+    mean = x.mean(axis=0)
+    scale = x.std(axis=0)
+    scale[scale < 1e-9] = 1.0  # a constant feature stays at 0 after standardising
+    weights = _newton_logistic((x - mean) / scale, labels.astype(np.float64), l2)
+    return Calibrator(tuple(features), mean, scale, weights[1:], float(weights[0]))
+
+
+def fit_display(ranking: np.ndarray, best_in_question: np.ndarray, labels: np.ndarray) -> tuple[float, float, float]:
+    """(slope, gap_slope, bias) of the display model on some candidates' ranking logits, the best logit
+    of each one's question and whether each is right; without the gap term when it would reverse the order."""
+    gap = ranking - best_in_question
+    weights = _newton_logistic(np.column_stack([ranking, gap]), labels.astype(np.float64), l2=1e-3)
+    bias, slope, gap_slope = (float(w) for w in weights)
+    if slope + gap_slope <= 0.05:
+        bias, slope = (float(w) for w in _newton_logistic(ranking[:, None], labels.astype(np.float64), l2=1e-3))
+        gap_slope = 0.0
+    return max(slope, 1e-3), gap_slope, bias
+
+
+@dataclass(frozen=True)
+class ThresholdChoice:
+    """The "not found" threshold and what it gives on the questions it was chosen on."""
+
+    threshold: float
+    expected_f1: float  # mix-weighted: answerable F1 (a refusal scores 0) and unanswerable refusals
+    answerable_f1: float  # F1 on answerable questions with refusals
+    answerable_f1_never_refusing: float
+    refused: float  # share of unanswerable questions refused
+
+
+def choose_threshold(
+    answerable_scores: np.ndarray,
+    answerable_f1: np.ndarray,
+    unanswerable_scores: np.ndarray,
+    answerable_share: float,
+) -> ThresholdChoice:
+    """The best answer's score below which to say "not found", maximising expected F1 over a mix of
+    `answerable_share` answerable questions (F1 of the best answer, 0 when refused) and the rest
+    unanswerable (1 when refused, 0 when answered)."""
+    candidates = np.unique(np.concatenate(([0.0], answerable_scores, unanswerable_scores, [1.0 + 1e-9])))
+    best: ThresholdChoice | None = None
+    never = float(answerable_f1.mean()) if answerable_f1.size else 0.0
+    for threshold in candidates:
+        f1 = float(np.where(answerable_scores >= threshold, answerable_f1, 0.0).mean()) if answerable_f1.size else 0.0
+        refused = float((unanswerable_scores < threshold).mean()) if unanswerable_scores.size else 0.0
+        expected = answerable_share * f1 + (1 - answerable_share) * refused
+        if best is None or expected > best.expected_f1 + 1e-12:
+            best = ThresholdChoice(float(threshold), expected, f1, never, refused)
+    assert best is not None
+    return best
+
+
+def expected_calibration_error(scores: np.ndarray, right: np.ndarray, bins: int = 10) -> float:
+    """Mean |predicted - observed accuracy| over `bins` equal-width score bins, weighted by bin size."""
+    if scores.size == 0:
+        return 0.0
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    which = np.clip(np.digitize(scores, edges[1:-1], right=False), 0, bins - 1)
+    error = 0.0
+    for b in range(bins):
+        inside = which == b
+        if inside.any():
+            error += inside.mean() * abs(float(scores[inside].mean()) - float(right[inside].mean()))
+    return error
+
+
+def reliability_bins(scores: np.ndarray, right: np.ndarray, bins: int = 10) -> list[tuple[float, float, int]]:
+    """(mean predicted, observed accuracy, count) for each non-empty equal-width score bin."""
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    which = np.clip(np.digitize(scores, edges[1:-1], right=False), 0, bins - 1)
+    result = []
+    for b in range(bins):
+        inside = which == b
+        if inside.any():
+            result.append((float(scores[inside].mean()), float(right[inside].mean()), int(inside.sum())))
+    return result

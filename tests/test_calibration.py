@@ -1,0 +1,178 @@
+"""Answer features, the logistic fit, the "not found" threshold and the calibration error, on hand-built data."""
+
+import numpy as np
+import pytest
+
+from qa_reader.calibration import (
+    FEATURES,
+    Calibrator,
+    SpanEvidence,
+    choose_threshold,
+    expected_calibration_error,
+    feature_matrix,
+    fit_display,
+    fit_logistic,
+    fits_type,
+    question_type,
+    reliability_bins,
+)
+
+
+def column(matrix: np.ndarray, name: str) -> np.ndarray:
+    return matrix[:, FEATURES.index(name)]
+
+
+def evidence(text: str, probability: float = 0.5, relevance: float = 1.0, rank: int = 0, line: str = "", **kw):
+    return SpanEvidence(text, probability, kw.pop("null", 0.1), relevance, rank, line or f"It is {text}.", **kw)
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("How many phases are there?", "number"),
+        ("What percentage of staff left?", "number"),
+        ("When was the plan revised?", "date"),
+        ("In what year did it open?", "date"),
+        ("Who wrote the guide?", "name"),
+        ("What is the recovery time objective?", ""),
+    ],
+)
+def test_question_types(question, kind):
+    assert question_type(question) == kind
+
+
+def test_answer_types():
+    assert fits_type("number", "four phases") and fits_type("number", "12") and not fits_type("number", "the team")
+    assert fits_type("date", "in 1998") and fits_type("date", "March") and not fits_type("date", "the team")
+    assert fits_type("name", "Grace Hopper") and not fits_type("name", "the team") and not fits_type("name", "Route 9")
+    assert fits_type("", "anything")
+
+
+def test_features_of_each_candidate():
+    question = "How many phases does the incident life cycle have?"
+    items = [
+        evidence("four", probability=0.6, relevance=3.0, rank=0),
+        evidence("four", probability=0.1, relevance=1.0, rank=2),  # the same text at another place
+        evidence("incident life cycle", probability=0.05, relevance=0.0, rank=5),
+        evidence("12", probability=0.01, line="Table 3   12   14   16"),
+        evidence("Contents", probability=0.01, line="Contents . . . . . . . 4", in_contents=False),
+        evidence("Recovery Time Objective", probability=0.01, line="4.2 Recovery Time Objective"),
+    ]
+    matrix = feature_matrix(question, items)
+    assert matrix.shape == (6, len(FEATURES))
+    assert column(matrix, "log_probability")[0] == pytest.approx(np.log(0.6))
+    assert column(matrix, "log_probability_gap")[0] == 0.0 and column(matrix, "log_probability_gap")[1] < 0
+    assert column(matrix, "bm25_gap")[1] == pytest.approx(-2.0)
+    assert column(matrix, "bm25_rank")[0] == 0.0 and column(matrix, "bm25_rank")[1] == pytest.approx(np.log(3))
+    assert list(column(matrix, "repeats")[:3]) == pytest.approx([np.log(2), np.log(2), 0.0])
+    assert column(matrix, "question_overlap")[2] == 1.0 and column(matrix, "question_overlap")[0] == 0.0
+    assert list(column(matrix, "type_match")[:3]) == [1.0, 1.0, 0.0]
+    assert column(matrix, "type_mismatch")[2] == 1.0
+    assert list(column(matrix, "table")) == [0, 0, 0, 1, 0, 0]
+    assert list(column(matrix, "contents")) == [0, 0, 0, 0, 1, 0]
+    assert column(matrix, "heading")[5] == 1.0 and column(matrix, "heading")[0] == 0.0
+    assert column(matrix, "words")[2] == pytest.approx(np.log(4))
+
+
+def test_a_table_of_contents_passage_marks_its_candidates():
+    matrix = feature_matrix("What is it?", [evidence("x", in_contents=True), evidence("y")])
+    assert list(column(matrix, "contents")) == [1.0, 0.0]
+
+
+def test_no_candidates_give_an_empty_matrix():
+    assert feature_matrix("Why?", []).shape == (0, len(FEATURES))
+
+
+def synthetic(rows: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Features whose true P(right) is a known logistic function of two of them."""
+    rng = np.random.default_rng(seed)
+    matrix = np.zeros((rows, len(FEATURES)))
+    matrix[:, FEATURES.index("log_probability")] = rng.normal(-2, 1.5, rows)
+    matrix[:, FEATURES.index("bm25")] = rng.normal(3, 2, rows)
+    matrix[:, FEATURES.index("heading")] = rng.random(rows) < 0.1
+    truth = 1 / (1 + np.exp(-(1.2 * matrix[:, 0] + 0.5 * matrix[:, FEATURES.index("bm25")] + 0.5)))
+    return matrix, rng.random(rows) < truth, truth
+
+
+def test_the_fit_recovers_true_probabilities_and_is_calibrated_on_new_data():
+    matrix, labels, _ = synthetic(6000)
+    model = fit_logistic(matrix, labels, l2=0.1)
+    test_matrix, test_labels, truth = synthetic(6000, seed=1)
+    predicted = model.probabilities(test_matrix)
+    assert np.abs(predicted - truth).mean() < 0.02
+    assert expected_calibration_error(predicted, test_labels) < 0.03
+    # features that do not matter get (near) zero weight; constant ones exactly zero
+    weights = dict(zip(model.features, model.coefficients))
+    assert weights["log_probability"] > 1.0 and weights["bm25"] > 0.5
+    assert abs(weights["heading"]) < 0.1 and weights["table"] == 0.0
+
+
+def test_the_fit_on_a_subset_of_features_reads_only_those_columns():
+    matrix, labels, _ = synthetic(2000)
+    model = fit_logistic(matrix, labels, features=("log_probability",))
+    shuffled = matrix.copy()
+    shuffled[:, FEATURES.index("bm25")] = 0.0
+    assert np.array_equal(model.probabilities(matrix), model.probabilities(shuffled))
+
+
+def test_the_calibration_survives_the_manifest_and_rejects_what_it_cannot_use():
+    matrix, labels, _ = synthetic(500)
+    model = fit_logistic(matrix, labels, features=("log_probability", "bm25"))
+    entry = {**model.to_manifest(), "threshold": 0.3}
+    again = Calibrator.from_manifest(entry)
+    assert again.threshold == 0.3
+    assert np.allclose(again.probabilities(matrix), model.probabilities(matrix), atol=1e-5)
+    with pytest.raises(ValueError):
+        Calibrator.from_manifest({**entry, "features": ["log_probability", "shoe_size"]})
+    with pytest.raises(ValueError):
+        Calibrator.from_manifest({**entry, "coefficients": [1.0]})
+
+
+def test_the_threshold_maximises_expected_f1_for_the_mix():
+    answerable_scores = np.array([0.9, 0.8, 0.6, 0.3, 0.2])
+    answerable_f1 = np.array([1.0, 1.0, 1.0, 0.0, 0.0])
+    unanswerable_scores = np.array([0.5, 0.25, 0.1])
+    # Refusing below 0.6 keeps every right answer and refuses all unanswerable questions.
+    choice = choose_threshold(answerable_scores, answerable_f1, unanswerable_scores, answerable_share=0.5)
+    assert 0.5 < choice.threshold <= 0.6
+    assert choice.refused == 1.0 and choice.answerable_f1 == pytest.approx(0.6)
+    assert choice.expected_f1 == pytest.approx(0.5 * 0.6 + 0.5 * 1.0)
+    # With (almost) only answerable questions, refusing the partly right answers costs more than it gains.
+    partly = np.array([1.0, 1.0, 1.0, 0.4, 0.4])
+    mostly = choose_threshold(answerable_scores, partly, unanswerable_scores, answerable_share=0.999)
+    assert mostly.threshold <= 0.2 and mostly.answerable_f1 == pytest.approx(0.76)
+
+
+def test_calibration_error_and_bins():
+    scores = np.array([0.15, 0.15, 0.85, 0.85])
+    assert expected_calibration_error(scores, np.array([False, False, True, True])) == pytest.approx(0.15)
+    assert expected_calibration_error(np.array([0.5, 0.5]), np.array([True, False])) == 0.0
+    assert reliability_bins(scores, np.array([True, False, True, True])) == [(0.15, 0.5, 2), (0.85, 1.0, 2)]
+
+
+def test_the_display_model_keeps_the_ranking_order_and_is_calibrated_on_its_candidates():
+    rng = np.random.default_rng(2)
+    ranking = rng.normal(0, 2, 4000)
+    best = ranking + rng.exponential(1.0, 4000) * (rng.random(4000) < 0.5)  # half are their question's best
+    right = rng.random(4000) < 1 / (1 + np.exp(-(0.7 * ranking + 0.3)))
+    slope, gap_slope, bias = fit_display(ranking, best, right)
+    assert slope + gap_slope > 0
+    calibrator = Calibrator(("log_probability",), np.zeros(1), np.ones(1), np.ones(1), 0.0, slope, gap_slope, bias)
+    matrix = np.zeros((5, len(FEATURES)))
+    matrix[:, 0] = [-1.0, 2.0, 0.5, 3.0, -4.0]
+    shown = calibrator.probabilities(matrix)
+    assert list(np.argsort(-shown)) == [3, 1, 2, 0, 4]
+    logits = slope * ranking + gap_slope * (ranking - best) + bias
+    assert expected_calibration_error(1 / (1 + np.exp(-logits)), right) < 0.04
+    with pytest.raises(ValueError, match="order"):
+        Calibrator.from_manifest({**calibrator.to_manifest(), "slope": -1.0, "gap_slope": 0.0})
+
+
+def test_only_the_needed_text_features_are_computed_and_they_equal_the_full_ones():
+    items = [evidence("four", line="Table 3   12   14   16"), evidence("four", probability=0.2), evidence("Ada")]
+    full = feature_matrix("How many phases?", items)
+    some = feature_matrix("How many phases?", items, needed=("log_probability", "repeats"))
+    assert np.array_equal(some[:, FEATURES.index("repeats")], full[:, FEATURES.index("repeats")])
+    assert np.array_equal(some[:, FEATURES.index("bm25_gap")], full[:, FEATURES.index("bm25_gap")])
+    assert not some[:, FEATURES.index("table")].any() and full[:, FEATURES.index("table")].any()
+    assert not some[:, FEATURES.index("type_match")].any() and full[:, FEATURES.index("type_match")].any()

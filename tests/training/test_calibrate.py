@@ -1,0 +1,117 @@
+"""Fitting the answer calibration on held-out training articles (tiny model, torch-free), and the engine using it."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from qa_reader.engine import Engine
+from qa_reader.reader.model import file_sha256
+from qa_reader.training.__main__ import main
+from qa_reader.training.calibrate import Collected, collect, fit, held_out_documents, top_answers, write_calibration
+from qa_reader.training.data import held_out_unit
+
+SOURCE = "squadshifts-new-wiki"
+ARTICLES = 120
+
+
+def _context(i: int) -> str:
+    return f"The cycle{i} plan has phases: preparation, step{i} and analysis. Cats and dogs sleep."
+
+
+def _qa(i: int) -> tuple[str, str]:
+    """Even articles ask for the phases (the tiny model gets them right); odd ones for the animals, a
+    question that matches the text worse and that the tiny model gets wrong (it only knows phases)."""
+    if i % 2 == 0:
+        return f"What are the phases of cycle{i}?", f"preparation, step{i} and analysis"
+    return "Which animals sleep?", "Cats and dogs"
+
+
+@pytest.fixture(scope="module")
+def train_dir(tmp_path_factory):
+    """A SQuADShifts-shaped file of one-paragraph articles; a few are in the fixed held-out slice."""
+    folder = tmp_path_factory.mktemp("train")
+    articles = []
+    for i in range(ARTICLES):
+        context = _context(i)
+        question, answer = _qa(i)
+        qas = [
+            {"id": f"q{i}", "question": question, "answers": [{"text": answer, "answer_start": context.index(answer)}]}
+        ]
+        articles.append({"title": f"article {i}", "paragraphs": [{"context": context, "qas": qas}]})
+    (folder / "squadshifts").mkdir()
+    (folder / "squadshifts" / "new_wiki_v1.0.json").write_text(json.dumps({"data": articles}))
+    held = [i for i in range(ARTICLES) if held_out_unit(SOURCE, f"article {i}", _context(i), True)]
+    assert {i % 2 for i in held} == {0, 1}, "the fixture needs held-out articles of both kinds"
+    return folder
+
+
+@pytest.fixture
+def model_copy(tiny_model_dir, tmp_path):
+    return shutil.copytree(tiny_model_dir, tmp_path / "model")
+
+
+def test_only_held_out_articles_are_asked_and_each_against_its_own_and_another_document(train_dir, tiny_model_dir):
+    documents = held_out_documents(train_dir, [SOURCE], paragraphs_per_document=1)
+    titles = {q.title for _, _, questions in documents for q in questions}
+    assert titles and all(held_out_unit(SOURCE, t, _context(int(t.split()[1])), True) for t in titles)
+    data = collect(tiny_model_dir, train_dir, every=1, sources=[SOURCE], paragraphs_per_document=1, log=lambda _: None)
+    # "Cats and dogs" is in every document: those questions are never asked of another one as unanswerable.
+    phases = sum("phases" in q.question for _, _, questions in documents for q in questions)
+    assert data.ask_answerable.sum() == len(documents) and (~data.ask_answerable).sum() == phases
+    assert data.features.shape == (len(data.f1), data.features.shape[1]) and len(data.ask) == len(data.f1)
+    top = top_answers(data, data.features[:, 0].astype(float))  # by log probability: the tiny model's phases
+    assert top.f1[top.answerable].max() == 1.0 and top.f1[top.answerable].min() < 0.5
+    assert np.all(top.f1[~top.answerable] == 0.0)
+
+
+def test_the_fit_separates_own_from_other_documents_and_is_written_without_touching_the_model(
+    train_dir, model_copy, tmp_path
+):
+    data = collect(model_copy, train_dir, every=1, sources=[SOURCE], paragraphs_per_document=1, log=lambda _: None)
+    data.save(tmp_path / "collected.npz")
+    again = Collected.load(tmp_path / "collected.npz")
+    assert np.array_equal(again.features, data.features) and np.array_equal(again.ask_answerable, data.ask_answerable)
+
+    calibrator, notes = fit(data)
+    top = top_answers(data, calibrator.probabilities(data.features.astype(float)))
+    # Same span probabilities everywhere: only the passage's match to the question tells them apart.
+    right = top.answerable & top.right
+    assert top.score[right].min() > top.score[~right].max()
+    assert top.score[~top.answerable].max() < calibrator.threshold <= top.score[right].min()
+    assert notes["held_out_cross_fitted"]["unanswerable_refused_percent"] == 100.0
+
+    model_bytes = (model_copy / "model.onnx").read_bytes()
+    sha = json.loads((model_copy / "manifest.json").read_text())["sha256"]
+    write_calibration(model_copy, calibrator, notes)
+    manifest = json.loads((model_copy / "manifest.json").read_text())
+    assert manifest["sha256"] == sha == file_sha256(model_copy / "model.onnx")
+    assert (model_copy / "model.onnx").read_bytes() == model_bytes
+    assert manifest["calibration"]["threshold"] == pytest.approx(calibrator.threshold, abs=1e-4)
+    assert "trained on these articles" in manifest["calibration"]["caveat"]
+
+    # The engine now shows the calibrated probability, ranks by it and refuses below the threshold.
+    engine = Engine(None, model_copy)
+    documents = held_out_documents(train_dir, [SOURCE], paragraphs_per_document=1)
+    ids = [engine.add_document(document) for _, document, _ in documents]
+    question = next(q for _, _, questions in documents for q in questions if "phases" in q.question)
+    own_index = next(i for i, (_, _, questions) in enumerate(documents) if question in questions)
+    assert engine.threshold == pytest.approx(calibrator.threshold, abs=1e-4)
+    answered = engine.ask(question.question, [ids[own_index]])
+    refused = engine.ask(question.question, [ids[(own_index + 1) % len(ids)]])
+    assert answered.found and question.answers[0] in answered.answers[0].text
+    assert not refused.found and refused.guesses[0].score < answered.answers[0].score
+    shown = [a.score for a in answered.answers + answered.guesses]
+    assert shown == sorted(shown, reverse=True)
+    candidates = engine.candidates([question.question], [ids[own_index]])[0]
+    assert max(shown) == pytest.approx(float(engine.calibrator().probabilities(candidates.features).max()))
+    engine.close()
+
+
+def test_the_calibrate_command_refits_the_manifest(train_dir, model_copy, tmp_path):
+    cache = tmp_path / "cache.npz"
+    main(["calibrate", str(model_copy), "--train-dir", str(train_dir), "--every", "1", "--cache", str(cache)])
+    manifest = json.loads((model_copy / "manifest.json").read_text())
+    assert cache.exists() and manifest["calibration"]["answerable_asks"] >= 2
+    assert manifest["sha256"] == file_sha256(model_copy / "model.onnx")
