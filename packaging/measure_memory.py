@@ -1,0 +1,121 @@
+"""Start the real app on a document, ask a question, scroll through the pages, then print the memory held.
+
+    QT_QPA_PLATFORM=offscreen python packaging/measure_memory.py DOC.pdf [--question "…"] [--tracemalloc]
+
+Uses a fresh library and settings folder (QA_READER_HOME in a temporary folder), so the first open indexes
+the document. Prints VmRSS and VmHWM of this process (Linux /proc/self/status) and what the window and
+the engine hold: rendered pages, character boxes, tokenised passages. Exit 2 when no answer came in time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+
+def _status(field: str) -> str:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return line.split(":", 1)[1].strip()
+    return "?"
+
+
+def _mib(kib_text: str) -> str:
+    return f"{int(kib_text.split()[0]) / 1024:.0f} MB" if kib_text[:1].isdigit() else kib_text
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("file", type=Path)
+    parser.add_argument("--question", default="What is the recovery time objective?")
+    parser.add_argument("--timeout", type=float, default=600.0, help="seconds to wait for the answer")
+    parser.add_argument("--pages", type=int, default=60, help="pages to scroll through after the answer")
+    parser.add_argument("--tracemalloc", action="store_true", help="also list the largest Python allocations")
+    options = parser.parse_args(argv)
+    if options.tracemalloc:
+        tracemalloc.start(8)
+    home = tempfile.mkdtemp(prefix="qa-reader-memory-")
+    os.environ["QA_READER_HOME"] = home
+
+    from PySide6.QtCore import QTimer
+
+    from qa_reader.gui.app import application, start
+
+    app = application()
+    app_args = argparse.Namespace(
+        command="open", files=[options.file], question=options.question, library=None, model=None
+    )
+    running = start(app_args, app)
+    if running is None:
+        print("Another QA Reader runs on this library.", file=sys.stderr)
+        return 2
+    window = running.window
+    window.resize(1200, 800)
+    view = window.document.pdf
+    deadline = time.monotonic() + options.timeout
+    outcome = {"code": 2, "page": 0}
+
+    def answered() -> bool:
+        result = window.answers.result
+        return result is not None and result.question == options.question and window.document.content is not None
+
+    def scroll() -> None:
+        if outcome["page"] >= min(options.pages, max(view.page_count, 1)):
+            QTimer.singleShot(1000, finish)
+            return
+        view.go_to_page(outcome["page"])
+        outcome["page"] += 1
+        QTimer.singleShot(150, scroll)
+
+    def finish() -> None:
+        outcome["code"] = 0
+        app.quit()
+
+    def poll() -> None:
+        if answered():
+            best = window.answers.current_answer()
+            print(f"answer: {best.text if best else None!r} after {time.monotonic() - started:.1f} s")
+            QTimer.singleShot(500, scroll)
+            return
+        if time.monotonic() > deadline:
+            print("no answer in time", file=sys.stderr)
+            app.quit()
+            return
+        QTimer.singleShot(200, poll)
+
+    started = time.monotonic()
+    QTimer.singleShot(200, poll)
+    app.exec()
+
+    content = window.document.content
+    pixmaps = list(view._pixmaps.values())
+    pixmap_bytes = sum(p.width() * p.height() * p.depth() // 8 for _, p in pixmaps)
+    engine = running.client._worker._engine
+    print(f"VmRSS {_mib(_status('VmRSS'))}, VmHWM {_mib(_status('VmHWM'))}")
+    print(f"page images kept: {len(pixmaps)} ({pixmap_bytes / 2**20:.1f} MB)")
+    if content is not None:
+        boxes = content.boxes
+        print(f"character boxes held by the view: {len(boxes)} pages ({boxes.nbytes() / 2**20:.1f} MB)"
+              if hasattr(boxes, "nbytes") else
+              f"character boxes held by the view: {len(boxes)} pages "
+              f"({sum(b.nbytes for _, b in boxes.values()) / 2**20:.1f} MB)")
+        print(f"document text: {len(content.text):,} characters")
+    if engine is not None:
+        print(f"tokenised passages cached by the engine: {len(engine._tokens)}")
+    if options.tracemalloc:
+        current, peak = tracemalloc.get_traced_memory()
+        print(f"tracemalloc: {current / 2**20:.1f} MB now, {peak / 2**20:.1f} MB peak")
+        for stat in tracemalloc.take_snapshot().statistics("lineno")[:12]:
+            print(f"  {stat.size / 2**20:7.1f} MB  {stat.traceback[0]}")
+    running.window.shutdown()
+    running.server.close()
+    return outcome["code"]
+
+
+if __name__ == "__main__":
+    sys.exit(main())
