@@ -73,13 +73,16 @@ def main(argv: list[str] | None = None) -> int:
         QTimer.singleShot(150, scroll)
 
     def finish() -> None:
+        engine = running.client._worker._engine
+        outcome["tokens"] = len(engine._tokens) if engine is not None else None
         outcome["code"] = 0
         app.quit()
 
     def poll() -> None:
         if answered():
             best = window.answers.current_answer()
-            print(f"answer: {best.text if best else None!r} after {time.monotonic() - started:.1f} s")
+            header = window.answers.header.text()
+            print(f"answer: {best.text if best else None!r} after {time.monotonic() - started:.1f} s ({header})")
             QTimer.singleShot(500, scroll)
             return
         if time.monotonic() > deadline:
@@ -95,18 +98,17 @@ def main(argv: list[str] | None = None) -> int:
     content = window.document.content
     pixmaps = list(view._pixmaps.values())
     pixmap_bytes = sum(p.width() * p.height() * p.depth() // 8 for _, p in pixmaps)
-    engine = running.client._worker._engine
     print(f"VmRSS {_mib(_status('VmRSS'))}, VmHWM {_mib(_status('VmHWM'))}")
+    import ctypes
+    ctypes.CDLL("libc.so.6").malloc_trim(0)
+    print(f"after malloc_trim: VmRSS {_mib(_status('VmRSS'))}")
     print(f"page images kept: {len(pixmaps)} ({pixmap_bytes / 2**20:.1f} MB)")
     if content is not None:
-        boxes = content.boxes
-        print(f"character boxes held by the view: {len(boxes)} pages ({boxes.nbytes() / 2**20:.1f} MB)"
-              if hasattr(boxes, "nbytes") else
-              f"character boxes held by the view: {len(boxes)} pages "
-              f"({sum(b.nbytes for _, b in boxes.values()) / 2**20:.1f} MB)")
+        held = content.boxes.held() if hasattr(content.boxes, "held") else content.boxes
+        megabytes = sum(b.nbytes for _, b in held.values()) / 2**20
+        print(f"character boxes held by the view: {len(held)} pages ({megabytes:.1f} MB)")
         print(f"document text: {len(content.text):,} characters")
-    if engine is not None:
-        print(f"tokenised passages cached by the engine: {len(engine._tokens)}")
+    print(f"tokenised passages cached by the engine: {outcome.get('tokens')}")
     if options.tracemalloc:
         current, peak = tracemalloc.get_traced_memory()
         print(f"tracemalloc: {current / 2**20:.1f} MB now, {peak / 2**20:.1f} MB peak")

@@ -19,6 +19,7 @@ from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from qa_reader import config
 from qa_reader.errors import UserError
+from qa_reader.memory import release_free_memory
 from qa_reader.types import AnswerSet, Page
 
 if TYPE_CHECKING:  # the store (sqlite-utils) is loaded on the worker threads, not while the window opens
@@ -231,6 +232,7 @@ class Worker(QObject):
         if job is None:
             return
         self._index(job.job_id, job.path, job.cancel)
+        release_free_memory()  # parsing a long PDF leaves a lot freed but still resident
         # Back of the line: what was posted while this file was read runs before the next file.
         self._indexNext.emit()
 
@@ -298,6 +300,7 @@ class Worker(QObject):
             self.failed.emit(request.request_id, "ask", describe_error(error))
             return
         self.answered.emit(AskResult(request, answers))
+        release_free_memory()
 
     @Slot(int, list, list)
     def _on_batch(self, job_id: int, questions: list[str], document_ids: list[int]) -> None:
