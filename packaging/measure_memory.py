@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def scroll() -> None:
         if outcome["page"] >= min(options.pages, max(view.page_count, 1)):
-            QTimer.singleShot(1000, finish)
+            QTimer.singleShot(3000, finish)  # the app at rest after scrolling
             return
         view.go_to_page(outcome["page"])
         outcome["page"] += 1
@@ -75,6 +75,17 @@ def main(argv: list[str] | None = None) -> int:
     def finish() -> None:
         engine = running.client._worker._engine
         outcome["tokens"] = len(engine._tokens) if engine is not None else None
+        outcome["rss"] = f"VmRSS {_mib(_status('VmRSS'))}, VmHWM {_mib(_status('VmHWM'))}"
+        import ctypes
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+        outcome["rss"] += f"; after malloc_trim: VmRSS {_mib(_status('VmRSS'))}"
+        outcome["rss"] += "".join(f", {f} {_mib(_status(f))}" for f in ("RssAnon", "RssFile", "RssShmem"))
+        if options.tracemalloc:
+            current, peak = tracemalloc.get_traced_memory()
+            lines = [f"tracemalloc at rest: {current / 2**20:.1f} MB now, {peak / 2**20:.1f} MB peak"]
+            for stat in tracemalloc.take_snapshot().statistics("lineno")[:12]:
+                lines.append(f"  {stat.size / 2**20:7.1f} MB  {stat.traceback[0]}")
+            outcome["python"] = "\n".join(lines) + "\n"
         outcome["code"] = 0
         app.quit()
 
@@ -98,7 +109,9 @@ def main(argv: list[str] | None = None) -> int:
     content = window.document.content
     pixmaps = list(view._pixmaps.values())
     pixmap_bytes = sum(p.width() * p.height() * p.depth() // 8 for _, p in pixmaps)
-    print(f"VmRSS {_mib(_status('VmRSS'))}, VmHWM {_mib(_status('VmHWM'))}")
+    print(f"at rest in the event loop: {outcome.get('rss')}")
+    print(f"after the event loop: VmRSS {_mib(_status('VmRSS'))}, VmHWM {_mib(_status('VmHWM'))}"
+          + "".join(f", {f} {_mib(_status(f))}" for f in ("RssAnon", "RssFile", "RssShmem")))
     import ctypes
     ctypes.CDLL("libc.so.6").malloc_trim(0)
     print(f"after malloc_trim: VmRSS {_mib(_status('VmRSS'))}")
@@ -109,11 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"character boxes held by the view: {len(held)} pages ({megabytes:.1f} MB)")
         print(f"document text: {len(content.text):,} characters")
     print(f"tokenised passages cached by the engine: {outcome.get('tokens')}")
-    if options.tracemalloc:
-        current, peak = tracemalloc.get_traced_memory()
-        print(f"tracemalloc: {current / 2**20:.1f} MB now, {peak / 2**20:.1f} MB peak")
-        for stat in tracemalloc.take_snapshot().statistics("lineno")[:12]:
-            print(f"  {stat.size / 2**20:7.1f} MB  {stat.traceback[0]}")
+    print(outcome.get("python", ""), end="")
     running.window.shutdown()
     running.server.close()
     return outcome["code"]

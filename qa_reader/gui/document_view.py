@@ -46,6 +46,7 @@ from PySide6.QtWidgets import (
 from qa_reader.gui.render import PageRenderer
 from qa_reader.gui.worker import DocumentContent
 from qa_reader.highlight import span_highlights
+from qa_reader.memory import release_free_memory
 from qa_reader.types import Answer, Highlight
 
 MIN_ZOOM, MAX_ZOOM = 0.25, 6.0
@@ -149,11 +150,19 @@ class PdfPagesView(QAbstractScrollArea):
         self.verticalScrollBar().valueChanged.connect(self._on_scrolled)
         self.horizontalScrollBar().valueChanged.connect(self._on_scrolled)
         renderer.rendered.connect(self._on_rendered)
+        # Images of pages scrolled past are freed here in bursts; once scrolling rests, the heap they held
+        # goes back to the system (glibc keeps it otherwise, and it counts as resident memory).
+        self._release = QTimer(self)
+        self._release.setSingleShot(True)
+        self._release.setInterval(1000)
+        self._release.timeout.connect(release_free_memory)
 
     # --- content and geometry -------------------------------------------------------------------------
 
     def set_content(self, content: DocumentContent | None) -> None:
         self._content = content
+        if self._pixmaps:
+            self._release.start()
         self._pixmaps.clear()
         self._requested = ()
         self._marks = {}
@@ -459,6 +468,7 @@ class PdfPagesView(QAbstractScrollArea):
             if oldest is None:
                 break
             del self._pixmaps[oldest]
+            self._release.start()
         self.viewport().update()
 
     def rendered_pages(self) -> list[int]:
