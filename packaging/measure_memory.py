@@ -77,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         outcome["tokens"] = len(engine._tokens) if engine is not None else None
         outcome["rss"] = f"VmRSS {_mib(_status('VmRSS'))}, VmHWM {_mib(_status('VmHWM'))}"
         import ctypes
+
         ctypes.CDLL("libc.so.6").malloc_trim(0)
         outcome["rss"] += f"; after malloc_trim: VmRSS {_mib(_status('VmRSS'))}"
         outcome["rss"] += "".join(f", {f} {_mib(_status(f))}" for f in ("RssAnon", "RssFile", "RssShmem"))
@@ -110,9 +111,12 @@ def main(argv: list[str] | None = None) -> int:
     pixmaps = list(view._pixmaps.values())
     pixmap_bytes = sum(p.width() * p.height() * p.depth() // 8 for _, p in pixmaps)
     print(f"at rest in the event loop: {outcome.get('rss')}")
-    print(f"after the event loop: VmRSS {_mib(_status('VmRSS'))}, VmHWM {_mib(_status('VmHWM'))}"
-          + "".join(f", {f} {_mib(_status(f))}" for f in ("RssAnon", "RssFile", "RssShmem")))
+    print(
+        f"after the event loop: VmRSS {_mib(_status('VmRSS'))}, VmHWM {_mib(_status('VmHWM'))}"
+        + "".join(f", {f} {_mib(_status(f))}" for f in ("RssAnon", "RssFile", "RssShmem"))
+    )
     import ctypes
+
     ctypes.CDLL("libc.so.6").malloc_trim(0)
     print(f"after malloc_trim: VmRSS {_mib(_status('VmRSS'))}")
     print(f"page images kept: {len(pixmaps)} ({pixmap_bytes / 2**20:.1f} MB)")
