@@ -53,9 +53,9 @@ MIN_ZOOM, MAX_ZOOM = 0.25, 6.0
 ZOOM_STEP = 1.2
 PAGE_MARGIN = 16  # logical pixels around the column of pages
 PAGE_GAP = 12  # logical pixels between pages
-# Page images kept beyond the ones on screen: a fit-width page of a 1200-pixel window is about 2.2 MB, so 24
-# of them held 52 MB; the pages around the viewport (half a screen above and below) are at most a handful.
-PIXMAPS_KEPT = 6
+# Page images kept: the pages around the viewport (half a screen above and below) always, others only up to
+# this many in all. A fit-width page of a 1200-pixel window is about 2.2 MB; 24 kept held 52 MB.
+PIXMAPS_KEPT = 3
 FIND_LIMIT = 2000
 DEFAULT_PAGE_SIZE = (612.0, 792.0)  # US Letter in points, for a page whose size is unknown
 
