@@ -26,8 +26,17 @@ from qa_reader.passages import split_passages
 
 
 def peak_rss_mb() -> float:
-    """Peak resident memory of this process in MB (Linux reports ru_maxrss in KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """Peak resident memory of this process in MB.
+
+    On Linux VmHWM, not ru_maxrss: the parent starts this process with vfork, and execve carries the
+    parent's peak into ru_maxrss, so a test suite grown past the bound failed the bound itself.
+    """
+    status = Path("/proc/self/status")
+    if status.is_file():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
 def read(path: str, model: str | None = None, question: str | None = None) -> dict[str, object]:
