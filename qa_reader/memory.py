@@ -9,7 +9,6 @@ C libraries and systems it does nothing.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import logging
 import sys
 from functools import cache
@@ -22,8 +21,7 @@ def _malloc_trim():
     if not sys.platform.startswith("linux"):
         return None
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        trim = libc.malloc_trim
+        trim = ctypes.CDLL(None).malloc_trim  # the process's own symbols: no library search, no subprocess
     except (OSError, AttributeError):  # musl and other C libraries have no malloc_trim
         return None
     trim.argtypes = [ctypes.c_size_t]
