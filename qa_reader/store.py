@@ -295,12 +295,12 @@ class Library:
 
     def page_boxes(self, document_id: int, page_index: int) -> tuple[int, np.ndarray] | None:
         """(char_start, float32 (n, 4) boxes) of one page, or None for flowing text."""
-        row = self.db.execute(
-            "SELECT char_start, boxes FROM geometry WHERE document_id = ? AND page_index = ?", [document_id, page_index]
-        ).fetchone()
-        if row is None:
-            return None
-        return int(row[0]), np.frombuffer(row[1], dtype=np.float32).reshape(-1, 4)
+        return read_page_boxes(self.db.conn, document_id, page_index)
+
+    def pages_with_boxes(self, document_id: int) -> set[int]:
+        """The pages of a document that have character boxes (none for flowing text)."""
+        rows = self.db.execute("SELECT page_index FROM geometry WHERE document_id = ?", [document_id])
+        return {int(row[0]) for row in rows.fetchall()}
 
     def touch(self, document_id: int, mtime: float, size: int, sample_sha256: str = "") -> None:
         """Record that the file, hashed in full just now, still has the indexed content."""
@@ -567,3 +567,13 @@ def _record(row: dict) -> DocumentRecord:
         indexed_at=row["indexed_at"] or 0.0,
         sample_sha256=row.get("sample_sha256") or "",
     )
+
+
+def read_page_boxes(connection: sqlite3.Connection, document_id: int, page_index: int) -> tuple[int, np.ndarray] | None:
+    """(char_start, float32 (n, 4) boxes) of one page read through any connection to a library, or None."""
+    row = connection.execute(
+        "SELECT char_start, boxes FROM geometry WHERE document_id = ? AND page_index = ?", [document_id, page_index]
+    ).fetchone()
+    if row is None:
+        return None
+    return int(row[0]), np.frombuffer(row[1], dtype=np.float32).reshape(-1, 4)

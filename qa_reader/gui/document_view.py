@@ -46,13 +46,16 @@ from PySide6.QtWidgets import (
 from qa_reader.gui.render import PageRenderer
 from qa_reader.gui.worker import DocumentContent
 from qa_reader.highlight import span_highlights
+from qa_reader.memory import release_free_memory
 from qa_reader.types import Answer, Highlight
 
 MIN_ZOOM, MAX_ZOOM = 0.25, 6.0
 ZOOM_STEP = 1.2
 PAGE_MARGIN = 16  # logical pixels around the column of pages
 PAGE_GAP = 12  # logical pixels between pages
-PIXMAPS_KEPT = 24
+# Page images kept: the pages around the viewport (half a screen above and below) always, others only up to
+# this many in all. A fit-width page of a 1200-pixel window is about 2.2 MB; 24 kept held 52 MB.
+PIXMAPS_KEPT = 3
 FIND_LIMIT = 2000
 DEFAULT_PAGE_SIZE = (612.0, 792.0)  # US Letter in points, for a page whose size is unknown
 
@@ -147,11 +150,19 @@ class PdfPagesView(QAbstractScrollArea):
         self.verticalScrollBar().valueChanged.connect(self._on_scrolled)
         self.horizontalScrollBar().valueChanged.connect(self._on_scrolled)
         renderer.rendered.connect(self._on_rendered)
+        # Images of pages scrolled past are freed here in bursts; once scrolling rests, the heap they held
+        # goes back to the system (glibc keeps it otherwise, and it counts as resident memory).
+        self._release = QTimer(self)
+        self._release.setSingleShot(True)
+        self._release.setInterval(1000)
+        self._release.timeout.connect(release_free_memory)
 
     # --- content and geometry -------------------------------------------------------------------------
 
     def set_content(self, content: DocumentContent | None) -> None:
         self._content = content
+        if self._pixmaps:
+            self._release.start()
         self._pixmaps.clear()
         self._requested = ()
         self._marks = {}
@@ -457,6 +468,7 @@ class PdfPagesView(QAbstractScrollArea):
             if oldest is None:
                 break
             del self._pixmaps[oldest]
+            self._release.start()
         self.viewport().update()
 
     def rendered_pages(self) -> list[int]:

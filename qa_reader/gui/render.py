@@ -12,6 +12,8 @@ import threading
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 from PySide6.QtGui import QImage
 
+from qa_reader.memory import release_free_memory
+
 log = logging.getLogger(__name__)
 
 
@@ -57,6 +59,9 @@ class _RenderLoop(QObject):
                 continue
             image = QImage(samples, width, height, stride, QImage.Format.Format_RGB888).copy()
             self.rendered.emit(path, page_index, scale, image)
+        # Each page passes through MuPDF's pixmap and a QImage; the images of pages scrolled past are freed
+        # on the GUI thread, in this thread's heap, which glibc keeps unless asked to give it back.
+        release_free_memory()
 
 
 class PageRenderer(QObject):

@@ -8,9 +8,11 @@ requests are dropped before they reach the GUI. Indexing jobs report progress an
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
-from collections import deque
-from dataclasses import dataclass, field
+from collections import OrderedDict, deque
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,6 +21,7 @@ from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from qa_reader import config
 from qa_reader.errors import UserError
+from qa_reader.memory import release_free_memory
 from qa_reader.types import AnswerSet, Page
 
 if TYPE_CHECKING:  # the store (sqlite-utils) is loaded on the worker threads, not while the window opens
@@ -38,6 +41,88 @@ class LibraryEntry:
     missing: bool  # the file is gone
 
 
+BOXES_KEPT = 32  # pages of character boxes held by an open PDF (a page of dense text is about 60 KB)
+
+
+class PageBoxes:
+    """A PDF's character boxes, read from the library one page at a time when first needed; the pages used
+    most recently stay in memory. A 247-page PDF's boxes were 10 MB, all held while it was open.
+
+    Reads go through a read-only SQLite connection of its own (any thread, one at a time). A page whose
+    stored boxes no longer start where the shown text's page starts (the file was indexed again meanwhile)
+    reads as None. `boxes` given up front (an in-memory library, tests) are held in full instead.
+    """
+
+    def __init__(
+        self,
+        library_path: Path | None,
+        document_id: int,
+        pages: Sequence[Page],
+        with_boxes: set[int],
+        boxes: dict[int, tuple[int, np.ndarray]] | None = None,
+        kept: int = BOXES_KEPT,
+    ) -> None:
+        self._library_path = library_path
+        self._document_id = document_id
+        self._starts = {page.page_index: page.char_start for page in pages}
+        self._with_boxes = set(with_boxes) if boxes is None else set(boxes)
+        self._kept = kept if boxes is None else max(kept, len(boxes))
+        self._held: OrderedDict[int, tuple[int, np.ndarray] | None] = OrderedDict(boxes or {})
+        self._lock = threading.Lock()
+        self._connection: sqlite3.Connection | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self._with_boxes)
+
+    def __len__(self) -> int:
+        return len(self._with_boxes)
+
+    def __contains__(self, page_index: object) -> bool:
+        return page_index in self._with_boxes
+
+    def __getitem__(self, page_index: int) -> tuple[int, np.ndarray]:
+        stored = self.get(page_index)
+        if stored is None:
+            raise KeyError(page_index)
+        return stored
+
+    def held(self) -> dict[int, tuple[int, np.ndarray]]:
+        """The pages in memory now (for tests and measurements)."""
+        with self._lock:
+            return {index: stored for index, stored in self._held.items() if stored is not None}
+
+    def get(self, page_index: int) -> tuple[int, np.ndarray] | None:
+        """(char_start, float32 (n, 4) boxes) of a page, or None when it has none."""
+        if page_index not in self._with_boxes:
+            return None
+        with self._lock:
+            if page_index in self._held:
+                self._held.move_to_end(page_index)
+                return self._held[page_index]
+            stored = self._read(page_index)
+            self._held[page_index] = stored
+            while len(self._held) > self._kept:
+                self._held.popitem(last=False)
+            return stored
+
+    def _read(self, page_index: int) -> tuple[int, np.ndarray] | None:
+        if self._library_path is None:
+            return None
+        from qa_reader.store import read_page_boxes
+
+        try:
+            if self._connection is None:
+                uri = f"{self._library_path.resolve().as_uri()}?mode=ro"
+                self._connection = sqlite3.connect(uri, uri=True, check_same_thread=False, timeout=2)
+            stored = read_page_boxes(self._connection, self._document_id, page_index)
+        except sqlite3.Error as error:
+            log.warning("Character boxes of page %d could not be read: %s", page_index + 1, error)
+            return None
+        if stored is None or stored[0] != self._starts.get(page_index):
+            return None
+        return stored
+
+
 @dataclass(frozen=True, eq=False)
 class DocumentContent:
     """What the document view needs to show one document: its text, pages and (PDF) character boxes."""
@@ -45,7 +130,7 @@ class DocumentContent:
     record: DocumentRecord
     text: str
     pages: tuple[Page, ...]
-    boxes: dict[int, tuple[int, np.ndarray]] = field(default_factory=dict)  # page_index -> (char_start, boxes)
+    boxes: PageBoxes  # page_index -> (char_start, boxes), read on demand
 
     @property
     def is_pdf(self) -> bool:
@@ -122,11 +207,12 @@ def load_content(library: Library, document_id: int) -> DocumentContent:
     """Everything the document view shows of one document. Raises UserError when it is not in the library."""
     record = library.document(document_id)
     pages = tuple(library.pages(document_id))
-    boxes = {}
-    for page in pages:
-        stored = library.page_boxes(document_id, page.page_index)
-        if stored is not None:
-            boxes[page.page_index] = stored
+    with_boxes = library.pages_with_boxes(document_id)
+    if library.path is None:  # an in-memory library cannot be read from another connection: hold them all
+        stored = {index: library.page_boxes(document_id, index) for index in with_boxes}
+        boxes = PageBoxes(None, document_id, pages, with_boxes, {i: b for i, b in stored.items() if b is not None})
+    else:
+        boxes = PageBoxes(library.path, document_id, pages, with_boxes)
     return DocumentContent(record, library.document_text(document_id), pages, boxes)
 
 
@@ -231,6 +317,7 @@ class Worker(QObject):
         if job is None:
             return
         self._index(job.job_id, job.path, job.cancel)
+        release_free_memory()  # parsing a long PDF leaves a lot freed but still resident
         # Back of the line: what was posted while this file was read runs before the next file.
         self._indexNext.emit()
 
@@ -298,6 +385,7 @@ class Worker(QObject):
             self.failed.emit(request.request_id, "ask", describe_error(error))
             return
         self.answered.emit(AskResult(request, answers))
+        release_free_memory()
 
     @Slot(int, list, list)
     def _on_batch(self, job_id: int, questions: list[str], document_ids: list[int]) -> None:
