@@ -95,7 +95,7 @@ pass "qa-reader ask, whole process: $ask_ms ms: $(sed -n 2p "$out/ask.txt" | sed
 step "the desktop app under Xvfb"
 display_number=90
 while [ -e "/tmp/.X11-unix/X$display_number" ]; do display_number=$((display_number + 1)); done
-Xvfb ":$display_number" -screen 0 1280x800x24 -nolisten tcp >/dev/null 2>&1 &
+Xvfb ":$display_number" -screen 0 1280x800x24 -nolisten tcp -noreset >/dev/null 2>&1 &  # -noreset: the server resets when the last client leaves, and a start that connects then fails
 xvfb_pid=$!
 for _ in $(seq 100); do
     [ -e "/tmp/.X11-unix/X$display_number" ] && break
