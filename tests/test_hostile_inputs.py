@@ -192,3 +192,20 @@ def test_an_epub_whose_declared_sizes_lie_is_refused_with_bounded_memory(tmp_pat
 
     assert "error" in result
     assert result["peak_rss_mb"] < MEMORY_BOUND_MB
+
+
+def test_a_30_mb_paragraph_is_indexed_within_the_memory_bound(tmp_path: Path) -> None:
+    # One paragraph of five million words: joining its split() words made them all strings at once (547 MB).
+    path = tmp_path / "one-paragraph.txt"
+    words = "recovery time objective of the system and its data " * 20
+    with open(path, "w", encoding="utf-8") as handle:
+        for _ in range(30_000_000 // len(words)):
+            handle.write(words)
+
+    results = read_in_subprocess(str(path), guard=BATCH_GUARD_SECONDS)  # 30 MB takes 15-25 s to index here
+
+    assert path.name in results, "the worker did not finish reading the file"
+    result = results[path.name]
+    check_readable(result)
+    assert result["text_chars"] >= 29_000_000
+    assert result["peak_rss_mb"] < MEMORY_BOUND_MB

@@ -29,6 +29,7 @@ _CLEAN_TABLE = str.maketrans(
 )
 # A blank line: a line break, nothing but spaces, another line break.
 _BLANK_LINE = re.compile(r"\n[^\S\n]*\n")
+_WHITESPACE = re.compile(r"\s")  # the characters str.split() takes as whitespace
 # Characters no text file holds in quantity: C0 and C1 controls (bar whitespace) and decoding failures.
 _BINARY_CHARS = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f\ufffd]")
 _MAX_BINARY_SHARE = 0.05
@@ -180,13 +181,30 @@ def split_paragraphs(text: str) -> list[str]:
     length of the text, so a megabyte on one line is no trouble.
     """
     text = text.replace("\r\n", "\n").translate(_CLEAN_TABLE)
-    paragraphs = (" ".join(block.split()) for block in _BLANK_LINE.split(text))
+    paragraphs = (collapse_whitespace(block) for block in _BLANK_LINE.split(text))
     return [paragraph for paragraph in paragraphs if paragraph]
+
+
+def collapse_whitespace(text: str, chunk_chars: int = 1 << 20) -> str:
+    """Runs of whitespace as one space, none at either end: `" ".join(text.split())`, a megabyte at a time,
+    so a 30 MB paragraph is not five million word strings at once (over 500 MB)."""
+    if len(text) <= chunk_chars:
+        return " ".join(text.split())
+    pieces = []
+    start = 0
+    while start < len(text):
+        boundary = _WHITESPACE.search(text, min(start + chunk_chars, len(text)))
+        end = boundary.start() if boundary else len(text)  # cut in whitespace, never inside a word
+        piece = " ".join(text[start : end + 1].split())
+        if piece:
+            pieces.append(piece)
+        start = end + 1
+    return " ".join(pieces)
 
 
 def normalise_paragraph(text: str) -> str:
     """One paragraph from text whose line breaks mean nothing (HTML): whitespace runs become one space."""
-    return " ".join(text.translate(_CLEAN_TABLE).split())
+    return collapse_whitespace(text.translate(_CLEAN_TABLE))
 
 
 def flowing_document(

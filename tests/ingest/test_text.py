@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from qa_reader.errors import UserError
 from qa_reader.ingest import load
 from qa_reader.ingest.layout import GLYPH_MAP
+from qa_reader.ingest.text import collapse_whitespace
 from qa_reader.types import Page
 
 
@@ -213,3 +214,11 @@ def test_western_text_with_few_accents_stays_cp1252(tmp_path: Path) -> None:
 def test_nul_bytes_without_the_utf16_pattern_are_still_binary(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="binary data"):
         load(write(tmp_path, "data.txt", bytes(range(256)) * 16))
+
+
+@given(
+    st.text(alphabet=st.sampled_from(["a", "b", " ", "\n", "\t", "\u00a0", "\u2003", "\x1c"]), max_size=80),
+    st.integers(min_value=1, max_value=9),
+)
+def test_collapse_whitespace_equals_joining_the_split_words_whatever_the_chunk(text, chunk):
+    assert collapse_whitespace(text, chunk) == " ".join(text.split())
