@@ -171,12 +171,10 @@ def same_document_negatives(
     """(question, paragraph) pairs: for each asked question, the `per_question` best BM25 paragraphs of its
     own article other than its own and holding none of its answers. Articles of fewer than three
     paragraphs (single-paragraph sets) use the whole file as the document."""
-    by_title: dict[str, list[str]] = {}
+    ordered: dict[str, dict[str, None]] = {}  # title -> its paragraphs, in file order, once each
     for q in everything:
-        paragraphs = by_title.setdefault(q.title, [])
-        if not paragraphs or paragraphs[-1] != q.context:
-            if q.context not in paragraphs:
-                paragraphs.append(q.context)
+        ordered.setdefault(q.title, {})[q.context] = None
+    by_title = {title: list(paragraphs) for title, paragraphs in ordered.items()}
     pools: dict[str, _Bm25Pool] = {}
     whole: _Bm25Pool | None = None
     pairs: list[tuple[squad.Question, str]] = []

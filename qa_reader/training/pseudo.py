@@ -539,17 +539,24 @@ def label_questions(
     method: str,
 ) -> tuple[list[SilverLabel | None], np.ndarray]:
     """Labels for every question (None for the unanswerable) and P(unanswerable) (all 0 without a split)."""
-    labels: list[SilverLabel | None] = [None] * len(questions)
     if split is not None:
         p_unanswerable, unanswerable = decide_splits(questions, reads, split)
     else:
         p_unanswerable, unanswerable = np.zeros(len(questions)), np.zeros(len(questions), dtype=bool)
+    return labels_given(questions, reads, unanswerable, method), p_unanswerable
+
+
+def labels_given(
+    questions: Sequence[UnlabeledQuestion], reads: Sequence[TeacherRead], unanswerable: np.ndarray, method: str
+) -> list[SilverLabel | None]:
+    """Labels for every question once the split is decided (None for the unanswerable)."""
+    labels: list[SilverLabel | None] = [None] * len(questions)
     for group in paragraphs_of(questions):
         answerable = [not unanswerable[i] for i in group]
         group_labels = label_paragraph([reads[i] for i in group], questions[group[0]].marked, answerable, method)
         for i, label in zip(group, group_labels):
             labels[i] = label
-    return labels, p_unanswerable
+    return labels
 
 
 def fit_split_on(questions: Sequence[UnlabeledQuestion], reads: Sequence[TeacherRead]) -> SplitModel:
@@ -621,9 +628,9 @@ def check_split(model_dir: Path, cache: Path | None, fit_limit: int | None = 200
     dev = squad.load(dev_path)
     questions = as_unlabeled(dev)
     reads = cached_teacher_reads(model_dir, questions, cache)
-    labels, _ = label_questions(questions, reads, split, "cover")
-    truth = np.array([not q.answers for q in dev])
     _, said_split = decide_splits(questions, reads, split)
+    labels = labels_given(questions, reads, said_split, "cover")
+    truth = np.array([not q.answers for q in dev])
     own = np.array([r.evidence < 0 for r in reads])
 
     def rates(flags: np.ndarray) -> dict:
@@ -672,10 +679,10 @@ def pseudo_label(
     questions = load_unlabeled()[:limit]
     reads = cached_teacher_reads(model_dir, questions, cache)
     split = fit_split_on(questions, reads)
-    labels, p_unanswerable = label_questions(questions, reads, split, method)
+    p_unanswerable, unanswerable = decide_splits(questions, reads, split)
+    labels = labels_given(questions, reads, unanswerable, method)
     paragraphs: OrderedDict[tuple[str, str], list[dict]] = OrderedDict()
     counts = {"questions": len(questions), "answerable": 0, "unanswerable": 0, "left_out": 0}
-    _, unanswerable = decide_splits(questions, reads, split)
     for group in paragraphs_of(questions):
         for i in group:
             question, label = questions[i], labels[i]
