@@ -309,26 +309,44 @@ class Calibration:
     questions: int
 
 
+def _span_scores(predictions: Sequence[Prediction], questions: Sequence[squad.Question]):
+    scores = [squad.score(p.text, q.answers) if q.answers else (0.0, 0.0) for p, q in zip(predictions, questions)]
+    return (
+        np.asarray([p.probability for p in predictions]),
+        np.asarray([bool(q.answers) for q in questions]),
+        np.asarray([s[0] for s in scores]),
+        np.asarray([s[1] for s in scores]),
+    )
+
+
+def _at(threshold: float, probabilities, has_answer, em_if_answered, f1_if_answered) -> Calibration:
+    answered = probabilities >= threshold
+    f1 = np.where(answered, f1_if_answered, ~has_answer).astype(float)
+    em = np.where(answered, em_if_answered, ~has_answer).astype(float)
+    return Calibration(
+        threshold=float(threshold),
+        f1=100 * float(f1.mean()),
+        exact_match=100 * float(em.mean()),
+        has_answer_f1=100 * float(f1[has_answer].mean()) if has_answer.any() else 0.0,
+        no_answer_accuracy=100 * float((~answered[~has_answer]).mean()) if (~has_answer).any() else 0.0,
+        questions=len(probabilities),
+    )
+
+
+def threshold_outcome(
+    predictions: Sequence[Prediction], questions: Sequence[squad.Question], threshold: float
+) -> Calibration:
+    """SQuAD 2.0 scores when every span whose probability is below `threshold` is replaced by "" (no answer)."""
+    return _at(threshold, *_span_scores(predictions, questions))
+
+
 def calibrate_threshold(predictions: Sequence[Prediction], questions: Sequence[squad.Question]) -> Calibration:
-    """Pick the span-probability threshold below which answering "" maximises F1 over SQuAD 2.0 questions."""
-    span_scores = [squad.score(p.text, q.answers) if q.answers else (0.0, 0.0) for p, q in zip(predictions, questions)]
-    probabilities = np.asarray([p.probability for p in predictions])
-    has_answer = np.asarray([bool(q.answers) for q in questions])
-    em_if_answered = np.asarray([s[0] for s in span_scores])
-    f1_if_answered = np.asarray([s[1] for s in span_scores])
+    """The span-probability threshold below which answering "" maximises SQuAD 2.0 F1 over `questions`
+    (choose it on training data; on an evaluation set it is only the best that set allows)."""
+    arrays = _span_scores(predictions, questions)
     best: Calibration | None = None
-    for threshold in np.unique(np.concatenate(([0.0], probabilities, [1.01]))):
-        answered = probabilities >= threshold
-        f1 = np.where(answered, f1_if_answered, ~has_answer).astype(float)
-        em = np.where(answered, em_if_answered, ~has_answer).astype(float)
-        candidate = Calibration(
-            threshold=float(threshold),
-            f1=100 * float(f1.mean()),
-            exact_match=100 * float(em.mean()),
-            has_answer_f1=100 * float(f1[has_answer].mean()) if has_answer.any() else 0.0,
-            no_answer_accuracy=100 * float((~answered[~has_answer]).mean()) if (~has_answer).any() else 0.0,
-            questions=len(questions),
-        )
+    for threshold in np.unique(np.concatenate(([0.0], arrays[0], [1.01]))):
+        candidate = _at(float(threshold), *arrays)
         if best is None or candidate.f1 > best.f1:
             best = candidate
     assert best is not None

@@ -91,3 +91,22 @@ def test_the_baseline_weighs_words_as_the_sentences_split_them():
     text = "Version 3.4 came out. 4 people wrote it."  # "3.4" splits into "3." and "4" at the full stop
     answer = sliding_window_answer("How many people wrote version 3.4?", text)
     assert text[answer.char_start : answer.char_end] in {"4", "came out"}
+
+
+def test_the_no_answer_threshold_trades_refusals_against_answers():
+    from qa_reader.evaluate import Prediction, calibrate_threshold, threshold_outcome
+
+    # q1 right at 0.9, q2 wrong at 0.4, q3 (unanswerable) answered at 0.3.
+    predictions = [
+        Prediction("preparation, detection and analysis", 0.9, 0.0),
+        Prediction("four phases", 0.4, 0.0),
+        Prediction("the sky", 0.3, 0.0),
+    ]
+    everything = threshold_outcome(predictions, QUESTIONS, 0.0)
+    assert everything.f1 == pytest.approx(100 / 3) and everything.no_answer_accuracy == 0.0
+    strict = threshold_outcome(predictions, QUESTIONS, 0.35)  # refuses q3 only: right to
+    assert strict.no_answer_accuracy == 100.0 and strict.has_answer_f1 == 50.0
+    assert strict.f1 == pytest.approx(200 / 3)
+    best = calibrate_threshold(predictions, QUESTIONS)
+    assert best.threshold == 0.4 and best.f1 == pytest.approx(200 / 3)  # the first threshold that reaches it
+    assert threshold_outcome(predictions, QUESTIONS, 1.01).f1 == pytest.approx(100 / 3)  # refuses all

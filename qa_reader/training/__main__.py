@@ -63,6 +63,7 @@ def main(argv: list[str] | None = None) -> None:
     silver.add_argument("--limit", type=int, default=None)
     silver.add_argument("--assignment", choices=("independent", "balanced", "cover"), default="cover")
     silver.add_argument("--cache", type=Path, default=None, help="JSON-lines cache of the teacher's reads")
+    silver.add_argument("--threads", type=int, default=1, help="onnxruntime threads (2 on an idle machine)")
     silver.add_argument("--check", action="store_true", help="measure the labelling on gold answers instead")
     silver.add_argument("--check-file", type=Path, default=None, help="for --check: a SQuAD file (SQuADShifts wiki)")
     silver.add_argument("--fit-limit", type=int, default=20000, help="for --check: train questions the split is fit on")
@@ -82,8 +83,10 @@ def main(argv: list[str] | None = None) -> None:
 
         measure(args.model_dir, with_fp32=not args.no_fp32, with_ood=not args.no_ood)
     elif args.command == "pseudo-label":
+        from qa_reader.training import pseudo
         from qa_reader.training.pseudo import check_assignment, check_split, pseudo_label
 
+        pseudo.TEACHER_THREADS = args.threads
         if args.check:
             for row in check_assignment(args.model_dir, limit=args.limit or 2000, path=args.check_file):
                 print(row, flush=True)

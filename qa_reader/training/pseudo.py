@@ -46,7 +46,8 @@ DEV_V2 = default_train_dir().parent / "squad-v2.0" / "dev-v2.0.reconstructed-fro
 _EDGE_CHARACTERS = " \t\n,.;:!?\"'()[]"
 _FLOOR = 1e-12
 # Labelling shares two cores with training and evaluation: one onnxruntime thread wastes none of them
-# spinning while it waits for the other (measured: 2 threads under load read 5 questions/s).
+# spinning while it waits for the other (measured: 2 threads under load read 5 questions/s). On an idle
+# machine `pseudo-label --threads 2` sets it to two.
 TEACHER_THREADS = 1
 
 
@@ -180,7 +181,7 @@ def teacher_reads(
 
 
 def cached_teacher_reads(
-    model_dir: Path, questions: Sequence[UnlabeledQuestion], cache: Path | None, threads: int = TEACHER_THREADS
+    model_dir: Path, questions: Sequence[UnlabeledQuestion], cache: Path | None, threads: int | None = None
 ) -> list[TeacherRead]:
     """`teacher_reads`, kept in `cache` (JSON lines keyed by question id and model, appended chunk by chunk,
     so an interrupted run resumes) so relabelling with another rule does not read everything again."""
@@ -212,7 +213,9 @@ def cached_teacher_reads(
                     handle.write(json.dumps({"id": q.id, "model": model_key, "read": asdict(read)}) + "\n")
 
     if missing:
-        teacher_reads(ParagraphReader(model_dir, Settings(threads=threads)), missing, on_chunk=remember)
+        teacher_reads(
+            ParagraphReader(model_dir, Settings(threads=threads or TEACHER_THREADS)), missing, on_chunk=remember
+        )
     return [stored[q.id] for q in questions]
 
 
