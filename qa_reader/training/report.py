@@ -17,7 +17,13 @@ from qa_reader.evaluate import (
     evaluate_paragraphs,
     threshold_outcome,
 )
-from qa_reader.training.data import SOURCES, default_train_dir, same_document_negatives, split_held_out
+from qa_reader.training.data import (
+    HELD_OUT_ONE_IN,
+    SOURCES,
+    default_train_dir,
+    same_document_negatives,
+    split_held_out,
+)
 from qa_reader.training.export import FP32_FILE
 
 DATA = default_train_dir().parent
@@ -82,7 +88,6 @@ def measure(model_dir: Path, with_fp32: bool = True, with_ood: bool = True) -> d
     return manifest
 
 
-HELD_OUT_ONE_IN = 20
 THRESHOLD_SOURCES = ("squadshifts-new-wiki", "squadshifts-reddit", "squadshifts-amazon", "qed", "tydiqa-goldp-en")
 
 
