@@ -5,7 +5,9 @@ import sqlite3
 
 import pytest
 
+from qa_reader import squad
 from qa_reader.cli import main
+from qa_reader.evaluate import ParagraphReader
 from tests.conftest import LIFE_CYCLE
 
 
@@ -165,13 +167,35 @@ def _squad_file(tmp_path):
     return path
 
 
-def test_eval_json_reports_scores_and_timings(run, tmp_path):
-    code, out, _ = run("eval", str(_squad_file(tmp_path)), "--json")
+def _with_partial_answer(path):
+    """Add a question whose gold answer overlaps the tiny model's answer in part (so F1 and EM differ)."""
+    payload = json.loads(path.read_text())
+    gold = "detection and analysis"
+    payload["data"][0]["paragraphs"][0]["qas"].append(
+        {
+            "id": "q3",
+            "question": "What follows preparation?",
+            "answers": [{"text": gold, "answer_start": LIFE_CYCLE.index(gold)}],
+        }
+    )
+    path.write_text(json.dumps(payload))
+    return path
+
+
+def test_eval_json_reports_scores_and_timings(run, tmp_path, tiny_model_dir):
+    path = _with_partial_answer(_squad_file(tmp_path))
+    code, out, _ = run("eval", str(path), "--json")
     assert code == 0
     report = json.loads(out)
     assert set(report) == {"exact_match", "f1", "questions", "questions_per_second", "ms_mean", "ms_p50", "ms_p90"}
-    assert report["questions"] == 2
-    assert report["exact_match"] == 50.0  # the tiny model answers q1 exactly and q2 wrongly
+    assert report["questions"] == 3
+    # Recomputed from the reader's own answers and the official metric, one question at a time.
+    reader = ParagraphReader(tiny_model_dir)
+    scores = [squad.score(reader.predict(q.question, q.context).text, q.answers) for q in squad.load(path)]
+    assert [em for em, _ in scores] == [1.0, 0.0, 0.0]  # the tiny model answers q1 exactly, q2 and q3 not
+    assert report["exact_match"] == pytest.approx(100 * sum(em for em, _ in scores) / 3, abs=0.01)
+    assert report["f1"] == pytest.approx(100 * sum(f1 for _, f1 in scores) / 3, abs=0.01)
+    assert report["f1"] > report["exact_match"]  # q3 earns part of its F1
     assert report["ms_p90"] >= report["ms_p50"] > 0
 
 

@@ -3,6 +3,7 @@
 import json
 import math
 import os
+import re
 import shutil
 import time
 from dataclasses import replace
@@ -156,14 +157,24 @@ def test_highlights_come_from_the_character_boxes_and_lie_inside_the_page(engine
     assert min(r[0] for h in best.highlights for r in h.rects) == pytest.approx(np.nanmin(span_boxes[:, 0]))
 
 
+def _whole_words(text: str) -> list[str]:
+    """The words of a text, hyphenated words counted as their parts (the tokenizer splits at "-")."""
+    return [word for word in re.split(r"[\s-]+", text) if word]
+
+
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.sampled_from(VOCABULARY + ["cats", "dogs", ".", ",", "\n\n"]), min_size=1, max_size=300))
 def test_every_answer_is_a_verbatim_span_of_its_document(engine, words):
     text = " ".join(words).strip() or "cats"
     document_id = engine.add_document(text_document(text, sha256=str(hash(text))))
     result = engine.ask("What are the phases?", [document_id])
+    known_words = set(_whole_words(text))
     for answer in result.answers + result.guesses:
         assert text[answer.char_start : answer.char_end] == answer.text
+        # Independently of the offsets: the answer is whole words of the text (a cut one
+        # character off would begin or end inside a word or on a space).
+        assert answer.text == answer.text.strip()
+        assert set(_whole_words(answer.text)) <= known_words
         assert answer.sentence == text[answer.sentence_char_start : answer.sentence_char_start + len(answer.sentence)]
 
 

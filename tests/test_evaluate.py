@@ -7,7 +7,7 @@ import pytest
 from qa_reader import squad
 from qa_reader.baseline import sliding_window_answer
 from qa_reader.errors import UserError
-from qa_reader.evaluate import DocumentOutcome, document_report, evaluate_documents
+from qa_reader.evaluate import DocumentOutcome, Prediction, document_report, evaluate_documents, evaluate_paragraphs
 from qa_reader.training.plots import reliability_plot
 
 TEAM = "The incident response process has several phases. It starts with an incident response team."
@@ -25,6 +25,29 @@ QUESTIONS = [
     _question("q2", TEAM, 0, "Who is on the team?", "incident response team"),
     _question("q3", TEAM, 0, "What colour is the sky?", None),  # SQuAD 2.0 style: not in the text
 ]
+
+
+class _FixedReader:
+    """Answers every question with the same text."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def predict(self, question: str, context: str) -> Prediction:
+        return Prediction(self.text, 0.5, 0.1)
+
+
+def test_paragraph_scores_average_exact_match_and_f1_apart():
+    # Against "preparation, detection and analysis": q1 exact, q2 no overlap, a partial answer
+    # (4 predicted tokens, 3 gold ones, all 3 shared: P = 3/4, R = 1, F1 = 6/7).
+    partial = _question("q4", PHASES, 1, "What follows preparation?", "detection and analysis")
+    report, predictions = evaluate_paragraphs(
+        _FixedReader("preparation, detection and analysis"), [QUESTIONS[0], QUESTIONS[1], partial]
+    )
+    assert [p.text for p in predictions] == ["preparation, detection and analysis"] * 3
+    assert report.questions == 3
+    assert report.exact_match == pytest.approx(100 / 3)
+    assert report.f1 == pytest.approx(100 * (1 + 0 + 6 / 7) / 3)
 
 
 def test_document_level_outcomes_know_the_right_paragraph_and_the_unanswerable(tiny_model_dir):
@@ -94,7 +117,7 @@ def test_the_baseline_weighs_words_as_the_sentences_split_them():
 
 
 def test_the_no_answer_threshold_trades_refusals_against_answers():
-    from qa_reader.evaluate import Prediction, calibrate_threshold, threshold_outcome
+    from qa_reader.evaluate import calibrate_threshold, threshold_outcome
 
     # q1 right at 0.9, q2 wrong at 0.4, q3 (unanswerable) answered at 0.3.
     predictions = [

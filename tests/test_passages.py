@@ -66,3 +66,34 @@ def test_table_of_contents_is_recognised_and_prose_is_not():
     )
     assert looks_like_contents(contents)
     assert not looks_like_contents("The team met at 9 a.m. on Monday... and then, well... it rained.")
+
+
+def _words(count: int, stem: str) -> str:
+    """A paragraph of `count` distinct words ending with a full stop."""
+    return " ".join(f"{stem}{i}" for i in range(count)) + "."
+
+
+def test_a_short_last_paragraph_joins_the_passage_before_it():
+    text = _words(100, "body") + "\n\n" + _words(5, "tail")
+    [passage] = split_passages(text)
+    assert passage.text == text
+
+
+def test_a_short_last_paragraph_stays_apart_when_joining_would_pass_the_maximum():
+    text = _words(190, "body") + "\n\n" + _words(50, "tail")
+    passages = split_passages(text)
+    assert [len(p.text.split()) for p in passages] == [190, 50]
+
+
+def test_a_short_paragraph_is_not_merged_into_a_following_one_past_the_maximum():
+    text = _words(50, "head") + "\n\n" + _words(190, "body")
+    passages = split_passages(text)
+    assert [len(p.text.split()) for p in passages] == [50, 190]
+
+
+def test_question_and_exclamation_marks_end_sentences_too():
+    text = " ".join(f"Is part {i} of the machine ready for use? Yes, part {i} is ready!" for i in range(40))
+    passages = split_passages(text)
+    assert len(passages) > 1
+    for passage in passages[:-1]:
+        assert passage.text.endswith(("?", "!"))

@@ -2,7 +2,7 @@
 
 from qa_reader.config import Settings
 from qa_reader.passages import split_passages
-from qa_reader.search import choose_passages, fts_query, relevance
+from qa_reader.search import choose_passages, fts_query, query_terms, relevance, text_terms
 from qa_reader.store import Library
 from tests.conftest import text_document
 
@@ -12,6 +12,32 @@ def test_fts_query_keeps_content_words_quoted():
     assert fts_query('Who said "AND" NEAR(x)?') == '"said" OR "near" OR "x"'
     assert fts_query("?!") is None
     assert fts_query("What is it?") == '"what" OR "is" OR "it"'
+
+
+def test_accented_words_are_single_terms():
+    assert query_terms("Quelle est la politique de sécurité du système ?") == [
+        "quelle",
+        "est",
+        "la",
+        "politique",
+        "de",
+        "sécurité",
+        "du",
+        "système",
+    ]
+    assert text_terms("Naïve Œuvre, façade") == ["naïve", "œuvre", "façade"]
+
+
+def test_bm25_finds_a_passage_by_an_accented_word():
+    library = Library(None)
+    paragraphs = [" ".join([f"filler{i} text about nothing in particular"] * 12) for i in range(20)]
+    paragraphs[12] = "La politique de sécurité est revue chaque année. " + " ".join(["détail"] * 60)
+    text = "\n\n".join(paragraphs)
+    document_id = library.save_document(text_document(text), split_passages(text), 1.0, 1)
+    settings = Settings(passages_to_read=1, neighbours_of=0, read_whole_below=5)
+    chosen = choose_passages(library, "sécurité ?", [document_id], settings)
+    [(_, passage)] = library.passage_rows(chosen).values()
+    assert passage.index == 12
 
 
 def _long_document():
@@ -68,3 +94,18 @@ def test_relevance_scores_only_matching_passages_higher_for_better_matches():
     assert all(value > 0 for value in scores.values())
     assert len(scores) < len(all_ids)  # passages without any of the words get no score
     assert relevance(library, "?!", all_ids) == {}
+
+
+def test_only_the_configured_number_of_hits_bring_their_neighbours():
+    library = Library(None)
+    paragraphs = [" ".join([f"filler{i} text about nothing in particular"] * 12) for i in range(40)]
+    # Three hits in a clear BM25 order: passage 10 (both words, twice), 20 (both), 30 (one).
+    paragraphs[10] = "Saffron is kept dry. Saffron is kept cool. " + " ".join(["spice detail"] * 30)
+    paragraphs[20] = "Saffron is kept in a jar. " + " ".join(["spice detail"] * 30)
+    paragraphs[30] = "Saffron comes from a crocus. " + " ".join(["spice detail"] * 30)
+    text = "\n\n".join(paragraphs)
+    document_id = library.save_document(text_document(text), split_passages(text), 1.0, 1)
+    settings = Settings(passages_to_read=3, neighbours_of=1, read_whole_below=5)
+    chosen = choose_passages(library, "Where is saffron kept?", [document_id], settings)
+    rows = library.passage_rows(chosen)
+    assert [rows[i][1].index for i in chosen] == [10, 9, 11, 20, 30]

@@ -46,6 +46,7 @@ def test_score_takes_the_best_gold_answer():
 def test_unanswerable_questions_score_only_the_empty_prediction():
     assert squad.score("", ()) == (1.0, 1.0)
     assert squad.score("something", ()) == (0.0, 0.0)
+    assert squad.score(" \n\t", ()) == (1.0, 1.0)  # blank is a refusal too
 
 
 def test_load_reads_articles_paragraphs_and_questions(tmp_path):

@@ -56,3 +56,14 @@ def test_pad_pads_to_the_longest_window_in_the_batch_only():
     assert batch["token_type_ids"][1, windows[1].context_token_start] == 1
     assert batch["token_type_ids"][1, 0] == 0
     assert batch["input_ids"].dtype == np.int64
+
+
+def test_successive_windows_start_a_stride_apart_and_overlap():
+    maker = _maker(max_length=16, stride=4)
+    # 16 tokens less [CLS], [SEP], [SEP] and a 3-token question leave 10 context tokens a window.
+    assert maker.context_window_starts(question_length=3, context_length=20) == [0, 4, 8, 12]
+    [context] = maker.tokenize([" ".join(WORDS * 3)])
+    first, second, *_ = maker.windows(maker.question_ids("alpha beta gamma"), [context])
+    assert second.first_context_token == 4
+    shared = first.input_ids[first.context_token_start + 4 : -1]
+    assert shared.tolist() == second.input_ids[second.context_token_start : second.context_token_start + 6].tolist()
