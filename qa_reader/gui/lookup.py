@@ -10,7 +10,7 @@ from PySide6.QtGui import QCloseEvent, QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
 from qa_reader.gui.answers import citation, percent, quoted_with_citation, sentence_html
-from qa_reader.gui.worker import AskResult, EngineClient
+from qa_reader.gui.worker import LOOKUP_LANE, AskResult, EngineClient
 from qa_reader.types import Answer
 
 
@@ -117,7 +117,7 @@ class LookupWindow(QWidget):
         self.copy_button.setEnabled(False)
         self.answer.setText("<span style='color:gray'>Reading…</span>")
         self.where.setText("")
-        self._request = self._client.ask(question, None)
+        self._request = self._client.ask(question, None, lane=LOOKUP_LANE)
 
     @Slot(object)
     def _on_answered(self, result: AskResult) -> None:

@@ -375,3 +375,24 @@ def test_a_file_changed_while_the_app_was_closed_is_indexed_again(qtbot, make_wi
         lambda: second.document.content is not None and second.document.content.text.startswith("Edited while"),
         timeout=10000,
     )
+
+
+# --- issue 13: faults a user found -----------------------------------------------------------------------
+
+
+def _answers_shown_for(window, question: str) -> bool:
+    result = window.answers.result
+    return result is not None and result.question == question
+
+
+def test_a_lookup_question_leaves_the_main_windows_question_its_answer(qtbot, window, life_cycle_file: Path) -> None:
+    open_and_wait(qtbot, window, life_cycle_file)
+    window.ask("What are the phases?")
+    window.open_lookup("What are the phases of the incident response life cycle?")
+    lookup = window.lookup
+    qtbot.waitUntil(lambda: lookup.current_answer is not None, timeout=10000)
+    qtbot.waitUntil(lambda: _answers_shown_for(window, "What are the phases?"), timeout=10000)
+    assert window.answers.answers()[0].text == ANSWER
+    assert "Reading for" not in window.answers.header.text()
+    lookup.close()
+
