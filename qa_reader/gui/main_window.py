@@ -207,6 +207,10 @@ class MainWindow(QMainWindow):
             self.addAction(action)
             self._actions[item.name] = action
         self._actions["lookup"].setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
+        editing = {"ask_selection", "cancel"}  # Ctrl+Enter and Esc: the line edit never claimed them
+        self.question.field.leave_to_window(
+            sequence for name, action in self._actions.items() if name not in editing for sequence in action.shortcuts()
+        )
         self._actions["cancel"].setEnabled(False)
         # Checkable: `triggered` carries the new state, and the scope button keeps the tick in step.
         self._actions["toggle_scope"].setCheckable(True)

@@ -396,3 +396,32 @@ def test_a_lookup_question_leaves_the_main_windows_question_its_answer(qtbot, wi
     assert "Reading for" not in window.answers.header.text()
     lookup.close()
 
+
+def test_ctrl_e_exports_while_the_question_bar_has_the_focus(
+    qtbot, make_window, life_cycle_file: Path, tmp_path: Path, monkeypatch
+) -> None:
+    from PySide6.QtCore import QEvent
+    from PySide6.QtWidgets import QFileDialog, QLineEdit
+
+    # Desktops with the X11 key scheme bind Ctrl+E to "end of line" in every line edit; the offscreen platform
+    # does not, so the line edit is taught to claim it as it does there.
+    line_edit_event = QLineEdit.event
+
+    def x11_event(self, event):
+        control_e = event.type() == QEvent.Type.ShortcutOverride and event.key() == Qt.Key.Key_E
+        if control_e and event.modifiers() == Qt.KeyboardModifier.ControlModifier:
+            event.accept()
+            return True
+        return line_edit_event(self, event)
+
+    monkeypatch.setattr(QLineEdit, "event", x11_event)
+    window = make_window()  # made after the patch: a line edit looks up its event handler when first made
+    target = tmp_path / "from-ctrl-e.md"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *args, **kwargs: (str(target), "Markdown (*.md)"))
+    open_and_wait(qtbot, window, life_cycle_file)
+    ask_and_wait(qtbot, window, "What are the phases?")
+    window.activateWindow()
+    window.question.focus()
+    qtbot.waitUntil(lambda: window.question.field.hasFocus(), timeout=2000)
+    qtbot.keyClick(window.question.field, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)
+    assert target.exists() and ANSWER in target.read_text("utf-8")
