@@ -726,15 +726,35 @@ class MainWindow(QMainWindow):
 
     @Slot(int)
     def _on_remove_requested(self, document_id: int) -> None:
-        self.client.remove(document_id)
+        self.remove_document(document_id)
 
     @Slot()
     def _on_remove_current(self) -> None:
         row = self.library.current_row()
         if row is not None and row.document_id is not None:
-            self.client.remove(row.document_id)
+            self.remove_document(row.document_id)
         elif self.document.document_id is not None:
-            self.client.remove(self.document.document_id)
+            self.remove_document(self.document.document_id)
+
+    def remove_document(self, document_id: int) -> None:
+        """Remove a document from the library once the user has confirmed it (the file stays on disk)."""
+        record = self._records.get(document_id)
+        row = self.library.row_by_id(document_id)
+        title = record.title if record is not None else row.title if row is not None else "this document"
+        if self.confirm_remove(title):
+            self.client.remove(document_id)
+
+    def confirm_remove(self, title: str) -> bool:
+        """Ask whether to remove the document called `title`; True when the user says yes."""
+        answer = QMessageBox.question(
+            self,
+            "Remove from library",
+            f"Remove “{title}” from the library?\n\nIts text and cached answers are deleted; the file itself "
+            "stays where it is.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel,
+        )
+        return answer == QMessageBox.StandardButton.Yes
 
     @Slot(bool)
     def _on_scope_changed(self, whole: bool) -> None:

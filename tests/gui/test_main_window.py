@@ -197,7 +197,8 @@ def test_escape_cancels_indexing(qtbot, window, life_cycle_file: Path, pets_file
     assert all(row.status not in ("waiting", "indexing") for row in window.library.rows())
 
 
-def test_removing_a_document_clears_it_everywhere(qtbot, window, life_cycle_file: Path) -> None:
+def test_removing_a_document_clears_it_everywhere(qtbot, window, life_cycle_file: Path, monkeypatch) -> None:
+    monkeypatch.setattr(window, "confirm_remove", lambda title: True)
     document_id = open_and_wait(qtbot, window, life_cycle_file)
     ask_and_wait(qtbot, window, "What are the phases?")
     window.library.list.setCurrentRow(0)
@@ -425,3 +426,27 @@ def test_ctrl_e_exports_while_the_question_bar_has_the_focus(
     qtbot.waitUntil(lambda: window.question.field.hasFocus(), timeout=2000)
     qtbot.keyClick(window.question.field, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)
     assert target.exists() and ANSWER in target.read_text("utf-8")
+
+
+def test_delete_asks_before_removing_a_document(qtbot, window, life_cycle_file: Path, monkeypatch) -> None:
+    from PySide6.QtWidgets import QMessageBox
+
+    asked = []
+
+    def answer(parent, title, text, *args, **kwargs):
+        asked.append(text)
+        return QMessageBox.StandardButton.No
+
+    monkeypatch.setattr(QMessageBox, "question", answer)
+    document_id = open_and_wait(qtbot, window, life_cycle_file)
+    window.library.list.setCurrentRow(0)
+    window.library.list.setFocus()
+    qtbot.keyClick(window.library.list, Qt.Key.Key_Delete)
+    with qtbot.waitSignal(window.client.listed, timeout=5000):
+        window.client.refresh()  # queued after a removal, had there been one
+    assert len(asked) == 1 and "life-cycle" in asked[0]
+    assert window.library.row_by_id(document_id) is not None and window.document.content is not None
+
+    monkeypatch.setattr(QMessageBox, "question", lambda *args, **kwargs: QMessageBox.StandardButton.Yes)
+    qtbot.keyClick(window.library.list, Qt.Key.Key_Delete)
+    qtbot.waitUntil(lambda: window.library.row_by_id(document_id) is None, timeout=5000)
