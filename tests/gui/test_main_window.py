@@ -398,6 +398,95 @@ def test_a_lookup_question_leaves_the_main_windows_question_its_answer(qtbot, wi
     lookup.close()
 
 
+def test_opening_another_document_clears_the_answers_about_the_first(
+    qtbot, window, life_cycle_file: Path, pets_file: Path
+) -> None:
+    pets_id = open_and_wait(qtbot, window, pets_file)
+    open_and_wait(qtbot, window, life_cycle_file)
+    ask_and_wait(qtbot, window, "What are the phases?")
+    window.open_document(pets_id)
+    qtbot.waitUntil(lambda: window.document.document_id == pets_id, timeout=5000)
+    assert window.answers.result is None and window.answers.answers() == []
+
+
+def test_answers_about_the_whole_library_stay_when_another_document_opens(
+    qtbot, window, life_cycle_file: Path, pets_file: Path
+) -> None:
+    pets_id = open_and_wait(qtbot, window, pets_file)
+    open_and_wait(qtbot, window, life_cycle_file)
+    window.question.set_whole_library(True)
+    result = ask_and_wait(qtbot, window, "What are the phases?")
+    window.open_document(pets_id)
+    qtbot.waitUntil(lambda: window.document.document_id == pets_id, timeout=5000)
+    assert window.answers.result is result and "in the library" in window.answers.header.text()
+
+
+def test_a_question_waiting_for_cancelled_files_is_not_asked_of_other_documents(
+    qtbot, window, life_cycle_file: Path, pets_file: Path, monkeypatch
+) -> None:
+    import threading
+
+    from qa_reader.engine import Engine
+
+    open_and_wait(qtbot, window, life_cycle_file)
+    ask_and_wait(qtbot, window, "What are the phases?")
+    # The pets file waits in the worker until the test has cancelled it.
+    cancelled = threading.Event()
+    index = Engine.index
+
+    def gated_index(self, path, *args, **kwargs):
+        if Path(path) == pets_file:
+            cancelled.wait(10)
+        return index(self, path, *args, **kwargs)
+
+    monkeypatch.setattr(Engine, "index", gated_index)
+    window.open_paths([pets_file], question="Who likes weather?")
+    window.cancel_indexing()
+    cancelled.set()
+    qtbot.waitUntil(lambda: window.client.indexing_jobs == 0, timeout=10000)
+    qtbot.wait(200)
+    assert window.answers.result is None
+    assert all(a.document_path != str(life_cycle_file) for a in window.answers.answers())
+
+
+def test_removing_the_open_document_leaves_no_answers_about_another(
+    qtbot, window, life_cycle_file: Path, pets_file: Path, monkeypatch
+) -> None:
+    monkeypatch.setattr(window, "confirm_remove", lambda title: True)
+    pets_id = open_and_wait(qtbot, window, pets_file)
+    open_and_wait(qtbot, window, life_cycle_file)
+    ask_and_wait(qtbot, window, "What are the phases?")
+    window.open_document(pets_id)
+    qtbot.waitUntil(lambda: window.document.document_id == pets_id, timeout=5000)
+    window._actions["remove"].trigger()
+    qtbot.waitUntil(lambda: window.library.row_by_id(pets_id) is None, timeout=5000)
+    assert window.document.content is None
+    assert window.answers.result is None and window.answers.answers() == []
+
+
+def test_show_in_qa_reader_replaces_the_answers_and_their_scope(
+    qtbot, window, life_cycle_file: Path, pets_file: Path
+) -> None:
+    pets_id = open_and_wait(qtbot, window, pets_file)
+    life_id = open_and_wait(qtbot, window, life_cycle_file)
+    window.open_document(pets_id)
+    qtbot.waitUntil(lambda: window.document.document_id == pets_id, timeout=5000)
+    ask_and_wait(qtbot, window, "What do cats like?")
+    window.open_lookup("What are the phases?")
+    lookup = window.lookup
+    qtbot.waitUntil(lambda: lookup.current_answer is not None, timeout=10000)
+    lookup.show_button.click()
+    qtbot.waitUntil(lambda: window.document.document_id == life_id, timeout=5000)
+    assert [a.text for a in window.answers.answers()] == [ANSWER]
+    assert window.answers.result.question == "What are the phases?"
+    assert "in the library" in window.answers.header.text()
+    # The lookup's answer is about the library: opening the pets file again keeps it (re-scoped, not stale).
+    window.open_document(pets_id)
+    qtbot.waitUntil(lambda: window.document.document_id == pets_id, timeout=5000)
+    assert [a.text for a in window.answers.answers()] == [ANSWER]
+    lookup.close()
+
+
 def test_ctrl_e_exports_while_the_question_bar_has_the_focus(
     qtbot, make_window, life_cycle_file: Path, tmp_path: Path, monkeypatch
 ) -> None:
