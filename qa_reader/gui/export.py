@@ -73,3 +73,21 @@ def batch_csv(questions: Sequence[str], titles: Sequence[str], table: dict[tuple
             cells.append(f"{answer.text} (p. {answer.page_number}, {answer.score:.0%})" if answer else "")
         writer.writerow([question, *cells])
     return buffer.getvalue()
+
+
+def batch_markdown(
+    questions: Sequence[str], titles: Sequence[str], table: dict[tuple[int, int], Answer | None]
+) -> str:
+    """The questions × documents sheet as a Markdown table: each cell the best answer with its page and
+    confidence, "—" when none was found."""
+    lines = [
+        "| Question | " + " | ".join(_cell(title) for title in titles) + " |",
+        "| --- |" + " --- |" * len(titles),
+    ]
+    for row, question in enumerate(questions):
+        cells = []
+        for column in range(len(titles)):
+            answer = table.get((row, column))
+            cells.append(f"{_cell(answer.text)} (p. {answer.page_number}, {answer.score:.0%})" if answer else "—")
+        lines.append(f"| {_cell(question)} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
