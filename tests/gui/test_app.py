@@ -183,7 +183,7 @@ def _labels_show_no_ampersand(dialog) -> None:
 def test_batch_sheet_columns_are_readable_with_many_documents(qtbot, window, tmp_path: Path) -> None:
     from PySide6.QtWidgets import QHeaderView
 
-    from qa_reader.gui.batch import BatchDialog, MIN_COLUMN_WIDTH
+    from qa_reader.gui.batch import MIN_COLUMN_WIDTH, BatchDialog
 
     for number in range(6):
         path = tmp_path / "many" / f"copy-{number}.txt"

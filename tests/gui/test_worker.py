@@ -33,9 +33,7 @@ def test_mailbox_keeps_the_latest_question_of_each_lane() -> None:
     assert mailbox.take() is None
 
 
-def test_a_question_in_another_lane_does_not_drop_the_first(
-    qtbot, client: EngineClient, life_cycle_file: Path
-) -> None:
+def test_a_question_in_another_lane_does_not_drop_the_first(qtbot, client: EngineClient, life_cycle_file: Path) -> None:
     client.start()
     with qtbot.waitSignal(client.indexed, timeout=10000) as indexed:
         client.index(life_cycle_file)
