@@ -11,6 +11,7 @@ from pathlib import Path
 
 from qa_reader import __version__, config
 from qa_reader.errors import UserError
+from qa_reader.glyphs import readable
 
 EXIT_OK, EXIT_USER_ERROR, EXIT_USAGE = 0, 1, 2
 V2_DEV = "dev-v2.0.reconstructed-from-squad-explorer.json"
@@ -215,8 +216,8 @@ def _print_answers(result) -> None:
         )
     for rank, answer in enumerate(result.answers or result.guesses, start=1):
         where = f"{Path(answer.document_path).name}, p. {answer.page_number}"
-        print(f"{rank:>3}. {answer.text}   [{answer.score:.0%} · {where}]")
-        sentence = " ".join(answer.sentence.split())
+        print(f"{rank:>3}. {readable(answer.text)}   [{answer.score:.0%} · {where}]")
+        sentence = " ".join(readable(answer.sentence).split())
         if len(sentence) > 240:
             sentence = sentence[:237] + "..."
         print(f"     {sentence}")

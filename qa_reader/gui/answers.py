@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from qa_reader.glyphs import readable
 from qa_reader.types import Answer, AnswerSet
 
 SENTENCE_REACH = 160  # characters of context kept either side of the answer
@@ -44,17 +45,20 @@ def citation(answer: Answer) -> str:
 
 def quoted_with_citation(answer: Answer) -> str:
     """What Ctrl+Shift+C copies: "answer" — title, p. N."""
-    return f"“{answer.text}” — {citation(answer)}"
+    return f"“{readable(answer.text)}” — {citation(answer)}"
 
 
 def sentence_html(answer: Answer, reach: int = SENTENCE_REACH) -> str:
-    """The answer's sentence as HTML, the answer in bold, long contexts shortened with ellipses."""
+    """The answer's sentence as HTML, the answer in bold, long contexts shortened with ellipses.
+
+    The sentence is cut at the answer's offsets before its glyphs are made readable, so the bold part is
+    exactly the answer whatever the PDF's text layer held."""
     start = answer.char_start - answer.sentence_char_start
     end = answer.char_end - answer.sentence_char_start
     sentence = answer.sentence
     if not (0 <= start <= end <= len(sentence)):
-        return f"<b>{html.escape(answer.text)}</b>"
-    before, middle, after = sentence[:start], sentence[start:end], sentence[end:]
+        return f"<b>{html.escape(readable(answer.text))}</b>"
+    before, middle, after = readable(sentence[:start]), readable(sentence[start:end]), readable(sentence[end:])
     before = " ".join(before.split()) + (" " if before[-1:].isspace() else "")
     after = (" " if after[:1].isspace() else "") + " ".join(after.split())
     if len(before) > reach:
@@ -87,7 +91,8 @@ class AnswerModel(QAbstractListModel):
         answer = self._answers[index.row()]
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
             kind = "Guess" if self._guesses else "Answer"
-            return f"{kind} {index.row() + 1}: {answer.text}. {percent(answer.score)} sure. {citation(answer)}."
+            text = readable(answer.text)
+            return f"{kind} {index.row() + 1}: {text}. {percent(answer.score)} sure. {citation(answer)}."
         if role == Qt.ItemDataRole.ToolTipRole:
             return f"{answer.document_path}, page {answer.page_number}"
         if role == AnswerRole:

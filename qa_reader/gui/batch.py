@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from qa_reader.glyphs import readable
 from qa_reader.gui.answers import citation, percent
 from qa_reader.gui.export import batch_csv, batch_markdown
 from qa_reader.gui.library_panel import LibraryRow
@@ -155,14 +156,15 @@ class BatchDialog(QDialog):
         if job_id != self._job:
             return
         self._table[(row, column)] = answer
-        text = f"{answer.text}\np. {answer.page_number} · {answer.score:.0%}" if answer else "—"
+        text = f"{readable(answer.text)}\np. {answer.page_number} · {answer.score:.0%}" if answer else "—"
         item = QTableWidgetItem(text)
         item.setTextAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         if answer is None:
             item.setToolTip("Not found in this document")
         else:
-            sentence = " ".join(answer.sentence.split())
-            item.setToolTip(f"{answer.text}\n\n{citation(answer)} · {percent(answer.score)} sure\n\n“{sentence}”")
+            sentence = " ".join(readable(answer.sentence).split())
+            where = f"{citation(answer)} · {percent(answer.score)} sure"
+            item.setToolTip(f"{readable(answer.text)}\n\n{where}\n\n“{sentence}”")
         self.sheet.setItem(row, column, item)
         self.sheet.resizeRowToContents(row)
         self.status.setText(f"{len(self._table)} of {len(self._questions) * len(self._titles)} answered…")

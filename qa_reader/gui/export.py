@@ -1,4 +1,5 @@
-"""The session's questions and answers, and batch sheets, as Markdown or CSV with citations."""
+"""The session's questions and answers, and batch sheets, as Markdown or CSV with citations; answers are
+written as people read them (glyphs.readable), not with the PDF's unshowable glyphs."""
 
 from __future__ import annotations
 
@@ -7,12 +8,13 @@ import io
 from collections.abc import Sequence
 from datetime import datetime
 
+from qa_reader.glyphs import readable
 from qa_reader.types import Answer, AnswerSet
 
 
 def _cell(text: str) -> str:
     """Text safe inside a Markdown table cell."""
-    return " ".join(text.split()).replace("|", "\\|")
+    return " ".join(readable(text).split()).replace("|", "\\|")
 
 
 def session_markdown(results: Sequence[AnswerSet], when: datetime | None = None) -> str:
@@ -49,13 +51,13 @@ def session_csv(results: Sequence[AnswerSet]) -> str:
                 [
                     result.question,
                     rank,
-                    answer.text,
+                    readable(answer.text),
                     f"{answer.score:.4f}",
                     "yes" if result.found else "no",
                     answer.document_title,
                     answer.page_number,
                     answer.document_path,
-                    " ".join(answer.sentence.split()),
+                    " ".join(readable(answer.sentence).split()),
                 ]
             )
     return buffer.getvalue()
@@ -70,14 +72,12 @@ def batch_csv(questions: Sequence[str], titles: Sequence[str], table: dict[tuple
         cells = []
         for column in range(len(titles)):
             answer = table.get((row, column))
-            cells.append(f"{answer.text} (p. {answer.page_number}, {answer.score:.0%})" if answer else "")
+            cells.append(f"{readable(answer.text)} (p. {answer.page_number}, {answer.score:.0%})" if answer else "")
         writer.writerow([question, *cells])
     return buffer.getvalue()
 
 
-def batch_markdown(
-    questions: Sequence[str], titles: Sequence[str], table: dict[tuple[int, int], Answer | None]
-) -> str:
+def batch_markdown(questions: Sequence[str], titles: Sequence[str], table: dict[tuple[int, int], Answer | None]) -> str:
     """The questions × documents sheet as a Markdown table: each cell the best answer with its page and
     confidence, "—" when none was found."""
     lines = [
