@@ -200,6 +200,7 @@ def _answer_set_json(result) -> dict:
                 "score": round(answer.score, 4),
                 "document": answer.document_path,
                 "page": answer.page_number,
+                "page_label": answer.page_label,
                 "start": answer.char_start,
                 "end": answer.char_end,
             }
@@ -215,7 +216,7 @@ def _print_answers(result) -> None:
             "   Not found in the document(s). Best guesses:" if result.guesses else "   Not found in the document(s)."
         )
     for rank, answer in enumerate(result.answers or result.guesses, start=1):
-        where = f"{Path(answer.document_path).name}, p. {answer.page_number}"
+        where = f"{Path(answer.document_path).name}, {answer.page_reference}"
         print(f"{rank:>3}. {readable(answer.text)}   [{answer.score:.0%} · {where}]")
         sentence = " ".join(readable(answer.sentence).split())
         if len(sentence) > 240:

@@ -39,8 +39,8 @@ def percent(score: float) -> str:
 
 
 def citation(answer: Answer) -> str:
-    """'title, p. N' for an answer."""
-    return f"{answer.document_title}, p. {answer.page_number}"
+    """'title, p. N' for an answer ('title, p. 47 (PDF page 56)' where the PDF prints another number)."""
+    return f"{answer.document_title}, {answer.page_reference}"
 
 
 def quoted_with_citation(answer: Answer) -> str:
@@ -94,7 +94,7 @@ class AnswerModel(QAbstractListModel):
             text = readable(answer.text)
             return f"{kind} {index.row() + 1}: {text}. {percent(answer.score)} sure. {citation(answer)}."
         if role == Qt.ItemDataRole.ToolTipRole:
-            return f"{answer.document_path}, page {answer.page_number}"
+            return f"{answer.document_path}, {answer.page_reference}"
         if role == AnswerRole:
             return answer
         if role == GuessRole:
@@ -174,7 +174,7 @@ class AnswerDelegate(QStyledItemDelegate):
         font = QFont(option.font)
         font.setPointSizeF(font.pointSizeF() * 0.92)
         painter.setFont(font)
-        where = f"{percent(answer.score)}  ·  p. {answer.page_number}  ·  {answer.document_title}"
+        where = f"{percent(answer.score)}  ·  {answer.page_reference}  ·  {answer.document_title}"
         text_rect = QRectF(bar.right() + 8, bar_top, rect.right() - bar.right() - 8 - _PADDING, line)
         elided = painter.fontMetrics().elidedText(where, Qt.TextElideMode.ElideRight, int(text_rect.width()))
         painter.drawText(text_rect, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, elided)

@@ -156,7 +156,7 @@ class BatchDialog(QDialog):
         if job_id != self._job:
             return
         self._table[(row, column)] = answer
-        text = f"{readable(answer.text)}\np. {answer.page_number} · {answer.score:.0%}" if answer else "—"
+        text = f"{readable(answer.text)}\n{answer.page_reference} · {answer.score:.0%}" if answer else "—"
         item = QTableWidgetItem(text)
         item.setTextAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         if answer is None:

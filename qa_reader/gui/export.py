@@ -29,7 +29,7 @@ def session_markdown(results: Sequence[AnswerSet], when: datetime | None = None)
             lines.append("")
         for answer in result.answers or result.guesses:
             lines.append(
-                f"- **{_cell(answer.text)}** — {_cell(answer.document_title)}, p. {answer.page_number} "
+                f"- **{_cell(answer.text)}** — {_cell(answer.document_title)}, {answer.page_reference} "
                 f"({answer.score:.0%})"
             )
             lines.append(f"  > {_cell(answer.sentence)}")
@@ -41,11 +41,13 @@ def session_csv(results: Sequence[AnswerSet]) -> str:
     """CSV: one row per answer (rank 0 marks a question without any answer)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(["question", "rank", "answer", "confidence", "found", "document", "page", "path", "sentence"])
+    writer.writerow(
+        ["question", "rank", "answer", "confidence", "found", "document", "page", "path", "sentence", "page label"]
+    )
     for result in results:
         listed = result.answers or result.guesses
         if not listed:
-            writer.writerow([result.question, 0, "", "", "no", "", "", "", ""])
+            writer.writerow([result.question, 0, "", "", "no", "", "", "", "", ""])
         for rank, answer in enumerate(listed, start=1):
             writer.writerow(
                 [
@@ -58,6 +60,7 @@ def session_csv(results: Sequence[AnswerSet]) -> str:
                     answer.page_number,
                     answer.document_path,
                     " ".join(readable(answer.sentence).split()),
+                    answer.page_label,
                 ]
             )
     return buffer.getvalue()
@@ -72,7 +75,7 @@ def batch_csv(questions: Sequence[str], titles: Sequence[str], table: dict[tuple
         cells = []
         for column in range(len(titles)):
             answer = table.get((row, column))
-            cells.append(f"{readable(answer.text)} (p. {answer.page_number}, {answer.score:.0%})" if answer else "")
+            cells.append(f"{readable(answer.text)} ({answer.page_reference}, {answer.score:.0%})" if answer else "")
         writer.writerow([question, *cells])
     return buffer.getvalue()
 
@@ -88,6 +91,6 @@ def batch_markdown(questions: Sequence[str], titles: Sequence[str], table: dict[
         cells = []
         for column in range(len(titles)):
             answer = table.get((row, column))
-            cells.append(f"{_cell(answer.text)} (p. {answer.page_number}, {answer.score:.0%})" if answer else "—")
+            cells.append(f"{_cell(answer.text)} ({answer.page_reference}, {answer.score:.0%})" if answer else "—")
         lines.append(f"| {_cell(question)} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"

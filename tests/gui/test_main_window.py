@@ -539,3 +539,25 @@ def test_delete_asks_before_removing_a_document(qtbot, window, life_cycle_file: 
     monkeypatch.setattr(QMessageBox, "question", lambda *args, **kwargs: QMessageBox.StandardButton.Yes)
     qtbot.keyClick(window.library.list, Qt.Key.Key_Delete)
     qtbot.waitUntil(lambda: window.library.row_by_id(document_id) is None, timeout=5000)
+
+
+def test_citations_give_the_printed_page_label_beside_the_pdf_page(
+    qtbot, window, life_cycle_pdf: Path, tmp_path: Path
+) -> None:
+    import pymupdf
+
+    labelled = tmp_path / "docs" / "labelled.pdf"
+    document = pymupdf.open(life_cycle_pdf)
+    document.set_page_labels([{"startpage": 0, "prefix": "", "style": "D", "firstpagenum": 46}])
+    document.save(labelled)
+    document.close()
+    open_and_wait(qtbot, window, labelled)
+    ask_and_wait(qtbot, window, "What are the phases of the incident response life cycle?")
+    shown = window.answers.model.index(0).data(Qt.ItemDataRole.DisplayRole)
+    assert "labelled, p. 47 (PDF page 2)" in shown
+    window._actions["copy_answer"].trigger()
+    assert QGuiApplication.clipboard().text() == f"“{ANSWER}” — labelled, p. 47 (PDF page 2)"
+    window.write_session(tmp_path / "session.md", csv_format=False)
+    assert f"**{ANSWER}** — labelled, p. 47 (PDF page 2)" in (tmp_path / "session.md").read_text("utf-8")
+    window.write_session(tmp_path / "session.csv", csv_format=True)
+    assert (tmp_path / "session.csv").read_text("utf-8").splitlines()[1].rstrip().endswith(",47")
