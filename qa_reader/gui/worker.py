@@ -132,6 +132,7 @@ class DocumentContent:
     text: str
     pages: tuple[Page, ...]
     boxes: PageBoxes  # page_index -> (char_start, boxes), read on demand
+    headings: tuple[tuple[int, str], ...] = ()  # (level, text) of a Markdown file's headings, in order
 
     @property
     def is_pdf(self) -> bool:
@@ -229,7 +230,12 @@ def load_content(library: Library, document_id: int) -> DocumentContent:
         boxes = PageBoxes(None, document_id, pages, with_boxes, {i: b for i, b in stored.items() if b is not None})
     else:
         boxes = PageBoxes(library.path, document_id, pages, with_boxes)
-    return DocumentContent(record, library.document_text(document_id), pages, boxes)
+    headings: tuple[tuple[int, str], ...] = ()
+    if record.format == "md":
+        from qa_reader.ingest.text import headings_of_markdown
+
+        headings = tuple(headings_of_markdown(Path(record.path)))
+    return DocumentContent(record, library.document_text(document_id), pages, boxes, headings)
 
 
 def describe_error(error: BaseException) -> str:

@@ -561,3 +561,25 @@ def test_citations_give_the_printed_page_label_beside_the_pdf_page(
     assert f"**{ANSWER}** — labelled, p. 47 (PDF page 2)" in (tmp_path / "session.md").read_text("utf-8")
     window.write_session(tmp_path / "session.csv", csv_format=True)
     assert (tmp_path / "session.csv").read_text("utf-8").splitlines()[1].rstrip().endswith(",47")
+
+
+def test_markdown_headings_are_shown_as_headings(qtbot, window, tmp_path: Path) -> None:
+    path = tmp_path / "docs" / "guide.md"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("# The Guide\n\nBody text here.\n\n## How it works\n\nMore body text.\n", encoding="utf-8")
+    open_and_wait(qtbot, window, path)
+    view = window.document.text
+    assert view.toPlainText() == window.document.content.text  # the offsets used for highlights are unchanged
+    blocks = {}
+    block = view.document().begin()
+    while block.isValid():
+        blocks[block.text()] = block
+        block = block.next()
+    body = blocks["Body text here."]
+    assert body.blockFormat().headingLevel() == 0
+    for text, level in (("The Guide", 1), ("How it works", 2)):
+        heading = blocks[text]
+        assert heading.blockFormat().headingLevel() == level
+        char_format = heading.begin().fragment().charFormat()
+        assert char_format.fontWeight() >= 600
+        assert char_format.fontPointSize() > body.charFormat().font().pointSizeF()
