@@ -11,6 +11,7 @@ from pathlib import Path
 
 from qa_reader import __version__, config
 from qa_reader.errors import UserError
+from qa_reader.glyphs import readable
 
 EXIT_OK, EXIT_USER_ERROR, EXIT_USAGE = 0, 1, 2
 V2_DEV = "dev-v2.0.reconstructed-from-squad-explorer.json"
@@ -199,6 +200,7 @@ def _answer_set_json(result) -> dict:
                 "score": round(answer.score, 4),
                 "document": answer.document_path,
                 "page": answer.page_number,
+                "page_label": answer.page_label,
                 "start": answer.char_start,
                 "end": answer.char_end,
             }
@@ -214,9 +216,9 @@ def _print_answers(result) -> None:
             "   Not found in the document(s). Best guesses:" if result.guesses else "   Not found in the document(s)."
         )
     for rank, answer in enumerate(result.answers or result.guesses, start=1):
-        where = f"{Path(answer.document_path).name}, p. {answer.page_number}"
-        print(f"{rank:>3}. {answer.text}   [{answer.score:.0%} · {where}]")
-        sentence = " ".join(answer.sentence.split())
+        where = f"{Path(answer.document_path).name}, {answer.page_reference}"
+        print(f"{rank:>3}. {readable(answer.text)}   [{answer.score:.0%} · {where}]")
+        sentence = " ".join(readable(answer.sentence).split())
         if len(sentence) > 240:
             sentence = sentence[:237] + "..."
         print(f"     {sentence}")

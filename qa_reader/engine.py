@@ -34,6 +34,8 @@ MAX_QUESTION_CHARS = 1000
 # A file modified this close to being indexed is hashed in full next time (see Engine._looks_unchanged).
 RACY_SECONDS = 2.0
 CANDIDATES_KEPT = 20
+# Part of every cache key: answers cached before a field was added to Answer (page_label) are read again.
+ANSWER_FORMAT = "answer-v2"
 _SENTENCE_END = re.compile(r"[.!?][\"'’”)\]]*\s|\n\s*\n")
 
 ProgressCallback = Callable[[str, float], None]
@@ -368,7 +370,7 @@ class Engine:
     def _cache_key(self, question: str, records: Sequence[DocumentRecord], model_identity: str) -> str:
         # A refitted calibration changes every score without changing the model file's sha256.
         calibration = json.dumps(self.model_folder().manifest.get("calibration"), sort_keys=True)
-        parts = [normalize_question(question), model_identity, calibration, self.settings.cache_key()]
+        parts = [ANSWER_FORMAT, normalize_question(question), model_identity, calibration, self.settings.cache_key()]
         parts.extend(sorted(f"{r.sha256}:{r.path}" for r in records))
         return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()
 
@@ -543,6 +545,8 @@ class Engine:
             document_title=record.title,
             document_path=record.path,
             page_number=page.page_number,
+            # An EPUB's "page" label is its chapter's title, not a page: only a PDF's printed numbers are cited.
+            page_label=page.label if record.format == "pdf" else "",
             char_start=char_start,
             char_end=char_end,
             sentence=document_text[sentence_start:sentence_end],

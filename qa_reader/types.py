@@ -86,6 +86,15 @@ class Answer:
     sentence: str  # the sentence around the answer
     sentence_char_start: int  # offset of `sentence` in the document text
     highlights: tuple[Highlight, ...] = field(default=())
+    page_label: str = ""  # the number printed on a PDF's page ("47", "xii") when the PDF defines page labels
+
+    @property
+    def page_reference(self) -> str:
+        """How to cite the page: "p. 47 (PDF page 56)" when the printed label differs from the page number,
+        else "p. 56"."""
+        if self.page_label and self.page_label != str(self.page_number):
+            return f"p. {self.page_label} (PDF page {self.page_number})"
+        return f"p. {self.page_number}"
 
 
 @dataclass(frozen=True)

@@ -146,3 +146,19 @@ def test_the_sample_document_answers_its_self_test_questions(tmp_path) -> None:
         assert check["expect"].lower() in best.text.lower()
         assert best.page_number == 1
     engine.close()
+
+
+def test_the_welcome_guides_own_example_question_is_answered(tmp_path) -> None:
+    import re
+
+    guide = config.resources_dir() / "sample" / "welcome.md"
+    example = re.search(r'a\s+question\s+such\s+as\s+"([^"]+)"', guide.read_text("utf-8"))
+    assert example is not None, "the guide no longer suggests a question"
+    question = " ".join(example.group(1).split())
+    engine = Engine(tmp_path / "library.sqlite3", MODEL)
+    try:
+        record = engine.index(guide)
+        result = engine.ask(question, [record.id])
+    finally:
+        engine.close()
+    assert result.found, f"{question!r}: {[(a.text, round(a.score, 2)) for a in result.guesses]}"

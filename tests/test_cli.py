@@ -39,7 +39,7 @@ def test_ask_json_prints_one_object_per_question(run, notes):
     payload = json.loads(line)
     assert payload["question"] == "What are the phases of the life cycle?"
     best = payload["answers"][0]
-    assert set(best) == {"text", "score", "document", "page", "start", "end"}
+    assert set(best) == {"text", "score", "document", "page", "page_label", "start", "end"}
     assert best["text"] == "preparation, detection and analysis"
     assert LIFE_CYCLE[best["start"] : best["end"]] == best["text"]
     assert best["page"] == 1 and best["document"] == str(notes)

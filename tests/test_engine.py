@@ -314,3 +314,33 @@ def test_the_bm25_feature_is_scaled_by_the_log_of_the_library_size(engine):
     assert passages == 5 and candidates.bm25_scale == pytest.approx(math.log(6))
     raw = search.relevance(engine.library, candidates.question, candidates.passage_ids)
     assert raw and {e.relevance for e in candidates.evidence} == {v / math.log(6) for v in raw.values()}
+
+
+def test_answers_carry_the_printed_page_label_of_a_pdf(tmp_path, tiny_model_dir):
+    import pymupdf
+
+    path = tmp_path / "labelled.pdf"
+    document = pymupdf.open()
+    for text in ("Front matter that says nothing here.", LIFE_CYCLE.replace("\n\n", "\n")):
+        page = document.new_page(width=612, height=792)
+        page.insert_textbox(pymupdf.Rect(72, 300, 540, 720), text, fontsize=12, fontname="helv")
+    # The printed numbering starts at 46 on the first page, as in a chapter cut from a longer book.
+    document.set_page_labels([{"startpage": 0, "prefix": "", "style": "D", "firstpagenum": 46}])
+    document.save(path)
+    document.close()
+    engine = Engine(tmp_path / "library.sqlite3", tiny_model_dir)
+    try:
+        record = engine.index(path)
+        best = engine.ask("What are the phases?", [record.id]).answers[0]
+        assert (best.page_number, best.page_label) == (2, "47")
+        assert best.page_reference == "p. 47 (PDF page 2)"
+        cached = engine.ask("What are the phases?", [record.id])
+        assert cached.from_cache and cached.answers[0].page_label == "47"
+    finally:
+        engine.close()
+
+
+def test_without_page_labels_the_reference_is_the_page_number(engine):
+    document_id = engine.add_document(text_document(LIFE_CYCLE))
+    best = engine.ask("What are the phases?", [document_id]).answers[0]
+    assert best.page_label == "" and best.page_reference == "p. 1"

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from qa_reader.glyphs import readable
 from qa_reader.types import Answer, AnswerSet
 
 SENTENCE_REACH = 160  # characters of context kept either side of the answer
@@ -38,23 +39,26 @@ def percent(score: float) -> str:
 
 
 def citation(answer: Answer) -> str:
-    """'title, p. N' for an answer."""
-    return f"{answer.document_title}, p. {answer.page_number}"
+    """'title, p. N' for an answer ('title, p. 47 (PDF page 56)' where the PDF prints another number)."""
+    return f"{answer.document_title}, {answer.page_reference}"
 
 
 def quoted_with_citation(answer: Answer) -> str:
     """What Ctrl+Shift+C copies: "answer" — title, p. N."""
-    return f"“{answer.text}” — {citation(answer)}"
+    return f"“{readable(answer.text)}” — {citation(answer)}"
 
 
 def sentence_html(answer: Answer, reach: int = SENTENCE_REACH) -> str:
-    """The answer's sentence as HTML, the answer in bold, long contexts shortened with ellipses."""
+    """The answer's sentence as HTML, the answer in bold, long contexts shortened with ellipses.
+
+    The sentence is cut at the answer's offsets before its glyphs are made readable, so the bold part is
+    exactly the answer whatever the PDF's text layer held."""
     start = answer.char_start - answer.sentence_char_start
     end = answer.char_end - answer.sentence_char_start
     sentence = answer.sentence
     if not (0 <= start <= end <= len(sentence)):
-        return f"<b>{html.escape(answer.text)}</b>"
-    before, middle, after = sentence[:start], sentence[start:end], sentence[end:]
+        return f"<b>{html.escape(readable(answer.text))}</b>"
+    before, middle, after = readable(sentence[:start]), readable(sentence[start:end]), readable(sentence[end:])
     before = " ".join(before.split()) + (" " if before[-1:].isspace() else "")
     after = (" " if after[:1].isspace() else "") + " ".join(after.split())
     if len(before) > reach:
@@ -87,9 +91,10 @@ class AnswerModel(QAbstractListModel):
         answer = self._answers[index.row()]
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
             kind = "Guess" if self._guesses else "Answer"
-            return f"{kind} {index.row() + 1}: {answer.text}. {percent(answer.score)} sure. {citation(answer)}."
+            text = readable(answer.text)
+            return f"{kind} {index.row() + 1}: {text}. {percent(answer.score)} sure. {citation(answer)}."
         if role == Qt.ItemDataRole.ToolTipRole:
-            return f"{answer.document_path}, page {answer.page_number}"
+            return f"{answer.document_path}, {answer.page_reference}"
         if role == AnswerRole:
             return answer
         if role == GuessRole:
@@ -169,7 +174,7 @@ class AnswerDelegate(QStyledItemDelegate):
         font = QFont(option.font)
         font.setPointSizeF(font.pointSizeF() * 0.92)
         painter.setFont(font)
-        where = f"{percent(answer.score)}  ·  p. {answer.page_number}  ·  {answer.document_title}"
+        where = f"{percent(answer.score)}  ·  {answer.page_reference}  ·  {answer.document_title}"
         text_rect = QRectF(bar.right() + 8, bar_top, rect.right() - bar.right() - 8 - _PADDING, line)
         elided = painter.fontMetrics().elidedText(where, Qt.TextElideMode.ElideRight, int(text_rect.width()))
         painter.drawText(text_rect, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, elided)

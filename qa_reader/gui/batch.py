@@ -1,4 +1,5 @@
-"""The batch question sheet (Ctrl+B): questions × documents → a table of best answers, exportable to CSV."""
+"""The batch question sheet (Ctrl+B): questions × documents → a table of best answers, exportable to CSV
+and Markdown."""
 
 from __future__ import annotations
 
@@ -24,12 +25,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from qa_reader.gui.export import batch_csv
+from qa_reader.glyphs import readable
+from qa_reader.gui.answers import citation, percent
+from qa_reader.gui.export import batch_csv, batch_markdown
 from qa_reader.gui.library_panel import LibraryRow
 from qa_reader.gui.worker import EngineClient
 from qa_reader.types import Answer
 
 MAX_CELLS = 2000
+MIN_COLUMN_WIDTH = 200  # pixels: an answer of a few words wraps onto two or three lines, never to "pre..."
 
 
 class BatchDialog(QDialog):
@@ -62,18 +66,31 @@ class BatchDialog(QDialog):
         self.sheet.setAccessibleName("Answers table")
         self.sheet.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.sheet.setWordWrap(True)
+        self.sheet.setTextElideMode(Qt.TextElideMode.ElideNone)
+        self.sheet.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.sheet.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        header = self.sheet.horizontalHeader()
+        header.setMinimumSectionSize(MIN_COLUMN_WIDTH)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(True)
         self.status = QLabel(self)
         self.run_button = QPushButton("&Run", self)
         self.export_button = QPushButton("&Export CSV…", self)
         self.export_button.setEnabled(False)
+        self.markdown_button = QPushButton("Export &Markdown…", self)
+        self.markdown_button.setEnabled(False)
         close = QPushButton("Close", self)
 
         inputs = QWidget(self)
         inputs_layout = QVBoxLayout(inputs)
         inputs_layout.setContentsMargins(0, 0, 0, 0)
-        inputs_layout.addWidget(QLabel("&Questions:", inputs))
+        questions_label = QLabel("&Questions:", inputs)
+        questions_label.setBuddy(self.questions)
+        documents_label = QLabel("&Documents:", inputs)
+        documents_label.setBuddy(self.documents)
+        inputs_layout.addWidget(questions_label)
         inputs_layout.addWidget(self.questions, 2)
-        inputs_layout.addWidget(QLabel("&Documents:", inputs))
+        inputs_layout.addWidget(documents_label)
         inputs_layout.addWidget(self.documents, 1)
         splitter = QSplitter(Qt.Orientation.Horizontal, self)
         splitter.addWidget(inputs)
@@ -83,13 +100,15 @@ class BatchDialog(QDialog):
         buttons.addWidget(self.status, 1)
         buttons.addWidget(self.run_button)
         buttons.addWidget(self.export_button)
+        buttons.addWidget(self.markdown_button)
         buttons.addWidget(close)
         layout = QVBoxLayout(self)
         layout.addWidget(splitter, 1)
         layout.addLayout(buttons)
 
         self.run_button.clicked.connect(self._on_run)
-        self.export_button.clicked.connect(self._on_export)
+        self.export_button.clicked.connect(self._on_export_csv)
+        self.markdown_button.clicked.connect(self._on_export_markdown)
         close.clicked.connect(self.reject)
         client.batchAnswered.connect(self._on_batch_answered)
         client.batchFinished.connect(self._on_batch_finished)
@@ -121,9 +140,14 @@ class BatchDialog(QDialog):
         self.sheet.setColumnCount(len(documents))
         self.sheet.setVerticalHeaderLabels(questions)
         self.sheet.setHorizontalHeaderLabels(self._titles)
-        self.sheet.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        for column, title in enumerate(self._titles):
+            self.sheet.horizontalHeaderItem(column).setToolTip(title)
+        for row, question in enumerate(questions):
+            self.sheet.verticalHeaderItem(row).setToolTip(question)
+        self._size_columns()
         self.run_button.setEnabled(False)
         self.export_button.setEnabled(False)
+        self.markdown_button.setEnabled(False)
         self.status.setText(f"Asking {len(questions) * len(documents)} questions…")
         self._job = self._client.run_batch(questions, [document_id for document_id, _ in documents])
 
@@ -132,13 +156,17 @@ class BatchDialog(QDialog):
         if job_id != self._job:
             return
         self._table[(row, column)] = answer
-        text = f"{answer.text}\np. {answer.page_number} · {answer.score:.0%}" if answer else "—"
+        text = f"{readable(answer.text)}\n{answer.page_reference} · {answer.score:.0%}" if answer else "—"
         item = QTableWidgetItem(text)
+        item.setTextAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         if answer is None:
             item.setToolTip("Not found in this document")
         else:
-            item.setToolTip(answer.sentence)
+            sentence = " ".join(readable(answer.sentence).split())
+            where = f"{citation(answer)} · {percent(answer.score)} sure"
+            item.setToolTip(f"{readable(answer.text)}\n\n{where}\n\n“{sentence}”")
         self.sheet.setItem(row, column, item)
+        self.sheet.resizeRowToContents(row)
         self.status.setText(f"{len(self._table)} of {len(self._questions) * len(self._titles)} answered…")
 
     @Slot(int)
@@ -148,6 +176,7 @@ class BatchDialog(QDialog):
         self.sheet.resizeRowsToContents()
         self.run_button.setEnabled(True)
         self.export_button.setEnabled(bool(self._table))
+        self.markdown_button.setEnabled(bool(self._table))
         self.status.setText(f"Done: {sum(1 for a in self._table.values() if a)} answers found.")
 
     @Slot(int, str, str)
@@ -155,16 +184,36 @@ class BatchDialog(QDialog):
         if what == "batch" and job_id == self._job:
             self.status.setText(message)
 
+    def _size_columns(self) -> None:
+        """Share the sheet's width between the documents, never below MIN_COLUMN_WIDTH (the sheet scrolls)."""
+        columns = self.sheet.columnCount()
+        if columns == 0:
+            return
+        available = self.sheet.viewport().width() - self.sheet.verticalHeader().width()
+        width = max(MIN_COLUMN_WIDTH, available // columns)
+        for column in range(columns):
+            self.sheet.setColumnWidth(column, width)
+
     def csv_text(self) -> str:
         return batch_csv(self._questions, self._titles, self._table)
 
+    def markdown_text(self) -> str:
+        return batch_markdown(self._questions, self._titles, self._table)
+
     @Slot()
-    def _on_export(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export the batch sheet", "batch-answers.csv", "CSV (*.csv)")
+    def _on_export_csv(self) -> None:
+        self._export("batch-answers.csv", "CSV (*.csv)", self.csv_text())
+
+    @Slot()
+    def _on_export_markdown(self) -> None:
+        self._export("batch-answers.md", "Markdown (*.md)", self.markdown_text())
+
+    def _export(self, name: str, file_filter: str, text: str) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export the batch sheet", name, file_filter)
         if not path:
             return
         try:
-            Path(path).write_text(self.csv_text(), encoding="utf-8")
+            Path(path).write_text(text, encoding="utf-8")
         except OSError as error:
             QMessageBox.warning(self, "Export failed", f"{path} could not be written ({error.strerror}).")
             return

@@ -24,6 +24,7 @@ from PySide6.QtGui import (
     QPen,
     QPixmap,
     QResizeEvent,
+    QTextBlockFormat,
     QTextCharFormat,
     QTextCursor,
     QWheelEvent,
@@ -526,6 +527,9 @@ class PdfPagesView(QAbstractScrollArea):
         return QSize(640, 600)
 
 
+_HEADING_SCALE = {1: 1.6, 2: 1.35, 3: 1.15}  # font size of a Markdown heading against the body text
+
+
 class TextPagesView(QPlainTextEdit):
     """Flowing text (text, Markdown, HTML, EPUB) with answer and find ranges coloured in place."""
 
@@ -552,6 +556,33 @@ class TextPagesView(QPlainTextEdit):
         self._astral = any(ord(char) > 0xFFFF for char in text)
         self.setPlainText(text)
         self.setExtraSelections([])
+        if content is not None and content.headings:
+            self._style_headings(content.headings)
+
+    def _style_headings(self, headings: Sequence[tuple[int, str]]) -> None:
+        """Show a Markdown file's headings as headings: larger and bold, their text (and offsets) unchanged.
+
+        The stored text has no markup left, so its paragraphs are matched in order against the headings
+        read from the file; a heading that is no longer there (the file changed) is skipped.
+        """
+        base = self.font().pointSizeF()
+        waiting = list(headings)
+        block = self.document().begin()
+        while block.isValid() and waiting:
+            level, heading = waiting[0]
+            if block.text() == heading:
+                waiting.pop(0)
+                block_format = QTextBlockFormat()
+                block_format.setHeadingLevel(level)
+                block_format.setTopMargin(base * 0.6)
+                char_format = QTextCharFormat()
+                char_format.setFontWeight(700)
+                char_format.setFontPointSize(base * _HEADING_SCALE.get(level, 1.0))
+                cursor = QTextCursor(block)
+                cursor.mergeBlockFormat(block_format)
+                cursor.movePosition(QTextCursor.MoveOperation.EndOfBlock, QTextCursor.MoveMode.KeepAnchor)
+                cursor.mergeCharFormat(char_format)
+            block = block.next()
 
     @property
     def content(self) -> DocumentContent | None:

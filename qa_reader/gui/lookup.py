@@ -9,8 +9,9 @@ from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QCloseEvent, QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
+from qa_reader.glyphs import readable
 from qa_reader.gui.answers import citation, percent, quoted_with_citation, sentence_html
-from qa_reader.gui.worker import AskResult, EngineClient
+from qa_reader.gui.worker import LOOKUP_LANE, AskResult, EngineClient
 from qa_reader.types import Answer
 
 
@@ -117,7 +118,7 @@ class LookupWindow(QWidget):
         self.copy_button.setEnabled(False)
         self.answer.setText("<span style='color:gray'>Reading…</span>")
         self.where.setText("")
-        self._request = self._client.ask(question, None)
+        self._request = self._client.ask(question, None, lane=LOOKUP_LANE)
 
     @Slot(object)
     def _on_answered(self, result: AskResult) -> None:
@@ -134,7 +135,7 @@ class LookupWindow(QWidget):
             guess = answers.guesses[0] if answers.guesses else None
             text = "<b>The answer is not in the library.</b>"
             if guess is not None:
-                text += f"<br><span style='color:gray'>Best guess: {html.escape(guess.text)}</span>"
+                text += f"<br><span style='color:gray'>Best guess: {html.escape(readable(guess.text))}</span>"
             self.answer.setText(text)
             self.where.setText(html.escape(citation(guess)) if guess else "")
         self.show_button.setEnabled(self._answer is not None)

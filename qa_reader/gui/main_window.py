@@ -207,6 +207,10 @@ class MainWindow(QMainWindow):
             self.addAction(action)
             self._actions[item.name] = action
         self._actions["lookup"].setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
+        editing = {"ask_selection", "cancel"}  # Ctrl+Enter and Esc: the line edit never claimed them
+        self.question.field.leave_to_window(
+            sequence for name, action in self._actions.items() if name not in editing for sequence in action.shortcuts()
+        )
         self._actions["cancel"].setEnabled(False)
         # Checkable: `triggered` carries the new state, and the scope button keeps the tick in step.
         self._actions["toggle_scope"].setCheckable(True)
@@ -454,6 +458,19 @@ class MainWindow(QMainWindow):
                 self._ask(question, live=False, remember=False)
         self.statusBar().showMessage(f"{record.title} changed on disk and was indexed again.", MESSAGE_MS)
 
+    def _answers_cover(self, document_id: int) -> bool:
+        """Whether the answers on show (or on their way) looked in this document: a question about one
+        document says nothing about another, while one about the whole library holds for all of them."""
+        return self._asked_ids is None or document_id in self._asked_ids
+
+    def _drop_answers(self) -> None:
+        """Clear the answers panel and forget the question on its way, if any."""
+        if self._ask_request:
+            self.client.forget_asks()
+            self._ask_request = 0
+        self._asked_ids = None
+        self.answers.show_hint()
+
     def _answers_involve(self, document_id: int) -> bool:
         """Whether the answers on show (or on their way) came from, or looked in, this document."""
         result = self.answers.result
@@ -528,6 +545,8 @@ class MainWindow(QMainWindow):
     @Slot(int, object)
     def _on_document_loaded(self, request_id: int, content: DocumentContent) -> None:
         self._opening = None
+        if not self._answers_cover(content.record.id):
+            self._drop_answers()
         self.document.show_content(content)
         self.library.select_document(content.record.id)
         self.preferences.set_last_document(content.record.path)
@@ -562,6 +581,12 @@ class MainWindow(QMainWindow):
             return
         question, self._question_after_index = self._question_after_index, None
         ids = None if self.question.whole_library else list(dict.fromkeys(self._question_ids)) or None
+        if ids is None and self._question_jobs and not self.question.whole_library:
+            # Every file it was about was cancelled or failed: the rest of the library was not asked about.
+            self._question_jobs = set()
+            self._drop_answers()
+            self.statusBar().showMessage(f"“{question}” was not asked: its documents were not indexed.", MESSAGE_MS)
+            return
         scope = "this document" if ids and len(ids) == 1 else "these documents" if ids else "the library"
         self._question_jobs, self._question_ids = set(), []
         self.question.field.remember(question)
@@ -712,25 +737,46 @@ class MainWindow(QMainWindow):
         self.library.remove_document(document_id)
         if record is not None and record.path in self._watcher.files():
             self._watcher.removePath(record.path)
-        if self.document.document_id == document_id:
+        showing = self.document.document_id == document_id
+        if showing:
             self.document.show_content(None)
             self.setWindowTitle("QA Reader")
-        if self._answers_involve(document_id) and self.answers.result is not None:
-            self.answers.show_hint()
+        if self._answers_involve(document_id) or (showing and self._asked_ids is not None):
+            self._drop_answers()
         title = record.title if record is not None else "The document"
         self.statusBar().showMessage(f"Removed {title} from the library (the file itself is untouched).", MESSAGE_MS)
 
     @Slot(int)
     def _on_remove_requested(self, document_id: int) -> None:
-        self.client.remove(document_id)
+        self.remove_document(document_id)
 
     @Slot()
     def _on_remove_current(self) -> None:
         row = self.library.current_row()
         if row is not None and row.document_id is not None:
-            self.client.remove(row.document_id)
+            self.remove_document(row.document_id)
         elif self.document.document_id is not None:
-            self.client.remove(self.document.document_id)
+            self.remove_document(self.document.document_id)
+
+    def remove_document(self, document_id: int) -> None:
+        """Remove a document from the library once the user has confirmed it (the file stays on disk)."""
+        record = self._records.get(document_id)
+        row = self.library.row_by_id(document_id)
+        title = record.title if record is not None else row.title if row is not None else "this document"
+        if self.confirm_remove(title):
+            self.client.remove(document_id)
+
+    def confirm_remove(self, title: str) -> bool:
+        """Ask whether to remove the document called `title`; True when the user says yes."""
+        answer = QMessageBox.question(
+            self,
+            "Remove from library",
+            f"Remove “{title}” from the library?\n\nIts text and cached answers are deleted; the file itself "
+            "stays where it is.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel,
+        )
+        return answer == QMessageBox.StandardButton.Yes
 
     @Slot(bool)
     def _on_scope_changed(self, whole: bool) -> None:
@@ -761,6 +807,9 @@ class MainWindow(QMainWindow):
             self.showNormal()
         self.raise_()
         self.activateWindow()
+        # The lookup's answer replaces the main window's question, even one still on its way.
+        self._drop_answers()
+        self._ask_scope = "the library"
         self.answers.show_answers(AnswerSet(self._lookup.field.text(), (answer,), (), 0.0), "the library")
         self.jump_to(answer)
 

@@ -3,8 +3,10 @@ the scope toggle between the open document and the whole library."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QKeyEvent
+from collections.abc import Iterable
+
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QKeyEvent, QKeySequence
 from PySide6.QtWidgets import QHBoxLayout, QLineEdit, QPushButton, QToolButton, QWidget
 
 LIVE_DELAY_MS = 350
@@ -12,13 +14,28 @@ HISTORY_KEPT = 200
 
 
 class QuestionField(QLineEdit):
-    """A line edit with a question history walked by Up and Down (the unfinished question is kept)."""
+    """A line edit with a question history walked by Up and Down (the unfinished question is kept), which
+    leaves the window's own shortcuts to the window."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._history: list[str] = []  # most recent first
         self._position = -1  # -1: the draft being typed
         self._draft = ""
+        self._window_keys: set[QKeySequence] = set()
+
+    def leave_to_window(self, sequences: Iterable[QKeySequence]) -> None:
+        """Keys the field must not claim for itself while it has the focus (the window's commands)."""
+        self._window_keys = {sequence for sequence in sequences if not sequence.isEmpty()}
+
+    def event(self, event: QEvent) -> bool:
+        # With the X11 key scheme a line edit claims Ctrl+E ("end of line") and other keys of the window's
+        # commands before the window sees them; declining the override lets the command run.
+        if event.type() == QEvent.Type.ShortcutOverride and isinstance(event, QKeyEvent):
+            if QKeySequence(event.keyCombination()) in self._window_keys:
+                event.ignore()
+                return False
+        return super().event(event)
 
     @property
     def history(self) -> list[str]:

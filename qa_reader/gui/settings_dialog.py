@@ -13,7 +13,6 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QDoubleSpinBox,
     QFormLayout,
-    QHBoxLayout,
     QLabel,
     QSpinBox,
     QVBoxLayout,
@@ -72,15 +71,13 @@ class SettingsDialog(QDialog):
         for key, label in THEME_LABELS.items():
             self.theme.addItem(label, key)
 
-        threshold_row = QHBoxLayout()
-        threshold_row.addWidget(self.automatic_threshold)
-        threshold_row.addWidget(self.threshold)
         form = QFormLayout()
         form.addRow("&Budget:", self.budget)
         form.addRow("&Passages read per question:", self.passages)
         form.addRow("&Window length:", self.window_length)
         form.addRow("&Threads:", self.threads)
-        form.addRow("Answer t&hreshold:", threshold_row)
+        form.addRow("&Answer threshold:", self.threshold)
+        form.addRow("", self.automatic_threshold)
         form.addRow("T&heme:", self.theme)
         note = QLabel(
             "<span style='color:gray'>Reading more passages with longer windows finds more answers but takes "

@@ -1,8 +1,9 @@
 """The one long-lived worker thread that owns the engine (its ONNX session and its SQLite connection).
 
 The GUI talks to it through `EngineClient`: every request returns at once with an id, and the result comes
-back later as a signal. Questions are merged so that only the latest pending one runs; answers to older
-requests are dropped before they reach the GUI. Indexing jobs report progress and can be cancelled.
+back later as a signal. Questions travel in lanes (the main window's, the quick lookup's): within a lane only
+the latest pending question runs and answers to its older requests are dropped before they reach the GUI,
+while a question in one lane never replaces or drops one in another. Indexing jobs report progress and can be cancelled.
 """
 
 from __future__ import annotations
@@ -131,10 +132,15 @@ class DocumentContent:
     text: str
     pages: tuple[Page, ...]
     boxes: PageBoxes  # page_index -> (char_start, boxes), read on demand
+    headings: tuple[tuple[int, str], ...] = ()  # (level, text) of a Markdown file's headings, in order
 
     @property
     def is_pdf(self) -> bool:
         return self.record.format == "pdf" and bool(self.boxes)
+
+
+MAIN_LANE = "main"
+LOOKUP_LANE = "lookup"
 
 
 @dataclass(frozen=True)
@@ -143,6 +149,7 @@ class AskRequest:
     question: str
     document_ids: tuple[int, ...] | None  # None: the whole library
     live: bool = False  # asked while typing: not part of the session
+    lane: str = MAIN_LANE  # who asked: a newer request replaces an older one of the same lane only
 
 
 @dataclass(frozen=True)
@@ -154,20 +161,30 @@ class AskResult:
 
 
 class _AskMailbox:
-    """Holds the latest question not yet taken by the worker: a newer one replaces an older one."""
+    """Holds the latest question not yet taken by the worker in each lane: a newer one replaces an older one
+    of its own lane; lanes are taken in the order their waiting questions arrived."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._latest: AskRequest | None = None
+        self._latest: dict[str, AskRequest] = {}
 
     def put(self, request: AskRequest) -> None:
         with self._lock:
-            self._latest = request
+            self._latest.pop(request.lane, None)  # a replaced question waits at the back, as a new one does
+            self._latest[request.lane] = request
 
     def take(self) -> AskRequest | None:
+        """The oldest waiting lane's question, or None when none waits."""
         with self._lock:
-            request, self._latest = self._latest, None
-            return request
+            if not self._latest:
+                return None
+            lane = next(iter(self._latest))
+            return self._latest.pop(lane)
+
+    def drop(self, lane: str) -> None:
+        """Forget the question waiting in a lane, if any."""
+        with self._lock:
+            self._latest.pop(lane, None)
 
 
 @dataclass(frozen=True)
@@ -213,7 +230,12 @@ def load_content(library: Library, document_id: int) -> DocumentContent:
         boxes = PageBoxes(None, document_id, pages, with_boxes, {i: b for i, b in stored.items() if b is not None})
     else:
         boxes = PageBoxes(library.path, document_id, pages, with_boxes)
-    return DocumentContent(record, library.document_text(document_id), pages, boxes)
+    headings: tuple[tuple[int, str], ...] = ()
+    if record.format == "md":
+        from qa_reader.ingest.text import headings_of_markdown
+
+        headings = tuple(headings_of_markdown(Path(record.path)))
+    return DocumentContent(record, library.document_text(document_id), pages, boxes, headings)
 
 
 def describe_error(error: BaseException) -> str:
@@ -452,7 +474,7 @@ class EngineClient(QObject):
     progressed = Signal(int, str, str, float)
     indexed = Signal(int, object)
     cancelled = Signal(int, str)
-    answered = Signal(object)  # AskResult, only for the latest question
+    answered = Signal(object)  # AskResult, only for the latest question of its lane
     failed = Signal(int, str, str)
     modelLoaded = Signal(str)
     documentLoaded = Signal(int, object)
@@ -480,7 +502,7 @@ class EngineClient(QObject):
         """`library_path` None: an in-memory library; `model_dir` None: $QA_READER_MODEL or the bundled one."""
         super().__init__(parent)
         self._next_id = 0
-        self._latest_ask = 0
+        self._latest_ask: dict[str, int] = {}  # lane -> the request whose answer is still wanted
         self._latest_open = 0
         self._jobs: dict[int, threading.Event] = {}
         self._mailbox = _AskMailbox()
@@ -575,19 +597,25 @@ class EngineClient(QObject):
     def indexing_jobs(self) -> int:
         return len(self._jobs)
 
-    def ask(self, question: str, document_ids: list[int] | None = None, live: bool = False) -> int:
-        """Ask on the worker, replacing any question not yet started; returns the request id."""
+    def ask(
+        self, question: str, document_ids: list[int] | None = None, live: bool = False, lane: str = MAIN_LANE
+    ) -> int:
+        """Ask on the worker, replacing any question of the same lane not yet started (and dropping the answer
+        to any it already started); returns the request id."""
         request_id = self._new_id()
-        self._latest_ask = request_id
+        self._latest_ask[lane] = request_id
         ids = tuple(document_ids) if document_ids is not None else None
-        self._mailbox.put(AskRequest(request_id, question, ids, live))
+        self._mailbox.put(AskRequest(request_id, question, ids, live, lane))
         self._askPosted.emit()
         return request_id
 
-    def forget_asks(self) -> None:
-        """Drop the answers of every question asked so far (they would be stale)."""
-        self._latest_ask = self._new_id()
-        self._mailbox.take()
+    def forget_asks(self, lane: str = MAIN_LANE) -> None:
+        """Drop the answers of every question asked so far in a lane (they would be stale)."""
+        self._latest_ask.pop(lane, None)
+        self._mailbox.drop(lane)
+
+    def _wanted(self, request_id: int) -> bool:
+        return request_id in self._latest_ask.values()
 
     def open_document(self, document_id: int) -> int:
         request_id = self._new_id()
@@ -628,7 +656,7 @@ class EngineClient(QObject):
 
     @Slot(object)
     def _on_answered(self, result: AskResult) -> None:
-        if result.request.request_id != self._latest_ask:
+        if self._latest_ask.get(result.request.lane) != result.request.request_id:
             log.debug("Dropped the stale answer to request %d", result.request.request_id)
             return
         self.answered.emit(result)
@@ -637,7 +665,7 @@ class EngineClient(QObject):
     def _on_failed(self, request_id: int, what: str, message: str) -> None:
         if what == "index":
             self._finish_job(request_id)
-        if what == "ask" and request_id != self._latest_ask:
+        if what == "ask" and not self._wanted(request_id):
             return
         if what == "open" and request_id != self._latest_open:
             return

@@ -49,10 +49,22 @@ def strip_markdown(source: str) -> tuple[str, str]:
     front matter, HTML comments, images, link targets and emphasis markers disappear.
     Returns the text and the first level-1 heading ("" when there is none).
     """
+    text, title, _ = _reduce(source)
+    return text, title
+
+
+def markdown_headings(source: str) -> list[tuple[int, str]]:
+    """(level 1-6, text) of every heading, in order, each text exactly the line strip_markdown makes of it."""
+    return _reduce(source)[2]
+
+
+def _reduce(source: str) -> tuple[str, str, list[tuple[int, str]]]:
+    """The plain text, the first level-1 heading and every heading (level, text) of a Markdown source."""
     source = source.replace("\r\n", "\n").replace("\r", "\n")
     source = _FRONT_MATTER.sub("", source, count=1)
     source = _drop_comments(source)
     lines: list[str] = []
+    headings: list[tuple[int, str]] = []
     title = ""
     fence = ""
     for line in source.split("\n"):
@@ -73,13 +85,16 @@ def strip_markdown(source: str) -> tuple[str, str]:
             text = strip_inline(_heading_text(line[heading.end() :]))
             if len(heading.group(1)) == 1 and not title:
                 title = text
+            headings.append((len(heading.group(1)), text))
             lines.extend(["", text, ""])
             continue
         underline = _SETEXT_UNDERLINE.match(line)
         if underline and lines and lines[-1].strip():
             # The paragraph above is a heading; "===" marks level 1.
-            if underline.group(1).startswith("=") and not title:
+            level = 1 if underline.group(1).startswith("=") else 2
+            if level == 1 and not title:
                 title = lines[-1]
+            headings.append((level, lines[-1]))
             lines.append("")
             continue
         if _THEMATIC_BREAK.match(line) or _REFERENCE_DEFINITION.match(line) or _is_delimiter_row(line):
@@ -95,7 +110,7 @@ def strip_markdown(source: str) -> tuple[str, str]:
             lines.extend(["", "  ".join(cell for cell in cells if cell.strip()), ""])
             continue
         lines.append(strip_inline(line))
-    return "\n".join(lines), title.strip()
+    return "\n".join(lines), title.strip(), headings
 
 
 def _drop_comments(source: str) -> str:

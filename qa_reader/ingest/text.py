@@ -9,7 +9,7 @@ from pathlib import Path
 from qa_reader.errors import UserError
 from qa_reader.ingest.files import read_bytes
 from qa_reader.ingest.layout import GLYPH_MAP, PARAGRAPH_BREAK
-from qa_reader.ingest.markdown import strip_markdown
+from qa_reader.ingest.markdown import markdown_headings, strip_markdown
 from qa_reader.types import Document, Page
 
 # Line and page separators become line breaks before paragraphs are found; everything else that
@@ -253,3 +253,15 @@ def load_markdown(path: Path, sha256: str) -> Document:
     plain, heading = strip_markdown(source)
     title = normalise_paragraph(heading) or path.stem
     return flowing_document(path, sha256, "md", title, split_paragraphs(plain), warnings)
+
+
+def headings_of_markdown(path: Path) -> list[tuple[int, str]]:
+    """(level, text) of the headings of a Markdown file as it is on disk now, for showing them as headings.
+
+    Returns [] when the file cannot be read or decoded: the text is then shown without heading styles.
+    """
+    try:
+        source, _ = decode_text(read_bytes(path), path.name)
+    except (UserError, OSError):
+        return []
+    return [(level, normalise_paragraph(text)) for level, text in markdown_headings(source)]

@@ -9,13 +9,16 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
+from PySide6.QtCore import Qt
+
 from qa_reader import config
 from qa_reader.gui.app import message_from
-from qa_reader.gui.export import batch_csv, session_csv, session_markdown
+from qa_reader.gui.export import batch_csv, batch_markdown, session_csv, session_markdown
 from qa_reader.gui.instance import InstanceServer, hand_over, server_name
 from qa_reader.gui.preferences import Preferences
 from qa_reader.gui.settings_dialog import SettingsDialog
 from qa_reader.types import Answer, AnswerSet
+from tests.conftest import LIFE_CYCLE
 from tests.gui.conftest import ask_and_wait, open_and_wait
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -167,3 +170,83 @@ def test_the_lookup_command_starts_with_only_the_lookup_window(qtbot, tiny_model
         running.server.close()
         if running.window.lookup is not None:
             running.window.lookup.close()
+
+
+def _labels_show_no_ampersand(dialog) -> None:
+    from PySide6.QtWidgets import QLabel
+
+    for label in dialog.findChildren(QLabel):
+        if "&" in label.text() and label.textFormat() != Qt.TextFormat.RichText:
+            assert label.buddy() is not None, f"{label.text()!r} shows its '&'"
+
+
+def test_batch_sheet_columns_are_readable_with_many_documents(qtbot, window, tmp_path: Path) -> None:
+    from PySide6.QtWidgets import QHeaderView
+
+    from qa_reader.gui.batch import MIN_COLUMN_WIDTH, BatchDialog
+
+    for number in range(6):
+        path = tmp_path / "many" / f"copy-{number}.txt"
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(LIFE_CYCLE, encoding="utf-8")
+        open_and_wait(qtbot, window, path)
+    dialog = BatchDialog(window.client, window.library.rows())
+    qtbot.addWidget(dialog)
+    dialog.show()
+    _labels_show_no_ampersand(dialog)
+    dialog.questions.setPlainText("What are the phases?\n")
+    with qtbot.waitSignal(window.client.batchFinished, timeout=20000):
+        dialog.run_button.click()
+    sheet = dialog.sheet
+    assert sheet.columnCount() == 6 and sheet.wordWrap()
+    assert MIN_COLUMN_WIDTH >= 160
+    for column in range(sheet.columnCount()):
+        assert sheet.columnWidth(column) >= MIN_COLUMN_WIDTH
+        item = sheet.item(0, column)
+        assert "preparation, detection and analysis" in item.toolTip()
+        assert "four phases" in item.toolTip()  # the sentence around it
+        # Tall enough for every wrapped line of the cell.
+        needed = sheet.fontMetrics().boundingRect(
+            0, 0, sheet.columnWidth(column) - 8, 10_000, Qt.TextFlag.TextWordWrap, item.text()
+        )
+        assert sheet.rowHeight(0) >= needed.height()
+    header = sheet.horizontalHeader()
+    assert header.sectionResizeMode(0) == QHeaderView.ResizeMode.Interactive or header.stretchLastSection()
+    assert sheet.horizontalHeaderItem(0).toolTip()
+
+
+def test_batch_sheet_exports_markdown_too(qtbot, window, life_cycle_file: Path, tmp_path: Path, monkeypatch) -> None:
+    from PySide6.QtWidgets import QFileDialog
+
+    from qa_reader.gui.batch import BatchDialog
+
+    open_and_wait(qtbot, window, life_cycle_file)
+    dialog = BatchDialog(window.client, window.library.rows())
+    qtbot.addWidget(dialog)
+    dialog.questions.setPlainText("What are the phases?\n")
+    with qtbot.waitSignal(window.client.batchFinished, timeout=10000):
+        dialog.run_button.click()
+    assert dialog.markdown_button.isEnabled()
+    target = tmp_path / "sheet.md"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *args, **kwargs: (str(target), "Markdown (*.md)"))
+    dialog.markdown_button.click()
+    assert "| What are the phases? | preparation, detection and analysis (p. 1, " in target.read_text("utf-8")
+
+
+def test_batch_markdown_is_a_table_with_citations() -> None:
+    table = {(0, 0): _answer("a | b"), (1, 0): None}
+    text = batch_markdown(["Q1?", "Q2?"], ["Guide"], table)
+    lines = text.splitlines()
+    assert lines[0] == "| Question | Guide |"
+    assert lines[1] == "| --- | --- |"
+    assert lines[2] == "| Q1? | a \\| b (p. 3, 80%) |"
+    assert lines[3] == "| Q2? | — |"
+
+
+def test_settings_dialog_labels_and_threshold_box_are_whole(qtbot) -> None:
+    dialog = SettingsDialog(config.Settings(threshold=0.3), "system")
+    qtbot.addWidget(dialog)
+    dialog.show()
+    _labels_show_no_ampersand(dialog)
+    # The box has a row of its own, as wide as the other fields, instead of squeezed beside the check box.
+    assert dialog.threshold.width() == dialog.passages.width()

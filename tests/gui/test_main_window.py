@@ -205,7 +205,8 @@ def test_escape_cancels_indexing(qtbot, window, life_cycle_file: Path, pets_file
     assert all(row.status not in ("waiting", "indexing") for row in window.library.rows())
 
 
-def test_removing_a_document_clears_it_everywhere(qtbot, window, life_cycle_file: Path) -> None:
+def test_removing_a_document_clears_it_everywhere(qtbot, window, life_cycle_file: Path, monkeypatch) -> None:
+    monkeypatch.setattr(window, "confirm_remove", lambda title: True)
     document_id = open_and_wait(qtbot, window, life_cycle_file)
     ask_and_wait(qtbot, window, "What are the phases?")
     window.library.list.setCurrentRow(0)
@@ -389,3 +390,210 @@ def test_a_file_changed_while_the_app_was_closed_is_indexed_again(qtbot, make_wi
         lambda: second.document.content is not None and second.document.content.text.startswith("Edited while"),
         timeout=10000,
     )
+
+
+# --- issue 13: faults a user found -----------------------------------------------------------------------
+
+
+def _answers_shown_for(window, question: str) -> bool:
+    result = window.answers.result
+    return result is not None and result.question == question
+
+
+def test_a_lookup_question_leaves_the_main_windows_question_its_answer(qtbot, window, life_cycle_file: Path) -> None:
+    open_and_wait(qtbot, window, life_cycle_file)
+    window.ask("What are the phases?")
+    window.open_lookup("What are the phases of the incident response life cycle?")
+    lookup = window.lookup
+    qtbot.waitUntil(lambda: lookup.current_answer is not None, timeout=10000)
+    qtbot.waitUntil(lambda: _answers_shown_for(window, "What are the phases?"), timeout=10000)
+    assert window.answers.answers()[0].text == ANSWER
+    assert "Reading for" not in window.answers.header.text()
+    lookup.close()
+
+
+def test_opening_another_document_clears_the_answers_about_the_first(
+    qtbot, window, life_cycle_file: Path, pets_file: Path
+) -> None:
+    pets_id = open_and_wait(qtbot, window, pets_file)
+    open_and_wait(qtbot, window, life_cycle_file)
+    ask_and_wait(qtbot, window, "What are the phases?")
+    window.open_document(pets_id)
+    qtbot.waitUntil(lambda: window.document.document_id == pets_id, timeout=5000)
+    assert window.answers.result is None and window.answers.answers() == []
+
+
+def test_answers_about_the_whole_library_stay_when_another_document_opens(
+    qtbot, window, life_cycle_file: Path, pets_file: Path
+) -> None:
+    pets_id = open_and_wait(qtbot, window, pets_file)
+    open_and_wait(qtbot, window, life_cycle_file)
+    window.question.set_whole_library(True)
+    result = ask_and_wait(qtbot, window, "What are the phases?")
+    window.open_document(pets_id)
+    qtbot.waitUntil(lambda: window.document.document_id == pets_id, timeout=5000)
+    assert window.answers.result is result and "in the library" in window.answers.header.text()
+
+
+def test_a_question_waiting_for_cancelled_files_is_not_asked_of_other_documents(
+    qtbot, window, life_cycle_file: Path, pets_file: Path, monkeypatch
+) -> None:
+    import threading
+
+    from qa_reader.engine import Engine
+
+    open_and_wait(qtbot, window, life_cycle_file)
+    ask_and_wait(qtbot, window, "What are the phases?")
+    # The pets file waits in the worker until the test has cancelled it.
+    cancelled = threading.Event()
+    index = Engine.index
+
+    def gated_index(self, path, *args, **kwargs):
+        if Path(path) == pets_file:
+            cancelled.wait(10)
+        return index(self, path, *args, **kwargs)
+
+    monkeypatch.setattr(Engine, "index", gated_index)
+    window.open_paths([pets_file], question="Who likes weather?")
+    window.cancel_indexing()
+    cancelled.set()
+    qtbot.waitUntil(lambda: window.client.indexing_jobs == 0, timeout=10000)
+    qtbot.wait(200)
+    assert window.answers.result is None
+    assert all(a.document_path != str(life_cycle_file) for a in window.answers.answers())
+
+
+def test_removing_the_open_document_leaves_no_answers_about_another(
+    qtbot, window, life_cycle_file: Path, pets_file: Path, monkeypatch
+) -> None:
+    monkeypatch.setattr(window, "confirm_remove", lambda title: True)
+    pets_id = open_and_wait(qtbot, window, pets_file)
+    open_and_wait(qtbot, window, life_cycle_file)
+    ask_and_wait(qtbot, window, "What are the phases?")
+    window.open_document(pets_id)
+    qtbot.waitUntil(lambda: window.document.document_id == pets_id, timeout=5000)
+    window._actions["remove"].trigger()
+    qtbot.waitUntil(lambda: window.library.row_by_id(pets_id) is None, timeout=5000)
+    assert window.document.content is None
+    assert window.answers.result is None and window.answers.answers() == []
+
+
+def test_show_in_qa_reader_replaces_the_answers_and_their_scope(
+    qtbot, window, life_cycle_file: Path, pets_file: Path
+) -> None:
+    pets_id = open_and_wait(qtbot, window, pets_file)
+    life_id = open_and_wait(qtbot, window, life_cycle_file)
+    window.open_document(pets_id)
+    qtbot.waitUntil(lambda: window.document.document_id == pets_id, timeout=5000)
+    ask_and_wait(qtbot, window, "What do cats like?")
+    window.open_lookup("What are the phases?")
+    lookup = window.lookup
+    qtbot.waitUntil(lambda: lookup.current_answer is not None, timeout=10000)
+    lookup.show_button.click()
+    qtbot.waitUntil(lambda: window.document.document_id == life_id, timeout=5000)
+    assert [a.text for a in window.answers.answers()] == [ANSWER]
+    assert window.answers.result.question == "What are the phases?"
+    assert "in the library" in window.answers.header.text()
+    # The lookup's answer is about the library: opening the pets file again keeps it (re-scoped, not stale).
+    window.open_document(pets_id)
+    qtbot.waitUntil(lambda: window.document.document_id == pets_id, timeout=5000)
+    assert [a.text for a in window.answers.answers()] == [ANSWER]
+    lookup.close()
+
+
+def test_ctrl_e_exports_while_the_question_bar_has_the_focus(
+    qtbot, make_window, life_cycle_file: Path, tmp_path: Path, monkeypatch
+) -> None:
+    from PySide6.QtCore import QEvent
+    from PySide6.QtWidgets import QFileDialog, QLineEdit
+
+    # Desktops with the X11 key scheme bind Ctrl+E to "end of line" in every line edit; the offscreen platform
+    # does not, so the line edit is taught to claim it as it does there.
+    line_edit_event = QLineEdit.event
+
+    def x11_event(self, event):
+        control_e = event.type() == QEvent.Type.ShortcutOverride and event.key() == Qt.Key.Key_E
+        if control_e and event.modifiers() == Qt.KeyboardModifier.ControlModifier:
+            event.accept()
+            return True
+        return line_edit_event(self, event)
+
+    monkeypatch.setattr(QLineEdit, "event", x11_event)
+    window = make_window()  # made after the patch: a line edit looks up its event handler when first made
+    target = tmp_path / "from-ctrl-e.md"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *args, **kwargs: (str(target), "Markdown (*.md)"))
+    open_and_wait(qtbot, window, life_cycle_file)
+    ask_and_wait(qtbot, window, "What are the phases?")
+    window.activateWindow()
+    window.question.focus()
+    qtbot.waitUntil(lambda: window.question.field.hasFocus(), timeout=2000)
+    qtbot.keyClick(window.question.field, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)
+    assert target.exists() and ANSWER in target.read_text("utf-8")
+
+
+def test_delete_asks_before_removing_a_document(qtbot, window, life_cycle_file: Path, monkeypatch) -> None:
+    from PySide6.QtWidgets import QMessageBox
+
+    asked = []
+
+    def answer(parent, title, text, *args, **kwargs):
+        asked.append(text)
+        return QMessageBox.StandardButton.No
+
+    monkeypatch.setattr(QMessageBox, "question", answer)
+    document_id = open_and_wait(qtbot, window, life_cycle_file)
+    window.library.list.setCurrentRow(0)
+    window.library.list.setFocus()
+    qtbot.keyClick(window.library.list, Qt.Key.Key_Delete)
+    with qtbot.waitSignal(window.client.listed, timeout=5000):
+        window.client.refresh()  # queued after a removal, had there been one
+    assert len(asked) == 1 and "life-cycle" in asked[0]
+    assert window.library.row_by_id(document_id) is not None and window.document.content is not None
+
+    monkeypatch.setattr(QMessageBox, "question", lambda *args, **kwargs: QMessageBox.StandardButton.Yes)
+    qtbot.keyClick(window.library.list, Qt.Key.Key_Delete)
+    qtbot.waitUntil(lambda: window.library.row_by_id(document_id) is None, timeout=5000)
+
+
+def test_citations_give_the_printed_page_label_beside_the_pdf_page(
+    qtbot, window, life_cycle_pdf: Path, tmp_path: Path
+) -> None:
+    import pymupdf
+
+    labelled = tmp_path / "docs" / "labelled.pdf"
+    document = pymupdf.open(life_cycle_pdf)
+    document.set_page_labels([{"startpage": 0, "prefix": "", "style": "D", "firstpagenum": 46}])
+    document.save(labelled)
+    document.close()
+    open_and_wait(qtbot, window, labelled)
+    ask_and_wait(qtbot, window, "What are the phases of the incident response life cycle?")
+    shown = window.answers.model.index(0).data(Qt.ItemDataRole.DisplayRole)
+    assert "labelled, p. 47 (PDF page 2)" in shown
+    window._actions["copy_answer"].trigger()
+    assert QGuiApplication.clipboard().text() == f"“{ANSWER}” — labelled, p. 47 (PDF page 2)"
+    window.write_session(tmp_path / "session.md", csv_format=False)
+    assert f"**{ANSWER}** — labelled, p. 47 (PDF page 2)" in (tmp_path / "session.md").read_text("utf-8")
+    window.write_session(tmp_path / "session.csv", csv_format=True)
+    assert (tmp_path / "session.csv").read_text("utf-8").splitlines()[1].rstrip().endswith(",47")
+
+
+def test_markdown_headings_are_shown_as_headings(qtbot, window, tmp_path: Path) -> None:
+    path = tmp_path / "docs" / "guide.md"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("# The Guide\n\nBody text here.\n\n## How it works\n\nMore body text.\n", encoding="utf-8")
+    open_and_wait(qtbot, window, path)
+    view = window.document.text
+    assert view.toPlainText() == window.document.content.text  # the offsets used for highlights are unchanged
+    blocks = {}
+    block = view.document().begin()
+    while block.isValid():
+        blocks[block.text()] = block
+        block = block.next()
+    body = blocks["Body text here."]
+    assert body.blockFormat().headingLevel() == 0
+    for text, level in (("The Guide", 1), ("How it works", 2)):
+        heading = blocks[text]
+        assert heading.blockFormat().headingLevel() == level
+        char_format = heading.begin().fragment().charFormat()
+        assert char_format.fontWeight() >= 600
+        assert char_format.fontPointSize() > body.charFormat().font().pointSizeF()

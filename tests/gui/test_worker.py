@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from qa_reader.gui.worker import AskRequest, EngineClient, _AskMailbox
+from qa_reader.gui.worker import LOOKUP_LANE, MAIN_LANE, AskRequest, EngineClient, _AskMailbox
 
 
 @pytest.fixture
@@ -22,6 +22,28 @@ def test_mailbox_keeps_only_the_latest_question() -> None:
         mailbox.put(AskRequest(request_id, f"question {request_id}", None))
     assert mailbox.take().request_id == 3
     assert mailbox.take() is None
+
+
+def test_mailbox_keeps_the_latest_question_of_each_lane() -> None:
+    mailbox = _AskMailbox()
+    mailbox.put(AskRequest(1, "main", None, lane=MAIN_LANE))
+    mailbox.put(AskRequest(2, "lookup", None, lane=LOOKUP_LANE))
+    mailbox.put(AskRequest(3, "main again", None, lane=MAIN_LANE))
+    assert [mailbox.take().request_id, mailbox.take().request_id] == [2, 3]
+    assert mailbox.take() is None
+
+
+def test_a_question_in_another_lane_does_not_drop_the_first(qtbot, client: EngineClient, life_cycle_file: Path) -> None:
+    client.start()
+    with qtbot.waitSignal(client.indexed, timeout=10000) as indexed:
+        client.index(life_cycle_file)
+    document_id = indexed.args[1].id
+    results = []
+    client.answered.connect(results.append)
+    main = client.ask("What are the phases?", [document_id])
+    lookup = client.ask("What are the phases of the life cycle?", None, lane=LOOKUP_LANE)
+    qtbot.waitUntil(lambda: len(results) == 2, timeout=10000)
+    assert sorted(r.request.request_id for r in results) == [main, lookup]
 
 
 def test_indexing_reports_progress_then_the_record(qtbot, client: EngineClient, life_cycle_file: Path) -> None:

@@ -222,3 +222,12 @@ def test_nul_bytes_without_the_utf16_pattern_are_still_binary(tmp_path: Path) ->
 )
 def test_collapse_whitespace_equals_joining_the_split_words_whatever_the_chunk(text, chunk):
     assert collapse_whitespace(text, chunk) == " ".join(text.split())
+
+
+def test_markdown_headings_are_listed_as_the_text_shows_them() -> None:
+    from qa_reader.ingest.markdown import markdown_headings, strip_markdown
+
+    source = "# The *Guide*\n\nBody.\n\n```\n# not a heading\n```\n\nSection\n-------\n\n### Deep #\n"
+    assert markdown_headings(source) == [(1, "The Guide"), (2, "Section"), (3, "Deep")]
+    plain, title = strip_markdown(source)
+    assert title == "The Guide" and all(text in plain.split("\n") for _, text in markdown_headings(source))
