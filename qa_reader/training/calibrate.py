@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import time
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -40,12 +41,16 @@ PARAGRAPHS_PER_DOCUMENT = 40
 # Chosen by forward selection on the held-out slices (see `ablation`): each other feature, added to these,
 # lowered the best answer's F1 (cross-fitted) although most lowered the log loss over all candidates.
 RANKING_FEATURES = ("log_probability", "bm25", "null_probability")
-# The display model is fitted on the best candidate of each question asked of its own document: the number
-# shown is the chance that the answer is right when the documents hold one (whether they do is the
-# threshold's call). Fitted on the best five, or with the unanswerable questions too, the best answer's
-# number was further off (held-out ECE 0.16 and 0.19-0.25 against 0.08).
+# The display model is fitted on the first answers listed for each question asked of its own document: the
+# number shown is the chance that the answer is right when the documents hold one (whether they do is the
+# threshold's call). How many of the listed answers it is fitted on is chosen on the held-out documents
+# (`choose_display_top`). Fitted on the best five *candidates* (overlapping cuts of one answer counted
+# again), or with the unanswerable questions too, the best answer's number was further off (held-out ECE
+# 0.16 and 0.19-0.25 against 0.08).
 DISPLAY_ANSWERABLE_ONLY = True
 DISPLAY_TOP = 1
+DISPLAY_TOP_CHOICES = (1, 3, 5)
+LISTED = 5  # answers the panel lists (Settings.top_k)
 # Two answerable questions for each unanswerable one (SQuAD 2.0 train's ratio): most questions a person
 # asks of their documents are answered there, but a real share are not.
 ANSWERABLE_SHARE = 2 / 3
@@ -56,7 +61,9 @@ Log = Callable[[str], None]
 @dataclass
 class Collected:
     """Per candidate: FEATURES-ordered features, F1 against the gold answers (0 when asked elsewhere),
-    whether the engine could show it, which ask it belongs to; per ask: answerable, document group."""
+    whether the engine could show it, which ask it belongs to, its character range in the document and a
+    checksum of its normalised text (to list candidates as the engine does); per ask: answerable, document
+    group. Caches written before the ranges were recorded load with `start` etc. None."""
 
     features: np.ndarray
     f1: np.ndarray
@@ -64,9 +71,12 @@ class Collected:
     ask: np.ndarray
     ask_answerable: np.ndarray
     ask_group: np.ndarray
+    start: np.ndarray | None = None
+    end: np.ndarray | None = None
+    text_key: np.ndarray | None = None
 
     def save(self, path: Path) -> None:
-        np.savez_compressed(path, **self.__dict__)
+        np.savez_compressed(path, **{key: value for key, value in self.__dict__.items() if value is not None})
 
     @classmethod
     def load(cls, path: Path) -> Collected:
@@ -124,6 +134,7 @@ def collect(
     documents = held_out_documents(train_dir, sources, paragraphs_per_document, log)
     ids = [engine.add_document(document) for _, document, _ in documents]
     features, f1s, valid, asks, answerable, groups = [], [], [], [], [], []
+    starts, ends, keys = [], [], []
     started = time.monotonic()
     for index, (source, document, questions) in enumerate(documents):
         same_source = [i for i, (s, _, _) in enumerate(documents) if s == source]
@@ -137,10 +148,14 @@ def collect(
                 ask = len(answerable)
                 answerable.append(own)
                 groups.append(index)
-                for evidence in candidates.evidence:
+                for span, evidence in zip(candidates.spans, candidates.evidence):
                     f1s.append(squad.score(evidence.text, question.answers)[1] if own else 0.0)
                     valid.append(bool(evidence.text.strip()) and "\n\n" not in evidence.text)
                     asks.append(ask)
+                    _, passage = candidates.rows[candidates.passage_ids[span.context_index]]
+                    starts.append(passage.char_start + span.char_start)
+                    ends.append(passage.char_start + span.char_end)
+                    keys.append(zlib.crc32((squad.normalize_answer(evidence.text) or evidence.text).encode()))
                 features.append(candidates.features.astype(np.float32))
         log(f"  {document.title}: {len(asked)} + {len(elsewhere)} questions ({time.monotonic() - started:.0f} s)")
     engine.close()
@@ -151,6 +166,9 @@ def collect(
         np.asarray(asks, np.int64),
         np.asarray(answerable, bool),
         np.asarray(groups, np.int64),
+        np.asarray(starts, np.int64),
+        np.asarray(ends, np.int64),
+        np.asarray(keys, np.int64),
     )
 
 
@@ -189,15 +207,18 @@ def top_answers(data: Collected, scores: np.ndarray, asks: np.ndarray | None = N
     return TopAnswers(best_score[chosen], best_f1[chosen], data.ask_answerable[chosen])
 
 
-def fit_calibrator(data: Collected, rows: np.ndarray, features: Sequence[str], l2: float = 1.0) -> Calibrator:
-    """Ranking model on every candidate of `rows`, display model on each question's best DISPLAY_TOP."""
+def fit_calibrator(
+    data: Collected, rows: np.ndarray, features: Sequence[str], l2: float = 1.0, display_top: int = DISPLAY_TOP
+) -> Calibrator:
+    """Ranking model on every candidate of `rows`, display model on the first `display_top` answers each
+    question would list (`shown_rows`)."""
     right = data.f1 >= RIGHT_F1
     features_rows = data.features[rows].astype(np.float64)
     ranker = fit_logistic(features_rows, right[rows], features, l2)
     ranking = ranker.ranking(features_rows)
     asks = data.ask[rows]
     best = _best_per_ask(ranking, asks, len(data.ask_answerable))
-    top = _top_rows(ranking, asks, data.valid[rows], DISPLAY_TOP)
+    top = shown_rows(data, ranking, rows, display_top)
     if DISPLAY_ANSWERABLE_ONLY:
         top &= data.ask_answerable[asks]
     slope, gap_slope, bias = fit_display(ranking[top], best[asks[top]], right[rows][top])
@@ -212,15 +233,31 @@ def _best_per_ask(values: np.ndarray, asks: np.ndarray, count: int) -> np.ndarra
     return best
 
 
-def _top_rows(values: np.ndarray, asks: np.ndarray, valid: np.ndarray, k: int) -> np.ndarray:
-    """Mask of each ask's k best valid rows by `values`."""
+def shown_rows(data: Collected, values: np.ndarray, rows: np.ndarray, k: int) -> np.ndarray:
+    """Mask (over the candidates of `rows`) of the first k answers each question would list, best `values`
+    first, skipping as the engine does: spans it cannot show, the same text again, and a span overlapping
+    one already listed (a longer or shorter cut of the same answer). Without recorded ranges (an old
+    cache) only the first two rules apply."""
+    asks = data.ask[rows]
+    valid = data.valid[rows]
+    ranged = data.start is not None and data.end is not None and data.text_key is not None
+    starts = data.start[rows] if ranged else None
+    ends = data.end[rows] if ranged else None
+    keys = data.text_key[rows] if ranged else None
     order = np.lexsort((-values, asks))
     mask = np.zeros(len(values), bool)
-    taken: dict[int, int] = {}
+    listed: dict[int, list[int]] = {}
     for row in order:
-        if valid[row] and taken.get(asks[row], 0) < k:
-            mask[row] = True
-            taken[asks[row]] = taken.get(asks[row], 0) + 1
+        ask = int(asks[row])
+        taken = listed.setdefault(ask, [])
+        if len(taken) >= k or not valid[row]:
+            continue
+        if ranged and any(
+            keys[other] == keys[row] or (starts[row] < ends[other] and starts[other] < ends[row]) for other in taken
+        ):
+            continue
+        mask[row] = True
+        taken.append(row)
     return mask
 
 
@@ -233,7 +270,9 @@ def shown_probabilities(calibrator: Calibrator, data: Collected, rows: np.ndarra
     return 0.5 * (1.0 + np.tanh(0.5 * logit))
 
 
-def cross_fitted_scores(data: Collected, features: Sequence[str], l2: float = 1.0) -> np.ndarray:
+def cross_fitted_scores(
+    data: Collected, features: Sequence[str], l2: float = 1.0, display_top: int = DISPLAY_TOP
+) -> np.ndarray:
     """Every candidate's shown probability from a calibrator fitted on the other half of the documents."""
     scores = np.zeros(len(data.f1))
     ask_half = data.ask_group % 2
@@ -241,7 +280,7 @@ def cross_fitted_scores(data: Collected, features: Sequence[str], l2: float = 1.
         train_rows = ask_half[data.ask] != half
         if not train_rows.any():  # every document on one side (a tiny collection): fit on everything
             train_rows = np.ones(len(data.f1), bool)
-        calibrator = fit_calibrator(data, train_rows, features, l2)
+        calibrator = fit_calibrator(data, train_rows, features, l2, display_top)
         test_rows = ask_half[data.ask] == half
         scores[test_rows] = shown_probabilities(calibrator, data, test_rows)
     return scores
@@ -251,10 +290,16 @@ def summarise(data: Collected, scores: np.ndarray) -> dict[str, float]:
     """Top-answer figures under some candidate scores: F1 and ECE on answerable asks, AUC-like separation."""
     top = top_answers(data, scores)
     own = top.answerable
+    listed = shown_rows(data, scores, np.ones(len(scores), bool), LISTED) & data.ask_answerable[data.ask]
+    right = data.f1 >= RIGHT_F1
+    alternatives = listed & ~shown_rows(data, scores, np.ones(len(scores), bool), 1)
     return {
         "answerable_f1": round(100 * float(top.f1[own].mean()), 2),
         "ece_answerable": round(float(expected_calibration_error(top.score[own], top.right[own])), 4),
         "ece_all": round(float(expected_calibration_error(top.score, top.right & own)), 4),
+        "ece_listed": round(float(expected_calibration_error(scores[listed], right[listed])), 4),
+        "alternatives_mean_shown": round(float(scores[alternatives].mean()), 4) if alternatives.any() else 0.0,
+        "alternatives_right": round(float(right[alternatives].mean()), 4) if alternatives.any() else 0.0,
         "log_loss": round(_log_loss(scores[data.valid], data.f1[data.valid] >= RIGHT_F1), 4),
     }
 
@@ -278,19 +323,39 @@ def ablation(data: Collected, log: Log = print) -> dict[str, dict[str, float]]:
     return results
 
 
-def fit(data: Collected, features: Sequence[str] = RANKING_FEATURES) -> tuple[Calibrator, dict]:
-    """The calibrator fitted on all candidates, its threshold chosen on cross-fitted top-answer scores."""
-    scores = cross_fitted_scores(data, features)
+def choose_display_top(data: Collected, features: Sequence[str], log: Log = print) -> tuple[int, dict]:
+    """How many listed answers per question the display model is fitted on: the choice among
+    DISPLAY_TOP_CHOICES with the lowest cross-fitted ECE over every answer listed (LISTED per question),
+    alternatives included, so the number beside an alternative means what the best answer's does."""
+    if data.start is None:  # an old cache: overlapping cuts cannot be told apart, keep the best answer only
+        return DISPLAY_TOP, {}
+    figures = {}
+    for k in DISPLAY_TOP_CHOICES:
+        figures[k] = summarise(data, cross_fitted_scores(data, features, display_top=k))
+        log(f"  display model on the first {k} listed: {figures[k]}")
+    chosen = min(figures, key=lambda k: (figures[k]["ece_listed"], k))
+    return chosen, {f"display_top_{k}": value for k, value in figures.items()}
+
+
+def fit(data: Collected, features: Sequence[str] = RANKING_FEATURES, log: Log = print) -> tuple[Calibrator, dict]:
+    """The calibrator fitted on all candidates, its display model on the first `choose_display_top` listed
+    answers and its threshold chosen on cross-fitted top-answer scores."""
+    display_top, display_figures = choose_display_top(data, features, log)
+    scores = cross_fitted_scores(data, features, display_top=display_top)
     top = top_answers(data, scores)
     choice = choose_threshold(
         top.score[top.answerable], top.f1[top.answerable], top.score[~top.answerable], ANSWERABLE_SHARE
     )
-    fitted = fit_calibrator(data, np.ones(len(data.f1), bool), features)
+    fitted = fit_calibrator(data, np.ones(len(data.f1), bool), features, display_top=display_top)
     calibrator = replace(fitted, threshold=choice.threshold)
     notes = {
         "right_means": f"token F1 >= {RIGHT_F1} against a gold answer",
         "answerable_share": round(ANSWERABLE_SHARE, 4),
-        "display_fitted_on": f"the best {DISPLAY_TOP} candidate(s) of each question asked of its own document",
+        "display_fitted_on": (
+            f"the first {display_top} answer(s) listed for each question asked of its own document "
+            "(overlapping cuts and repeated texts skipped, as the engine lists them)"
+        ),
+        "display_choice_cross_fitted": display_figures,
         "held_out_cross_fitted": {
             **summarise(data, scores),
             "threshold_expected_f1": round(100 * choice.expected_f1, 2),
@@ -352,7 +417,7 @@ def calibrate(
     results = {}
     if with_ablation:
         results = ablation(data, log)
-    calibrator, notes = fit(data)
+    calibrator, notes = fit(data, log=log)
     if results:
         notes["ablation_cross_fitted"] = results
     entry = write_calibration(model_dir, calibrator, notes)

@@ -115,3 +115,43 @@ def test_the_calibrate_command_refits_the_manifest(train_dir, model_copy, tmp_pa
     manifest = json.loads((model_copy / "manifest.json").read_text())
     assert cache.exists() and manifest["calibration"]["answerable_asks"] >= 2
     assert manifest["sha256"] == file_sha256(model_copy / "model.onnx")
+
+
+def _listed_fixture(with_ranges: bool) -> Collected:
+    """One ask, five candidates by falling score: 0 [0, 10), 1 [5, 12) overlaps 0, 2 same text as 0
+    elsewhere, 3 [20, 25) cannot be shown, 4 [30, 40)."""
+    ranges = {
+        "start": np.array([0, 5, 50, 20, 30]),
+        "end": np.array([10, 12, 60, 25, 40]),
+        "text_key": np.array([7, 8, 7, 9, 10]),
+    }
+    return Collected(
+        features=np.zeros((5, 3), np.float32),
+        f1=np.array([1.0, 0.5, 1.0, 0.0, 0.0], np.float32),
+        valid=np.array([True, True, True, False, True]),
+        ask=np.zeros(5, np.int64),
+        ask_answerable=np.array([True]),
+        ask_group=np.array([0]),
+        **(ranges if with_ranges else {}),
+    )
+
+
+def test_answers_are_listed_as_the_engine_lists_them():
+    from qa_reader.training.calibrate import shown_rows
+
+    scores = np.array([0.9, 0.8, 0.7, 0.6, 0.5])
+    everything = np.ones(5, bool)
+    data = _listed_fixture(with_ranges=True)
+    assert shown_rows(data, scores, everything, 5).tolist() == [True, False, False, False, True]
+    assert shown_rows(data, scores, everything, 1).tolist() == [True, False, False, False, False]
+    # An old cache without ranges: only spans that cannot be shown are skipped.
+    old = _listed_fixture(with_ranges=False)
+    assert shown_rows(old, scores, everything, 3).tolist() == [True, True, True, False, False]
+
+
+def test_a_cache_keeps_the_ranges_and_an_old_one_still_loads(tmp_path):
+    data = _listed_fixture(with_ranges=True)
+    data.save(tmp_path / "new.npz")
+    assert Collected.load(tmp_path / "new.npz").start.tolist() == [0, 5, 50, 20, 30]
+    _listed_fixture(with_ranges=False).save(tmp_path / "old.npz")
+    assert Collected.load(tmp_path / "old.npz").start is None
