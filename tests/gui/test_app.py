@@ -110,10 +110,10 @@ def test_batch_sheet_fills_a_table_and_exports_it(qtbot, window, life_cycle_file
 
     open_and_wait(qtbot, window, pets_file)
     open_and_wait(qtbot, window, life_cycle_file)
-    dialog = BatchDialog(window.client, window.library.rows())
+    dialog = BatchDialog(window.runner, window.library.rows())
     qtbot.addWidget(dialog)
     dialog.questions.setPlainText("What are the phases?\nWho likes weather?\n")
-    with qtbot.waitSignal(window.client.batchFinished, timeout=10000):
+    with qtbot.waitSignal(dialog.completed, timeout=10000):
         dialog.run_button.click()
     titles = [title for _, title in dialog.chosen_documents()]
     lines = dialog.csv_text().splitlines()
@@ -161,7 +161,7 @@ def test_the_lookup_command_starts_with_only_the_lookup_window(qtbot, tiny_model
         qtbot.addWidget(running.window)
         assert running.window.lookup is not None and running.window.lookup.isVisible()
         assert not running.window.isVisible()
-        qtbot.waitUntil(lambda: running.window._listed_once, timeout=5000)
+        qtbot.waitUntil(lambda: running.window.first_listing.is_settled, timeout=5000)
         # A second `qa-reader open` reaches this instance rather than starting another.
         assert hand_over(running.server.name, {"command": "open", "files": [], "question": None})
         qtbot.waitUntil(running.window.isVisible, timeout=5000)
@@ -190,12 +190,12 @@ def test_batch_sheet_columns_are_readable_with_many_documents(qtbot, window, tmp
         path.parent.mkdir(exist_ok=True)
         path.write_text(LIFE_CYCLE, encoding="utf-8")
         open_and_wait(qtbot, window, path)
-    dialog = BatchDialog(window.client, window.library.rows())
+    dialog = BatchDialog(window.runner, window.library.rows())
     qtbot.addWidget(dialog)
     dialog.show()
     _labels_show_no_ampersand(dialog)
     dialog.questions.setPlainText("What are the phases?\n")
-    with qtbot.waitSignal(window.client.batchFinished, timeout=20000):
+    with qtbot.waitSignal(dialog.completed, timeout=20000):
         dialog.run_button.click()
     sheet = dialog.sheet
     assert sheet.columnCount() == 6 and sheet.wordWrap()
@@ -221,10 +221,10 @@ def test_batch_sheet_exports_markdown_too(qtbot, window, life_cycle_file: Path, 
     from qa_reader.gui.batch import BatchDialog
 
     open_and_wait(qtbot, window, life_cycle_file)
-    dialog = BatchDialog(window.client, window.library.rows())
+    dialog = BatchDialog(window.runner, window.library.rows())
     qtbot.addWidget(dialog)
     dialog.questions.setPlainText("What are the phases?\n")
-    with qtbot.waitSignal(window.client.batchFinished, timeout=10000):
+    with qtbot.waitSignal(dialog.completed, timeout=10000):
         dialog.run_button.click()
     assert dialog.markdown_button.isEnabled()
     target = tmp_path / "sheet.md"
