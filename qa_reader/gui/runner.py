@@ -106,13 +106,13 @@ class Request(QObject):
         background: bool,
     ) -> None:
         super().__init__()
-        self.op = op
+        self.op: Op | None = op
         self.lane = lane
         self.background = background
         self.cancel_event = cancel
         self.result: Any = None  # what the op returned, once done
         self.error = ""  # a sentence for people, once failed
-        self._runner = runner
+        self._runner: Runner | None = runner
         self._done = done
         self._failed = failed
         self._cancelled = cancelled
@@ -133,8 +133,8 @@ class Request(QObject):
         return self._outcome is not None
 
     def cancel(self) -> None:
-        """Never start it; if it is running, set its cancel event (a result that still comes is kept, unless
-        a newer request of its lane replaced it)."""
+        """Never start it; if it is running, set its cancel event. A result that comes all the same is kept
+        (a file indexed in full is in the library), unless a newer request of its lane replaced it."""
         if self._outcome is not None:
             return
         self.cancel_event.set()
@@ -147,7 +147,8 @@ class Request(QObject):
         """On the GUI thread: record the outcome, run the matching callback, then say so."""
         if self._outcome is not None:
             return
-        self._runner._unsettled.discard(self)
+        if self._runner is not None:
+            self._runner._unsettled.discard(self)
         if self.lane is not None:
             if self.lane.current is self:
                 self.lane.current = None
