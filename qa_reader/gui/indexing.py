@@ -1,11 +1,14 @@
 """Indexing files on the engine's thread: one background request per file, so that a question asked
-meanwhile runs between two files, each with its own cancel event (Esc cancels them all)."""
+meanwhile runs between two files, each with its own cancel event (Esc cancels them all); and which files
+a dropped or opened folder contributes."""
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterable
 from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
@@ -15,6 +18,34 @@ from qa_reader.gui.runner import Request, Runner
 if TYPE_CHECKING:
     from qa_reader.engine import Engine
     from qa_reader.store import DocumentRecord
+
+FOLDER_FILES_LIMIT = 500
+
+
+def supported_suffixes() -> tuple[str, ...]:
+    """The suffixes of the files a folder contributes (the engine thread has imported ingest already)."""
+    from qa_reader.ingest import SUPPORTED_SUFFIXES
+
+    return SUPPORTED_SUFFIXES
+
+
+def files_in(paths: Iterable[str | Path]) -> list[Path]:
+    """The files to add for dropped or opened paths: files as they are, folders walked for documents."""
+    found: list[Path] = []
+    for path in paths:
+        path = Path(path).expanduser()
+        if path.is_dir():
+            suffixes = supported_suffixes()
+            for root, folders, names in os.walk(path):
+                folders[:] = sorted(f for f in folders if not f.startswith("."))
+                for name in sorted(names):
+                    if Path(name).suffix.lower() in suffixes and not name.startswith("."):
+                        found.append(Path(root) / name)
+                        if len(found) >= FOLDER_FILES_LIMIT:
+                            return found
+        else:
+            found.append(path)
+    return found
 
 
 class Indexer(QObject):

@@ -4,13 +4,12 @@ the engine's runner. Every command has a shortcut (see shortcuts.py); nothing he
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Iterable
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QFileSystemWatcher, QSize, Qt, QTimer, Slot
+from PySide6.QtCore import QSize, Qt, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication
 from PySide6.QtWidgets import (
     QApplication,
@@ -30,14 +29,16 @@ from qa_reader import config
 from qa_reader.gui.answers import AnswersPanel, quoted_with_citation
 from qa_reader.gui.document_view import DocumentView
 from qa_reader.gui.export import session_csv, session_markdown
-from qa_reader.gui.indexing import Indexer
+from qa_reader.gui.indexing import files_in, supported_suffixes
+from qa_reader.gui.library_controller import LibraryController
 from qa_reader.gui.library_panel import LibraryPanel, path_key
+from qa_reader.gui.live import LiveBudget
 from qa_reader.gui.preferences import Preferences
 from qa_reader.gui.question_bar import QuestionBar
 from qa_reader.gui.render import PageRenderer
 from qa_reader.gui.runner import Lane, Request, RequestState, when_settled
 from qa_reader.gui.shortcuts import SHORTCUTS, ShortcutsOverlay, key_sequences
-from qa_reader.gui.worker import DocumentContent, EngineRunner, LibraryEntry, list_library, load_model
+from qa_reader.gui.worker import DocumentContent, EngineRunner, LibraryEntry, load_model
 from qa_reader.types import Answer, AnswerSet
 
 if TYPE_CHECKING:
@@ -45,37 +46,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-FOLDER_FILES_LIMIT = 500
-LIVE_BUDGET_MS = 60.0  # answer while typing only when the estimate is well under 100 ms
-FIRST_MS_PER_PASSAGE = 15.0  # until a question has been timed on this machine
-WATCH_DEBOUNCE_MS = 600
 MESSAGE_MS = 8000
-
-
-def supported_suffixes() -> tuple[str, ...]:
-    """The suffixes of the files a folder contributes (the engine thread has imported ingest already)."""
-    from qa_reader.ingest import SUPPORTED_SUFFIXES
-
-    return SUPPORTED_SUFFIXES
-
-
-def files_in(paths: Iterable[str | Path]) -> list[Path]:
-    """The files to add for dropped or opened paths: files as they are, folders walked for documents."""
-    found: list[Path] = []
-    for path in paths:
-        path = Path(path).expanduser()
-        if path.is_dir():
-            suffixes = supported_suffixes()
-            for root, folders, names in os.walk(path):
-                folders[:] = sorted(f for f in folders if not f.startswith("."))
-                for name in sorted(names):
-                    if Path(name).suffix.lower() in suffixes and not name.startswith("."):
-                        found.append(Path(root) / name)
-                        if len(found) >= FOLDER_FILES_LIMIT:
-                            return found
-        else:
-            found.append(path)
-    return found
 
 
 class MainWindow(QMainWindow):
@@ -84,10 +55,8 @@ class MainWindow(QMainWindow):
     def __init__(self, runner: EngineRunner, preferences: Preferences, sample: Path | None = None) -> None:
         super().__init__()
         self.runner = runner
-        self.indexing = Indexer(runner, self)
         self.preferences = preferences
         self._sample = sample
-        self._records: dict[int, DocumentRecord] = {}
         self._asks = Lane("the main window's questions")
         self._opens = Lane("the main window's documents")
         self._models = Lane("model loads")
@@ -97,9 +66,8 @@ class MainWindow(QMainWindow):
         self._asked_ids: tuple[int, ...] | None = None  # what the answers on show (or on their way) looked in
         self._session: list[AnswerSet] = []
         self._model_ready = False
-        self._ms_per_passage = FIRST_MS_PER_PASSAGE
+        self._live = LiveBudget()
         self._engine_settings = preferences.engine_settings()
-        self._changed_paths: set[str] = set()
         self._shut_down = False
         self._lookup = None
         self._actions: dict[str, QAction] = {}
@@ -111,19 +79,11 @@ class MainWindow(QMainWindow):
         self._build_widgets()
         self._build_actions()
         self._build_status_bar()
-        self._connect_indexing()
+        self._connect_library()
         self._restore_state()
-
-        self._watcher = QFileSystemWatcher(self)
-        self._watcher.fileChanged.connect(self._on_file_changed)
-        self._watch_timer = QTimer(self)
-        self._watch_timer.setSingleShot(True)
-        self._watch_timer.setInterval(WATCH_DEBOUNCE_MS)
-        self._watch_timer.timeout.connect(self._on_watch_settled)
         # The first work for the runner: once the library is listed, the model loads.
-        self.first_listing = self.runner.submit(
-            list_library, done=self._on_first_listed, failed=self._on_library_failed
-        )
+        self.first_listing = self.library_work.refresh()
+        when_settled([self.first_listing], self._on_first_listing)
 
     # --- construction -------------------------------------------------------------------------------
 
@@ -294,12 +254,17 @@ class MainWindow(QMainWindow):
             bar.addPermanentWidget(widget)
         bar.addPermanentWidget(self.model_label)
 
-    def _connect_indexing(self) -> None:
+    def _connect_library(self) -> None:
+        self.library_work = LibraryController(self.runner, self.library, self)
+        self.indexing = self.library_work.indexing
         self.indexing.progressed.connect(self._on_progressed)
-        self.indexing.indexed.connect(self._on_indexed)
         self.indexing.failed.connect(self._on_index_failed)
         self.indexing.cancelled.connect(self._on_cancelled)
         self.indexing.countChanged.connect(self._on_indexing_changed)
+        self.library_work.indexedAgain.connect(self._on_document_changed)
+        self.library_work.fileChanged.connect(self._on_file_changed)
+        self.library_work.removed.connect(self._on_removed)
+        self.library_work.failed.connect(self._show_failure)
 
     def _restore_state(self) -> None:
         geometry = self.preferences.window_state("geometry")
@@ -361,11 +326,7 @@ class MainWindow(QMainWindow):
         if remember:
             for path in reversed(paths):
                 self.preferences.add_recent_file(path_key(path))
-        requests = []
-        for path in files:
-            key = path_key(path)
-            self.library.mark_waiting(key)
-            requests.append(self.indexing.index(key))
+        requests = self.library_work.add(path_key(path) for path in files)
         first = self._open_when_indexed = requests[0]
         when_settled([first], partial(self._on_first_file_settled, first))
         if question:
@@ -386,24 +347,12 @@ class MainWindow(QMainWindow):
         if count:
             self.statusBar().showMessage(f"Cancelling {count} indexing job{'s' if count != 1 else ''}…", MESSAGE_MS)
 
-    def refresh_library(self) -> Request:
-        """List the library again (with staleness); returns the request."""
-        return self.runner.submit(list_library, done=self._on_listed, failed=self._show_failure)
-
-    def record(self, document_id: int) -> DocumentRecord | None:
-        """The library's record of a document, as last listed or indexed."""
-        return self._records.get(document_id)
-
-    def _on_listed(self, entries: list[LibraryEntry]) -> None:
-        self._records = {entry.record.id: entry.record for entry in entries}
-        self.library.set_entries(entries)
-        self._watch([entry.record.path for entry in entries if not entry.missing])
-        for entry in entries:
-            if entry.stale and not self.indexing.is_indexing(entry.record.path):
-                self._reindex(entry.record.path)
-
-    def _on_first_listed(self, entries: list[LibraryEntry]) -> None:
-        self._on_listed(entries)
+    def _on_first_listing(self) -> None:
+        if self.first_listing.state == RequestState.FAILED:  # the library could not be opened
+            self.answers.show_message(self.first_listing.error)
+        if self.first_listing.state != RequestState.DONE:
+            return
+        entries: list[LibraryEntry] = self.first_listing.result
         self.runner.submit(load_model, done=self._on_model_loaded, failed=self._on_model_failed, lane=self._models)
         opening_files = self.indexing.count > 0
         if not entries and not opening_files and self._sample is not None and not self.preferences.sample_offered():
@@ -419,38 +368,21 @@ class MainWindow(QMainWindow):
         if chosen is not None:
             self.open_document(chosen.id)
 
-    def _reindex(self, path: str) -> None:
-        self.library.mark_waiting(path)
-        self.indexing.index(path)
-
     @Slot(str, str, float)
     def _on_progressed(self, path: str, stage: str, fraction: float) -> None:
         if stage == "unchanged":
             return
-        self.library.set_progress(path, stage, fraction)
         self.index_label.setText(f"Indexing {Path(path).name}…")
         # PDFs report every page; other formats read in one go, so a busy bar says that work goes on.
         silent = stage == "reading" and fraction == 0.0
         self.index_progress.setRange(0, 0 if silent else 100)
         self.index_progress.setValue(int(fraction * 100))
 
-    @Slot(str, object)
-    def _on_indexed(self, path: str, record: DocumentRecord) -> None:
-        previous = self._records.get(record.id)
-        self._records[record.id] = record
-        self.library.set_record(record)
-        self._watch([record.path])
-        changed = previous is not None and previous.sha256 != record.sha256
-        if changed:
-            self._on_document_changed(record)
-
     @Slot(str, str)
     def _on_index_failed(self, path: str, message: str) -> None:
-        # The engine records the failure; the line stays, with the reason, instead of flickering away.
-        self.library.mark_failed(path, message)
-        self.statusBar().showMessage(message, MESSAGE_MS * 2)
-        self.refresh_library()
+        self._show_failure(message)
 
+    @Slot(object)
     def _on_document_changed(self, record: DocumentRecord) -> None:
         """A file changed on disk and was indexed again: show the new text, and never the old answers."""
         if record.id in (self.document.document_id, self._opening):  # shown, or on its way: show the new text
@@ -485,7 +417,6 @@ class MainWindow(QMainWindow):
 
     @Slot(str)
     def _on_cancelled(self, path: str) -> None:
-        self.library.drop_pending(path)
         self.statusBar().showMessage(f"Indexing {Path(path).name} was cancelled.", MESSAGE_MS)
 
     @Slot(int)
@@ -497,36 +428,11 @@ class MainWindow(QMainWindow):
         if indexing and count > 1:
             self.index_label.setText(f"Indexing {count} files…")
 
-    # --- the file watcher -------------------------------------------------------------------------------
-
-    def _watch(self, paths: Iterable[str]) -> None:
-        watched = set(self._watcher.files())
-        wanted = [p for p in paths if p not in watched and Path(p).exists()]
-        if wanted:
-            self._watcher.addPaths(wanted)
-
-    @Slot(str)
-    def _on_file_changed(self, path: str) -> None:
-        self._changed_paths.add(path)
+    @Slot(object)
+    def _on_file_changed(self, record: DocumentRecord) -> None:
         # Answers from the old text must not appear any more, even one already on its way.
-        record = next((r for r in self._records.values() if r.path == path), None)
-        if record is not None and self._answers_involve(record.id):
+        if self._answers_involve(record.id):
             self._asks.forget()
-        self._watch_timer.start()
-
-    @Slot()
-    def _on_watch_settled(self) -> None:
-        paths, self._changed_paths = self._changed_paths, set()
-        refresh = False
-        for path in sorted(paths):
-            if Path(path).exists():
-                self._watch([path])  # editors that save by renaming drop the watch
-                if not self.indexing.is_indexing(path):
-                    self._reindex(path)
-            else:
-                refresh = True
-        if refresh:
-            self.refresh_library()
 
     # --- showing documents ------------------------------------------------------------------------------
 
@@ -627,34 +533,10 @@ class MainWindow(QMainWindow):
         if not self._model_ready or self.indexing.count:
             return False
         ids, _ = self._scope()
-        records = [r for r in self._records.values() if r.status in ("ready", "partial")]
-        if ids is not None:
-            records = [r for r in records if r.id in ids]
-        return bool(records) and self._estimated_ms(records) <= LIVE_BUDGET_MS
-
-    def _passages_read(self, records: Iterable[DocumentRecord]) -> int:
-        settings = self._engine_settings
-        small = sum(r.passage_count for r in records if r.passage_count <= settings.read_whole_below)
-        large = any(r.passage_count > settings.read_whole_below for r in records)
-        budget = settings.passages_to_read + 2 * settings.neighbours_of if large else 0
-        return small + budget
-
-    def _estimated_ms(self, records: Iterable[DocumentRecord]) -> float:
-        return self._passages_read(records) * self._ms_per_passage
-
-    def _learn_speed(self, result: AnswerSet) -> None:
-        if result.from_cache:
-            return
-        records = [r for r in self._records.values() if r.status in ("ready", "partial")]
-        if self._asked_ids is not None:
-            records = [r for r in records if r.id in self._asked_ids]
-        passages = self._passages_read(records)
-        if passages:
-            measured = result.elapsed_ms / passages
-            self._ms_per_passage = 0.5 * self._ms_per_passage + 0.5 * measured
+        return self._live.allows(self.library_work.searchable(ids), self._engine_settings)
 
     def _on_answered(self, scope: str, live: bool, remember: bool, answers: AnswerSet) -> None:
-        self._learn_speed(answers)
+        self._live.learn(answers, self.library_work.searchable(self._asked_ids), self._engine_settings)
         self.answers.show_answers(answers, scope, live=live)
         shown = self.answers.answers()
         if not live and remember:
@@ -707,18 +589,11 @@ class MainWindow(QMainWindow):
         self.model_label.setToolTip(message)
         self._show_failure(message)
 
-    def _on_library_failed(self, message: str) -> None:
-        self._show_failure(message)
-        self.answers.show_message(message)
-
     def _show_failure(self, message: str) -> None:
         self.statusBar().showMessage(message, MESSAGE_MS * 2)
 
-    def _on_removed(self, document_id: int, _: None = None) -> None:
-        record = self._records.pop(document_id, None)
-        self.library.remove_document(document_id)
-        if record is not None and record.path in self._watcher.files():
-            self._watcher.removePath(record.path)
+    @Slot(int, object)
+    def _on_removed(self, document_id: int, record: DocumentRecord | None) -> None:
         showing = self.document.document_id == document_id
         if showing:
             self.document.show_content(None)
@@ -742,15 +617,11 @@ class MainWindow(QMainWindow):
 
     def remove_document(self, document_id: int) -> None:
         """Remove a document from the library once the user has confirmed it (the file stays on disk)."""
-        record = self._records.get(document_id)
+        record = self.library_work.record(document_id)
         row = self.library.row_by_id(document_id)
         title = record.title if record is not None else row.title if row is not None else "this document"
         if self.confirm_remove(title):
-            self.runner.submit(
-                lambda engine: engine.remove(document_id),
-                done=partial(self._on_removed, document_id),
-                failed=self._show_failure,
-            )
+            self.library_work.remove(document_id)
 
     def confirm_remove(self, title: str) -> bool:
         """Ask whether to remove the document called `title`; True when the user says yes."""
@@ -915,7 +786,7 @@ class MainWindow(QMainWindow):
         if self._shut_down:
             return
         self._shut_down = True
-        self._watch_timer.stop()
+        self.library_work.stop()
         self.runner.stop()
         self.renderer.stop()
         self.preferences.sync()

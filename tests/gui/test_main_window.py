@@ -111,12 +111,12 @@ def test_a_repeated_question_comes_from_the_cache(qtbot, window, life_cycle_file
 def test_a_changed_file_is_indexed_again_and_old_answers_disappear(qtbot, window, life_cycle_file: Path) -> None:
     document_id = open_and_wait(qtbot, window, life_cycle_file)
     before = ask_and_wait(qtbot, window, "What are the phases?")
-    old_sha = window.record(document_id).sha256
+    old_sha = window.library_work.record(document_id).sha256
 
     time.sleep(0.05)  # a new mtime even on coarse file systems
     life_cycle_file.write_text("A new first line moves every offset.\n\n" + life_cycle_file.read_text(), "utf-8")
 
-    qtbot.waitUntil(lambda: window.record(document_id).sha256 != old_sha, timeout=10000)
+    qtbot.waitUntil(lambda: window.library_work.record(document_id).sha256 != old_sha, timeout=10000)
     qtbot.waitUntil(
         lambda: (
             window.answers.result is not None
@@ -377,13 +377,16 @@ def test_closing_the_window_stops_the_worker(qtbot, window) -> None:
 def test_a_file_changed_while_the_app_was_closed_is_indexed_again(qtbot, make_window, life_cycle_file: Path) -> None:
     first = make_window()
     document_id = open_and_wait(qtbot, first, life_cycle_file)
-    old_sha = first.record(document_id).sha256
+    old_sha = first.library_work.record(document_id).sha256
     first.close()
     time.sleep(0.05)
     life_cycle_file.write_text("Edited while QA Reader was closed.\n\n" + life_cycle_file.read_text(), "utf-8")
     second = make_window()
     qtbot.waitUntil(
-        lambda: second.record(document_id) is not None and second.record(document_id).sha256 != old_sha,
+        lambda: (
+            second.library_work.record(document_id) is not None
+            and second.library_work.record(document_id).sha256 != old_sha
+        ),
         timeout=10000,
     )
     qtbot.waitUntil(
@@ -545,7 +548,7 @@ def test_delete_asks_before_removing_a_document(qtbot, window, life_cycle_file: 
     window.library.list.setCurrentRow(0)
     window.library.list.setFocus()
     qtbot.keyClick(window.library.list, Qt.Key.Key_Delete)
-    listing = window.refresh_library()  # queued after a removal, had there been one
+    listing = window.library_work.refresh()  # queued after a removal, had there been one
     qtbot.waitUntil(lambda: listing.is_settled, timeout=5000)
     assert len(asked) == 1 and "life-cycle" in asked[0]
     assert window.library.row_by_id(document_id) is not None and window.document.content is not None
