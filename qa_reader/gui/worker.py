@@ -24,9 +24,8 @@ from qa_reader import config
 from qa_reader.gui.runner import Lane, Request, Runner
 from qa_reader.types import Page
 
-if (
-    TYPE_CHECKING
-):  # the engine and the store (sqlite-utils) are loaded on the worker threads, not while the window opens
+# The engine and the store (sqlite-utils) are loaded on the runners' threads, not while the window opens.
+if TYPE_CHECKING:
     from qa_reader.engine import Engine
     from qa_reader.store import DocumentRecord, Library
 

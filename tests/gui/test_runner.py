@@ -129,29 +129,22 @@ def test_a_newer_request_replaces_the_waiting_one_of_its_lane(qtbot, runner: Run
     assert not lane.busy
 
 
-def test_the_answer_to_a_replaced_running_request_is_dropped(qtbot, runner: Runner) -> None:
+@pytest.mark.parametrize("replaced_by", ["a newer request", "forget"])
+def test_the_answer_to_a_running_request_is_dropped_once_replaced(qtbot, runner: Runner, replaced_by: str) -> None:
     lane = Lane("questions")
     gate = Gate()
     answered = []
-    first = runner.submit(gate, done=answered.append, lane=lane)
+    running = runner.submit(gate, done=answered.append, lane=lane)
     assert gate.entered.wait(WAIT_MS / 1000)
-    second = runner.submit(named("newer"), done=answered.append, lane=lane)
+    if replaced_by == "forget":
+        lane.forget()
+        later = []
+    else:
+        later = [runner.submit(named("newer"), done=answered.append, lane=lane)]
     gate.opened.set()
-    settle(qtbot, first, second)
-    assert answered == ["newer"]
-    assert first.state == RequestState.CANCELLED and second.state == RequestState.DONE
-
-
-def test_forget_drops_a_lanes_request_even_once_started(qtbot, runner: Runner) -> None:
-    lane = Lane("questions")
-    gate = Gate()
-    answered = []
-    request = runner.submit(gate, done=answered.append, lane=lane)
-    assert gate.entered.wait(WAIT_MS / 1000)
-    lane.forget()
-    gate.opened.set()
-    settle(qtbot, request)
-    assert answered == [] and request.state == RequestState.CANCELLED
+    settle(qtbot, running, *later)
+    assert running.state == RequestState.CANCELLED
+    assert answered == (["newer"] if later else [])
 
 
 def test_two_lanes_do_not_replace_each_other(qtbot, runner: Runner) -> None:
