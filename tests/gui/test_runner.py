@@ -307,3 +307,10 @@ def test_a_settled_request_is_not_kept_alive_by_what_waits_on_it(qtbot, runner: 
     del request
     gc.collect()
     assert gone() is None
+
+
+def test_tests_can_wait_on_the_settled_signal(qtbot, runner: Runner) -> None:
+    request = runner.submit(named("signalled"))
+    with qtbot.waitSignal(request.settled, timeout=WAIT_MS):
+        pass  # it settles on a later turn of the event loop, never inside submit
+    assert request.result == "signalled" and request.is_settled
