@@ -18,11 +18,11 @@ from PySide6.QtWidgets import QApplication
 from qa_reader import __version__, config
 from qa_reader.gui.instance import InstanceServer, hand_over, server_name
 
-# The window and the engine client are imported only once we know that this process is the app: a second
+# The window and the engine runner are imported only once we know that this process is the app: a second
 # `qa-reader open FILE` then hands its request over without loading any of it.
 if TYPE_CHECKING:
     from qa_reader.gui.main_window import MainWindow
-    from qa_reader.gui.worker import EngineClient
+    from qa_reader.gui.worker import EngineRunner
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ class Running:
 
     app: QApplication
     window: MainWindow
-    client: EngineClient
+    runner: EngineRunner
     server: InstanceServer
 
 
@@ -72,25 +72,25 @@ def start(args: argparse.Namespace, app: QApplication) -> Running | None:
     from qa_reader.gui.main_window import MainWindow
     from qa_reader.gui.preferences import Preferences
     from qa_reader.gui.theme import apply_theme
-    from qa_reader.gui.worker import EngineClient
+    from qa_reader.gui.worker import EngineRunner
 
     server = InstanceServer(name)
     server.listen()
     preferences = Preferences()
     apply_theme(app, preferences.theme())
     model_dir = Path(args.model).expanduser() if getattr(args, "model", None) else None
-    client = EngineClient(library_path, model_dir, preferences.engine_settings())
-    window = MainWindow(client, preferences, sample=config.resources_dir() / SAMPLE)
+    runner = EngineRunner(library_path, model_dir, preferences.engine_settings())
+    window = MainWindow(runner, preferences, sample=config.resources_dir() / SAMPLE)
     window.setWindowIcon(app.windowIcon())
     server.received.connect(window.handle_message)
-    client.start()
+    runner.start()
     if message["command"] == "lookup":
         window.handle_message(message)
     else:
         window.show()
         if message["files"] or message["question"]:
             window.handle_message(message)
-    return Running(app, window, client, server)
+    return Running(app, window, runner, server)
 
 
 def run_app(args: argparse.Namespace) -> int:

@@ -3,9 +3,12 @@ and Markdown."""
 
 from __future__ import annotations
 
+import threading
+from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, Slot
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -29,23 +32,38 @@ from qa_reader.glyphs import readable
 from qa_reader.gui.answers import citation, percent
 from qa_reader.gui.export import batch_csv, batch_markdown
 from qa_reader.gui.library_panel import LibraryRow
-from qa_reader.gui.worker import EngineClient
+from qa_reader.gui.runner import Runner, when_settled
 from qa_reader.types import Answer
+
+if TYPE_CHECKING:
+    from qa_reader.engine import Engine
 
 MAX_CELLS = 2000
 MIN_COLUMN_WIDTH = 200  # pixels: an answer of a few words wraps onto two or three lines, never to "pre..."
 
 
-class BatchDialog(QDialog):
-    """Asks every question of every chosen document on the worker and fills the table as answers come."""
+def best_answer(question: str, document_id: int, engine: Engine) -> Answer | None:
+    """An op for one cell: the best answer to `question` in one document, or None."""
+    answers = engine.ask(question, [document_id], top_k=1, remember=False)
+    return answers.answers[0] if answers.answers else None
 
-    def __init__(self, client: EngineClient, rows: list[LibraryRow], parent: QWidget | None = None) -> None:
+
+class BatchDialog(QDialog):
+    """Asks every question of every chosen document on the engine's runner, one cell per request in the
+    background (questions from the main window run in between), and fills the table as answers come.
+    Stop or closing the dialog cancels the cells not yet asked."""
+
+    completed = Signal()  # every cell of the run was answered, failed or was cancelled
+
+    def __init__(self, runner: Runner, rows: list[LibraryRow], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Batch questions")
         self.setAccessibleName("Batch questions")
         self.resize(900, 560)
-        self._client = client
-        self._job = 0
+        self._runner = runner
+        self._cancel = threading.Event()  # shared by the cells of the current run
+        self._cells_left = 0
+        self._failure = ""  # the first cell's failure, which stops the run
         self._questions: list[str] = []
         self._titles: list[str] = []
         self._table: dict[tuple[int, int], Answer | None] = {}
@@ -75,6 +93,9 @@ class BatchDialog(QDialog):
         header.setStretchLastSection(True)
         self.status = QLabel(self)
         self.run_button = QPushButton("&Run", self)
+        self.stop_button = QPushButton("&Stop", self)
+        self.stop_button.setToolTip("Cancel the questions not yet asked")
+        self.stop_button.setEnabled(False)
         self.export_button = QPushButton("&Export CSV…", self)
         self.export_button.setEnabled(False)
         self.markdown_button = QPushButton("Export &Markdown…", self)
@@ -99,6 +120,7 @@ class BatchDialog(QDialog):
         buttons = QHBoxLayout()
         buttons.addWidget(self.status, 1)
         buttons.addWidget(self.run_button)
+        buttons.addWidget(self.stop_button)
         buttons.addWidget(self.export_button)
         buttons.addWidget(self.markdown_button)
         buttons.addWidget(close)
@@ -107,12 +129,11 @@ class BatchDialog(QDialog):
         layout.addLayout(buttons)
 
         self.run_button.clicked.connect(self._on_run)
+        self.stop_button.clicked.connect(self.stop)
         self.export_button.clicked.connect(self._on_export_csv)
         self.markdown_button.clicked.connect(self._on_export_markdown)
         close.clicked.connect(self.reject)
-        client.batchAnswered.connect(self._on_batch_answered)
-        client.batchFinished.connect(self._on_batch_finished)
-        client.failed.connect(self._on_failed)
+        self.finished.connect(self.stop)
 
     def chosen_documents(self) -> list[tuple[int, str]]:
         chosen = []
@@ -146,15 +167,30 @@ class BatchDialog(QDialog):
             self.sheet.verticalHeaderItem(row).setToolTip(question)
         self._size_columns()
         self.run_button.setEnabled(False)
+        self.stop_button.setEnabled(True)
         self.export_button.setEnabled(False)
         self.markdown_button.setEnabled(False)
         self.status.setText(f"Asking {len(questions) * len(documents)} questions…")
-        self._job = self._client.run_batch(questions, [document_id for document_id, _ in documents])
+        self._cancel = threading.Event()
+        self._failure = ""
+        self._cells_left = len(questions) * len(documents)
+        for row, question in enumerate(questions):
+            for column, (document_id, _) in enumerate(documents):
+                request = self._runner.submit(
+                    partial(best_answer, question, document_id),
+                    done=partial(self._on_cell_answered, row, column),
+                    failed=self._on_cell_failed,
+                    cancel=self._cancel,
+                    background=True,
+                )
+                when_settled([request], self._on_cell_settled)
 
-    @Slot(int, int, int, object)
-    def _on_batch_answered(self, job_id: int, row: int, column: int, answer: Answer | None) -> None:
-        if job_id != self._job:
-            return
+    @Slot()
+    def stop(self) -> None:
+        """Cancel the cells of the run not yet asked (the one being asked still fills in)."""
+        self._cancel.set()
+
+    def _on_cell_answered(self, row: int, column: int, answer: Answer | None) -> None:
         self._table[(row, column)] = answer
         text = f"{readable(answer.text)}\n{answer.page_reference} · {answer.score:.0%}" if answer else "—"
         item = QTableWidgetItem(text)
@@ -169,20 +205,30 @@ class BatchDialog(QDialog):
         self.sheet.resizeRowToContents(row)
         self.status.setText(f"{len(self._table)} of {len(self._questions) * len(self._titles)} answered…")
 
-    @Slot(int)
-    def _on_batch_finished(self, job_id: int) -> None:
-        if job_id != self._job:
+    def _on_cell_failed(self, message: str) -> None:
+        if not self._failure:
+            self._failure = message
+            self._cancel.set()  # the other cells would most likely fail the same way
+
+    @Slot()
+    def _on_cell_settled(self) -> None:
+        self._cells_left -= 1
+        if self._cells_left:
             return
         self.sheet.resizeRowsToContents()
         self.run_button.setEnabled(True)
+        self.stop_button.setEnabled(False)
         self.export_button.setEnabled(bool(self._table))
         self.markdown_button.setEnabled(bool(self._table))
-        self.status.setText(f"Done: {sum(1 for a in self._table.values() if a)} answers found.")
-
-    @Slot(int, str, str)
-    def _on_failed(self, job_id: int, what: str, message: str) -> None:
-        if what == "batch" and job_id == self._job:
-            self.status.setText(message)
+        found = sum(1 for answer in self._table.values() if answer)
+        cells = len(self._questions) * len(self._titles)
+        if self._failure:
+            self.status.setText(self._failure)
+        elif len(self._table) < cells:
+            self.status.setText(f"Stopped after {len(self._table)} of {cells} questions: {found} answers found.")
+        else:
+            self.status.setText(f"Done: {found} answers found.")
+        self.completed.emit()
 
     def _size_columns(self) -> None:
         """Share the sheet's width between the documents, never below MIN_COLUMN_WIDTH (the sheet scrolls)."""

@@ -11,8 +11,8 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBox
 
 from qa_reader.glyphs import readable
 from qa_reader.gui.answers import citation, percent, quoted_with_citation, sentence_html
-from qa_reader.gui.worker import LOOKUP_LANE, AskResult, EngineClient
-from qa_reader.types import Answer
+from qa_reader.gui.runner import Lane, Runner
+from qa_reader.types import Answer, AnswerSet
 
 
 class LookupWindow(QWidget):
@@ -21,13 +21,13 @@ class LookupWindow(QWidget):
     shown = Signal(object)  # Answer: "show it in QA Reader"
     closed = Signal()
 
-    def __init__(self, client: EngineClient, parent: QWidget | None = None) -> None:
+    def __init__(self, runner: Runner, parent: QWidget | None = None) -> None:
         super().__init__(parent, Qt.WindowType.Window | Qt.WindowType.WindowStaysOnTopHint)
         self.setWindowTitle("QA Reader — Quick lookup")
         self.setAccessibleName("Quick lookup")
         self.resize(560, 160)
-        self._client = client
-        self._request = 0
+        self._runner = runner
+        self._asks = Lane("the quick lookup's questions")
         self._answer: Answer | None = None
 
         self.field = QLineEdit(self)
@@ -74,8 +74,6 @@ class LookupWindow(QWidget):
                 shortcut.activated.connect(slot)
         self.show_button.clicked.connect(self._on_show)
         self.copy_button.clicked.connect(self._on_copy)
-        client.answered.connect(self._on_answered)
-        client.failed.connect(self._on_failed)
         self._set_hint()
 
     def _set_hint(self) -> None:
@@ -118,13 +116,11 @@ class LookupWindow(QWidget):
         self.copy_button.setEnabled(False)
         self.answer.setText("<span style='color:gray'>Reading…</span>")
         self.where.setText("")
-        self._request = self._client.ask(question, None, lane=LOOKUP_LANE)
+        self._runner.submit(
+            lambda engine: engine.ask(question, None), done=self._on_answered, failed=self._on_failed, lane=self._asks
+        )
 
-    @Slot(object)
-    def _on_answered(self, result: AskResult) -> None:
-        if result.request.request_id != self._request:
-            return
-        answers = result.answers
+    def _on_answered(self, answers: AnswerSet) -> None:
         if answers.found:
             best = answers.answers[0]
             self._answer = best
@@ -141,10 +137,8 @@ class LookupWindow(QWidget):
         self.show_button.setEnabled(self._answer is not None)
         self.copy_button.setEnabled(self._answer is not None)
 
-    @Slot(int, str, str)
-    def _on_failed(self, request_id: int, what: str, message: str) -> None:
-        if what == "ask" and request_id == self._request:
-            self.answer.setText(f"<span style='color:#c0392b'>{html.escape(message)}</span>")
+    def _on_failed(self, message: str) -> None:
+        self.answer.setText(f"<span style='color:#c0392b'>{html.escape(message)}</span>")
 
     @Slot()
     def _on_show(self) -> None:

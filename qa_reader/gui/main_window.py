@@ -1,15 +1,15 @@
 """The main window: library sidebar, document view, question bar, answers panel and status bar, wired to
-the engine worker. Every command has a shortcut (see shortcuts.py); nothing here waits on the engine."""
+the engine's runner. Every command has a shortcut (see shortcuts.py); nothing here waits on the engine."""
 
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Iterable
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QFileSystemWatcher, QSize, Qt, QTimer, Slot
+from PySide6.QtCore import QSize, Qt, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication
 from PySide6.QtWidgets import (
     QApplication,
@@ -29,12 +29,16 @@ from qa_reader import config
 from qa_reader.gui.answers import AnswersPanel, quoted_with_citation
 from qa_reader.gui.document_view import DocumentView
 from qa_reader.gui.export import session_csv, session_markdown
+from qa_reader.gui.indexing import files_in, supported_suffixes
+from qa_reader.gui.library_controller import LibraryController
 from qa_reader.gui.library_panel import LibraryPanel, path_key
+from qa_reader.gui.live import LiveBudget
 from qa_reader.gui.preferences import Preferences
 from qa_reader.gui.question_bar import QuestionBar
 from qa_reader.gui.render import PageRenderer
+from qa_reader.gui.runner import Lane, Request, RequestState, when_settled
 from qa_reader.gui.shortcuts import SHORTCUTS, ShortcutsOverlay, key_sequences
-from qa_reader.gui.worker import AskResult, DocumentContent, EngineClient, LibraryEntry
+from qa_reader.gui.worker import DocumentContent, EngineRunner, LibraryEntry, load_model
 from qa_reader.types import Answer, AnswerSet
 
 if TYPE_CHECKING:
@@ -42,66 +46,28 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-FOLDER_FILES_LIMIT = 500
-LIVE_BUDGET_MS = 60.0  # answer while typing only when the estimate is well under 100 ms
-FIRST_MS_PER_PASSAGE = 15.0  # until a question has been timed on this machine
-WATCH_DEBOUNCE_MS = 600
 MESSAGE_MS = 8000
-
-
-def supported_suffixes() -> tuple[str, ...]:
-    """The suffixes of the files a folder contributes (the engine thread has imported ingest already)."""
-    from qa_reader.ingest import SUPPORTED_SUFFIXES
-
-    return SUPPORTED_SUFFIXES
-
-
-def files_in(paths: Iterable[str | Path]) -> list[Path]:
-    """The files to add for dropped or opened paths: files as they are, folders walked for documents."""
-    found: list[Path] = []
-    for path in paths:
-        path = Path(path).expanduser()
-        if path.is_dir():
-            suffixes = supported_suffixes()
-            for root, folders, names in os.walk(path):
-                folders[:] = sorted(f for f in folders if not f.startswith("."))
-                for name in sorted(names):
-                    if Path(name).suffix.lower() in suffixes and not name.startswith("."):
-                        found.append(Path(root) / name)
-                        if len(found) >= FOLDER_FILES_LIMIT:
-                            return found
-        else:
-            found.append(path)
-    return found
 
 
 class MainWindow(QMainWindow):
     """The app's window. `handle_message` takes what the command line (or a second instance) asked for."""
 
-    def __init__(self, client: EngineClient, preferences: Preferences, sample: Path | None = None) -> None:
+    def __init__(self, runner: EngineRunner, preferences: Preferences, sample: Path | None = None) -> None:
         super().__init__()
-        self.client = client
+        self.runner = runner
         self.preferences = preferences
         self._sample = sample
-        self._records: dict[int, DocumentRecord] = {}
-        self._jobs: dict[int, str] = {}
-        self._open_after_index: str | None = None
-        self._question_after_index: str | None = None
+        self._asks = Lane("the main window's questions")
+        self._opens = Lane("the main window's documents")
+        self._models = Lane("model loads")
+        self._open_when_indexed: Request | None = None  # the first file of the latest files opened
         self._pending_jump: Answer | None = None
         self._opening: int | None = None
-        self._ask_request = 0
-        self._ask_live = False
-        self._ask_scope = "this document"
-        self._asked_ids: tuple[int, ...] | None = None
-        self._question_jobs: set[int] = set()  # the files a command-line question is about
-        self._question_ids: list[int] = []
-        self._ask_remember = True
+        self._asked_ids: tuple[int, ...] | None = None  # what the answers on show (or on their way) looked in
         self._session: list[AnswerSet] = []
         self._model_ready = False
-        self._listed_once = False
-        self._ms_per_passage = FIRST_MS_PER_PASSAGE
+        self._live = LiveBudget()
         self._engine_settings = preferences.engine_settings()
-        self._changed_paths: set[str] = set()
         self._shut_down = False
         self._lookup = None
         self._actions: dict[str, QAction] = {}
@@ -113,15 +79,11 @@ class MainWindow(QMainWindow):
         self._build_widgets()
         self._build_actions()
         self._build_status_bar()
-        self._connect_client()
+        self._connect_library()
         self._restore_state()
-
-        self._watcher = QFileSystemWatcher(self)
-        self._watcher.fileChanged.connect(self._on_file_changed)
-        self._watch_timer = QTimer(self)
-        self._watch_timer.setSingleShot(True)
-        self._watch_timer.setInterval(WATCH_DEBOUNCE_MS)
-        self._watch_timer.timeout.connect(self._on_watch_settled)
+        # The first work for the runner: once the library is listed, the model loads.
+        self.first_listing = self.library_work.refresh()
+        when_settled([self.first_listing], self._on_first_listing)
 
     # --- construction -------------------------------------------------------------------------------
 
@@ -292,18 +254,17 @@ class MainWindow(QMainWindow):
             bar.addPermanentWidget(widget)
         bar.addPermanentWidget(self.model_label)
 
-    def _connect_client(self) -> None:
-        client = self.client
-        client.listed.connect(self._on_listed)
-        client.progressed.connect(self._on_progressed)
-        client.indexed.connect(self._on_indexed)
-        client.cancelled.connect(self._on_cancelled)
-        client.answered.connect(self._on_answered)
-        client.failed.connect(self._on_failed)
-        client.modelLoaded.connect(self._on_model_loaded)
-        client.documentLoaded.connect(self._on_document_loaded)
-        client.removed.connect(self._on_removed)
-        client.jobsChanged.connect(self._on_jobs_changed)
+    def _connect_library(self) -> None:
+        self.library_work = LibraryController(self.runner, self.library, self)
+        self.indexing = self.library_work.indexing
+        self.indexing.progressed.connect(self._on_progressed)
+        self.indexing.failed.connect(self._on_index_failed)
+        self.indexing.cancelled.connect(self._on_cancelled)
+        self.indexing.countChanged.connect(self._on_indexing_changed)
+        self.library_work.indexedAgain.connect(self._on_document_changed)
+        self.library_work.fileChanged.connect(self._on_file_changed)
+        self.library_work.removed.connect(self._on_removed)
+        self.library_work.failed.connect(self._show_failure)
 
     def _restore_state(self) -> None:
         geometry = self.preferences.window_state("geometry")
@@ -350,10 +311,12 @@ class MainWindow(QMainWindow):
         if paths:
             self.open_paths(paths)
 
-    def open_paths(self, paths: Iterable[str | Path], question: str | None = None, remember: bool = True) -> list[int]:
+    def open_paths(
+        self, paths: Iterable[str | Path], question: str | None = None, remember: bool = True
+    ) -> list[Request]:
         """Index files and folders (the first file opens when ready); ask `question` once all are indexed.
 
-        Returns the indexing job ids. `remember` puts the paths (not a folder's files) in Open Recent.
+        Returns the indexing requests. `remember` puts the paths (not a folder's files) in Open Recent.
         """
         paths = list(paths)
         files = files_in(paths)
@@ -363,47 +326,41 @@ class MainWindow(QMainWindow):
         if remember:
             for path in reversed(paths):
                 self.preferences.add_recent_file(path_key(path))
-        jobs = []
-        for path in files:
-            key = path_key(path)
-            self.library.mark_waiting(key)
-            job_id = self.client.index(key)
-            self._jobs[job_id] = key
-            jobs.append(job_id)
-        self._open_after_index = path_key(files[0])
+        requests = self.library_work.add(path_key(path) for path in files)
+        first = self._open_when_indexed = requests[0]
+        when_settled([first], partial(self._on_first_file_settled, first))
         if question:
-            self._question_after_index = question
-            self._question_jobs = set(jobs)
-            self._question_ids = []
             self.question.set_text(question)
-        return jobs
+            when_settled(requests, partial(self._ask_about_indexed, question, requests))
+        return requests
+
+    def _on_first_file_settled(self, request: Request) -> None:
+        if request is not self._open_when_indexed:
+            return  # files opened later open instead
+        self._open_when_indexed = None
+        if request.state == RequestState.DONE:
+            self.library.select_document(request.result.id)
+            self.open_document(request.result.id)
 
     def cancel_indexing(self) -> None:
-        count = self.client.cancel_indexing()
+        count = self.indexing.cancel_all()
         if count:
             self.statusBar().showMessage(f"Cancelling {count} indexing job{'s' if count != 1 else ''}…", MESSAGE_MS)
 
-    @Slot(list)
-    def _on_listed(self, entries: list[LibraryEntry]) -> None:
-        first = not self._listed_once
-        self._listed_once = True
-        self._records = {entry.record.id: entry.record for entry in entries}
-        self.library.set_entries(entries)
-        self._watch([entry.record.path for entry in entries if not entry.missing])
-        for entry in entries:
-            if entry.stale and entry.record.path not in self._jobs.values():
-                self._reindex(entry.record.path)
-        if first:
-            self._on_first_listing(entries)
-
-    def _on_first_listing(self, entries: list[LibraryEntry]) -> None:
-        opening_files = bool(self._jobs)
+    def _on_first_listing(self) -> None:
+        if self.first_listing.state == RequestState.FAILED:  # the library could not be opened
+            self.answers.show_message(self.first_listing.error)
+        if self.first_listing.state != RequestState.DONE:
+            return
+        entries: list[LibraryEntry] = self.first_listing.result
+        self.runner.submit(load_model, done=self._on_model_loaded, failed=self._on_model_failed, lane=self._models)
+        opening_files = self.indexing.count > 0
         if not entries and not opening_files and self._sample is not None and not self.preferences.sample_offered():
             self.preferences.set_sample_offered()
             if self._sample.is_file():
                 self.open_paths([self._sample], remember=False)
             return
-        if self.document.content is not None or self._opening is not None or self._open_after_index:
+        if self.document.content is not None or self._opening is not None or self._open_when_indexed is not None:
             return
         last = self.preferences.last_document()
         usable = [e.record for e in entries if e.record.status in ("ready", "partial") and not e.missing]
@@ -411,44 +368,24 @@ class MainWindow(QMainWindow):
         if chosen is not None:
             self.open_document(chosen.id)
 
-    def _reindex(self, path: str) -> None:
-        self.library.mark_waiting(path)
-        job_id = self.client.index(path)
-        self._jobs[job_id] = path
-
-    @Slot(int, str, str, float)
-    def _on_progressed(self, job_id: int, path: str, stage: str, fraction: float) -> None:
+    @Slot(str, str, float)
+    def _on_progressed(self, path: str, stage: str, fraction: float) -> None:
         if stage == "unchanged":
             return
-        self.library.set_progress(path, stage, fraction)
         self.index_label.setText(f"Indexing {Path(path).name}…")
         # PDFs report every page; other formats read in one go, so a busy bar says that work goes on.
         silent = stage == "reading" and fraction == 0.0
         self.index_progress.setRange(0, 0 if silent else 100)
         self.index_progress.setValue(int(fraction * 100))
 
-    @Slot(int, object)
-    def _on_indexed(self, job_id: int, record: DocumentRecord) -> None:
-        path = self._jobs.pop(job_id, record.path)
-        if job_id in self._question_jobs:
-            self._question_ids.append(record.id)
-        previous = self._records.get(record.id)
-        self._records[record.id] = record
-        self.library.set_record(record)
-        self._watch([record.path])
-        changed = previous is not None and previous.sha256 != record.sha256
-        if changed:
-            self._on_document_changed(record)
-        if self._open_after_index is not None and path_key(path) == self._open_after_index:
-            self._open_after_index = None
-            self.library.select_document(record.id)
-            self.open_document(record.id)
-        if self.client.indexing_jobs == 0:
-            self._ask_waiting_question()
+    @Slot(str, str)
+    def _on_index_failed(self, path: str, message: str) -> None:
+        self._show_failure(message)
 
+    @Slot(object)
     def _on_document_changed(self, record: DocumentRecord) -> None:
         """A file changed on disk and was indexed again: show the new text, and never the old answers."""
-        if self.document.document_id == record.id:
+        if record.id in (self.document.document_id, self._opening):  # shown, or on its way: show the new text
             self.open_document(record.id, force=True)
         if self._answers_involve(record.id):
             question = self.answers.result.question if self.answers.result else self.question.text()
@@ -465,33 +402,25 @@ class MainWindow(QMainWindow):
 
     def _drop_answers(self) -> None:
         """Clear the answers panel and forget the question on its way, if any."""
-        if self._ask_request:
-            self.client.forget_asks()
-            self._ask_request = 0
+        self._asks.forget()
         self._asked_ids = None
         self.answers.show_hint()
 
     def _answers_involve(self, document_id: int) -> bool:
         """Whether the answers on show (or on their way) came from, or looked in, this document."""
         result = self.answers.result
-        if result is None and self._ask_request == 0:
+        if result is None and not self._asks.busy:
             return False
         if result is not None and any(a.document_id == document_id for a in result.answers + result.guesses):
             return True
         return self._asked_ids is None or document_id in self._asked_ids
 
-    @Slot(int, str)
-    def _on_cancelled(self, job_id: int, path: str) -> None:
-        self._jobs.pop(job_id, None)
-        self.library.drop_pending(path)
-        if self._open_after_index == path_key(path):
-            self._open_after_index = None
+    @Slot(str)
+    def _on_cancelled(self, path: str) -> None:
         self.statusBar().showMessage(f"Indexing {Path(path).name} was cancelled.", MESSAGE_MS)
-        if self.client.indexing_jobs == 0:
-            self._ask_waiting_question()
 
     @Slot(int)
-    def _on_jobs_changed(self, count: int) -> None:
+    def _on_indexing_changed(self, count: int) -> None:
         indexing = count > 0
         self._actions["cancel"].setEnabled(indexing)
         for widget in (self.index_label, self.index_progress, self.cancel_button):
@@ -499,36 +428,11 @@ class MainWindow(QMainWindow):
         if indexing and count > 1:
             self.index_label.setText(f"Indexing {count} files…")
 
-    # --- the file watcher -------------------------------------------------------------------------------
-
-    def _watch(self, paths: Iterable[str]) -> None:
-        watched = set(self._watcher.files())
-        wanted = [p for p in paths if p not in watched and Path(p).exists()]
-        if wanted:
-            self._watcher.addPaths(wanted)
-
-    @Slot(str)
-    def _on_file_changed(self, path: str) -> None:
-        self._changed_paths.add(path)
+    @Slot(object)
+    def _on_file_changed(self, record: DocumentRecord) -> None:
         # Answers from the old text must not appear any more, even one already on its way.
-        record = next((r for r in self._records.values() if r.path == path), None)
-        if record is not None and self._answers_involve(record.id):
-            self.client.forget_asks()
-        self._watch_timer.start()
-
-    @Slot()
-    def _on_watch_settled(self) -> None:
-        paths, self._changed_paths = self._changed_paths, set()
-        refresh = False
-        for path in sorted(paths):
-            if Path(path).exists():
-                self._watch([path])  # editors that save by renaming drop the watch
-                if path not in self._jobs.values():
-                    self._reindex(path)
-            else:
-                refresh = True
-        if refresh:
-            self.client.refresh()
+        if self._answers_involve(record.id):
+            self._asks.forget()
 
     # --- showing documents ------------------------------------------------------------------------------
 
@@ -540,10 +444,11 @@ class MainWindow(QMainWindow):
                 self.jump_to(answer)
             return
         self._opening = document_id
-        self.client.open_document(document_id)
+        self.runner.open_document(
+            document_id, done=self._on_document_loaded, failed=self._on_open_failed, lane=self._opens
+        )
 
-    @Slot(int, object)
-    def _on_document_loaded(self, request_id: int, content: DocumentContent) -> None:
+    def _on_document_loaded(self, content: DocumentContent) -> None:
         self._opening = None
         if not self._answers_cover(content.record.id):
             self._drop_answers()
@@ -554,6 +459,10 @@ class MainWindow(QMainWindow):
         if self._pending_jump is not None and self._pending_jump.document_id == content.record.id:
             answer, self._pending_jump = self._pending_jump, None
             self.jump_to(answer)
+
+    def _on_open_failed(self, message: str) -> None:
+        self._opening = None
+        self._show_failure(message)
 
     @Slot(object)
     def jump_to(self, answer: Answer) -> None:
@@ -575,20 +484,16 @@ class MainWindow(QMainWindow):
             return None, "the library"
         return [self.document.document_id], "this document"
 
-    def _ask_waiting_question(self) -> None:
+    def _ask_about_indexed(self, question: str, requests: list[Request]) -> None:
         """Ask the command line's question once its files are indexed, about those files."""
-        if not self._question_after_index:
-            return
-        question, self._question_after_index = self._question_after_index, None
-        ids = None if self.question.whole_library else list(dict.fromkeys(self._question_ids)) or None
-        if ids is None and self._question_jobs and not self.question.whole_library:
+        indexed = [request.result.id for request in requests if request.state == RequestState.DONE]
+        ids = None if self.question.whole_library else list(dict.fromkeys(indexed))
+        if ids == []:
             # Every file it was about was cancelled or failed: the rest of the library was not asked about.
-            self._question_jobs = set()
             self._drop_answers()
             self.statusBar().showMessage(f"“{question}” was not asked: its documents were not indexed.", MESSAGE_MS)
             return
         scope = "this document" if ids and len(ids) == 1 else "these documents" if ids else "the library"
-        self._question_jobs, self._question_ids = set(), []
         self.question.field.remember(question)
         self._ask(question, live=False, remember=True, target=(ids, scope))
 
@@ -598,23 +503,25 @@ class MainWindow(QMainWindow):
 
     def _ask(
         self, question: str, live: bool, remember: bool, target: tuple[list[int] | None, str] | None = None
-    ) -> None:
-        """Send a question to the worker; `target` (ids, how to name them) defaults to the scope toggle's."""
+    ) -> Request:
+        """Send a question to the engine, replacing any still on its way; `target` (ids, how to name them)
+        defaults to the scope toggle's. Live questions (asked while typing) stay out of the history."""
         ids, scope = target or self._scope()
-        self._ask_live = live
-        self._ask_scope = scope
         self._asked_ids = tuple(ids) if ids is not None else None
-        self._ask_remember = remember
         if not live:
             self.answers.show_busy(question)
-        self._ask_request = self.client.ask(question, ids, live=live)
+        return self.runner.submit(
+            lambda engine: engine.ask(question, ids, remember=not live),
+            done=partial(self._on_answered, scope, live, remember),
+            failed=self.answers.show_message,
+            lane=self._asks,
+        )
 
-    def ask(self, question: str) -> int:
-        """Ask as if typed and entered; returns the request id."""
+    def ask(self, question: str) -> Request:
+        """Ask as if typed and entered; returns the request (its result is the AnswerSet)."""
         self.question.set_text(question)
         self.question.field.remember(question)
-        self._on_asked(question)
-        return self._ask_request
+        return self._ask(question, live=False, remember=True)
 
     @Slot(str)
     def _on_typing_paused(self, question: str) -> None:
@@ -623,44 +530,16 @@ class MainWindow(QMainWindow):
 
     def _live_allowed(self) -> bool:
         """Whether answering as you type should take well under 100 ms for the current scope."""
-        if not self._model_ready or self.client.indexing_jobs:
+        if not self._model_ready or self.indexing.count:
             return False
         ids, _ = self._scope()
-        records = [r for r in self._records.values() if r.status in ("ready", "partial")]
-        if ids is not None:
-            records = [r for r in records if r.id in ids]
-        return bool(records) and self._estimated_ms(records) <= LIVE_BUDGET_MS
+        return self._live.allows(self.library_work.searchable(ids), self._engine_settings)
 
-    def _passages_read(self, records: Iterable[DocumentRecord]) -> int:
-        settings = self._engine_settings
-        small = sum(r.passage_count for r in records if r.passage_count <= settings.read_whole_below)
-        large = any(r.passage_count > settings.read_whole_below for r in records)
-        budget = settings.passages_to_read + 2 * settings.neighbours_of if large else 0
-        return small + budget
-
-    def _estimated_ms(self, records: Iterable[DocumentRecord]) -> float:
-        return self._passages_read(records) * self._ms_per_passage
-
-    def _learn_speed(self, result: AnswerSet) -> None:
-        if result.from_cache:
-            return
-        records = [r for r in self._records.values() if r.status in ("ready", "partial")]
-        if self._asked_ids is not None:
-            records = [r for r in records if r.id in self._asked_ids]
-        passages = self._passages_read(records)
-        if passages:
-            measured = result.elapsed_ms / passages
-            self._ms_per_passage = 0.5 * self._ms_per_passage + 0.5 * measured
-
-    @Slot(object)
-    def _on_answered(self, result: AskResult) -> None:
-        if result.request.request_id != self._ask_request:
-            return  # the lookup window's, or superseded
-        answers = result.answers
-        self._learn_speed(answers)
-        self.answers.show_answers(answers, self._ask_scope, live=self._ask_live)
+    def _on_answered(self, scope: str, live: bool, remember: bool, answers: AnswerSet) -> None:
+        self._live.learn(answers, self.library_work.searchable(self._asked_ids), self._engine_settings)
+        self.answers.show_answers(answers, scope, live=live)
         shown = self.answers.answers()
-        if not self._ask_live and self._ask_remember:
+        if not live and remember:
             self._session.append(answers)
             self.preferences.set_questions(self.question.field.history)
         cached = " (from the cache)" if answers.from_cache else ""
@@ -672,7 +551,7 @@ class MainWindow(QMainWindow):
             self.document.set_answers([], None, scroll=False)
             return
         best = shown[0]
-        if self._ask_live:
+        if live:
             # While typing: mark the answers in the open document but never move the view or open another.
             here = best if best.document_id == self.document.document_id and answers.found else None
             self.document.set_answers(shown if answers.found else [], here, scroll=False)
@@ -697,46 +576,24 @@ class MainWindow(QMainWindow):
         QGuiApplication.clipboard().setText(quoted_with_citation(answer))
         self.statusBar().showMessage("Copied the answer with its citation.", MESSAGE_MS)
 
-    # --- results and failures from the worker -----------------------------------------------------------
+    # --- the model, and failures -------------------------------------------------------------------------
 
-    @Slot(str)
     def _on_model_loaded(self, name: str) -> None:
         self._model_ready = True
         self.model_label.setText(f"Model: {name}")
         self.model_label.setToolTip("The question-answering model is loaded.")
 
-    @Slot(int, str, str)
-    def _on_failed(self, request_id: int, what: str, message: str) -> None:
-        if what == "model":
-            self._model_ready = False
-            self.model_label.setText("<span style='color:#c0392b'>The model is missing or damaged</span>")
-            self.model_label.setToolTip(message)
-            self.statusBar().showMessage(message, MESSAGE_MS * 2)
-        elif what == "ask":
-            if request_id == self._ask_request:
-                self.answers.show_message(message)
-        elif what == "index":
-            path = self._jobs.pop(request_id, "")
-            if path:
-                # The engine records the failure; the line stays, with the reason, instead of flickering away.
-                self.library.mark_failed(path, message)
-                if self._open_after_index == path_key(path):
-                    self._open_after_index = None
-            self.statusBar().showMessage(message, MESSAGE_MS * 2)
-            if self.client.indexing_jobs == 0:
-                self._ask_waiting_question()
-        elif what in ("open", "remove", "library"):
-            self._opening = None
-            self.statusBar().showMessage(message, MESSAGE_MS * 2)
-            if what == "library":
-                self.answers.show_message(message)
+    def _on_model_failed(self, message: str) -> None:
+        self._model_ready = False
+        self.model_label.setText("<span style='color:#c0392b'>The model is missing or damaged</span>")
+        self.model_label.setToolTip(message)
+        self._show_failure(message)
 
-    @Slot(int)
-    def _on_removed(self, document_id: int) -> None:
-        record = self._records.pop(document_id, None)
-        self.library.remove_document(document_id)
-        if record is not None and record.path in self._watcher.files():
-            self._watcher.removePath(record.path)
+    def _show_failure(self, message: str) -> None:
+        self.statusBar().showMessage(message, MESSAGE_MS * 2)
+
+    @Slot(int, object)
+    def _on_removed(self, document_id: int, record: DocumentRecord | None) -> None:
         showing = self.document.document_id == document_id
         if showing:
             self.document.show_content(None)
@@ -760,11 +617,11 @@ class MainWindow(QMainWindow):
 
     def remove_document(self, document_id: int) -> None:
         """Remove a document from the library once the user has confirmed it (the file stays on disk)."""
-        record = self._records.get(document_id)
+        record = self.library_work.record(document_id)
         row = self.library.row_by_id(document_id)
         title = record.title if record is not None else row.title if row is not None else "this document"
         if self.confirm_remove(title):
-            self.client.remove(document_id)
+            self.library_work.remove(document_id)
 
     def confirm_remove(self, title: str) -> bool:
         """Ask whether to remove the document called `title`; True when the user says yes."""
@@ -792,7 +649,7 @@ class MainWindow(QMainWindow):
         if self._lookup is None:
             from qa_reader.gui.lookup import LookupWindow
 
-            self._lookup = LookupWindow(self.client)
+            self._lookup = LookupWindow(self.runner)
             self._lookup.setWindowIcon(self.windowIcon())
             self._lookup.shown.connect(self._on_lookup_shown)
         self._lookup.open_with(question)
@@ -809,7 +666,6 @@ class MainWindow(QMainWindow):
         self.activateWindow()
         # The lookup's answer replaces the main window's question, even one still on its way.
         self._drop_answers()
-        self._ask_scope = "the library"
         self.answers.show_answers(AnswerSet(self._lookup.field.text(), (answer,), (), 0.0), "the library")
         self.jump_to(answer)
 
@@ -837,13 +693,18 @@ class MainWindow(QMainWindow):
     def apply_settings(self, settings: config.Settings) -> None:
         self._engine_settings = settings
         self.preferences.set_engine_settings(settings)
-        self.client.update_settings(settings)
+        self.runner.submit(
+            partial(load_model, settings=settings),
+            done=self._on_model_loaded,
+            failed=self._on_model_failed,
+            lane=self._models,
+        )
         self.statusBar().showMessage("Settings saved.", MESSAGE_MS)
 
     def open_batch(self) -> None:
         from qa_reader.gui.batch import BatchDialog
 
-        dialog = BatchDialog(self.client, self.library.rows(), self)
+        dialog = BatchDialog(self.runner, self.library.rows(), self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
 
@@ -925,7 +786,7 @@ class MainWindow(QMainWindow):
         if self._shut_down:
             return
         self._shut_down = True
-        self._watch_timer.stop()
-        self.client.stop()
+        self.library_work.stop()
+        self.runner.stop()
         self.renderer.stop()
         self.preferences.sync()

@@ -73,21 +73,21 @@ def make_window(qtbot, tiny_model_dir: Path, gui_home: Path) -> Iterator[Callabl
     """Builds a started MainWindow; closes it (stopping its worker) at the end of the test."""
     from qa_reader.gui.main_window import MainWindow
     from qa_reader.gui.preferences import Preferences
-    from qa_reader.gui.worker import EngineClient
+    from qa_reader.gui.worker import EngineRunner
 
     windows = []
 
     def make(model_dir: Path | None = tiny_model_dir, sample: Path | None = None, wait_model: bool = True):
-        client = EngineClient(gui_home / "library.sqlite3", model_dir)
-        window = MainWindow(client, Preferences(), sample=sample)
+        runner = EngineRunner(gui_home / "library.sqlite3", model_dir)
+        window = MainWindow(runner, Preferences(), sample=sample)
         qtbot.addWidget(window)
         windows.append(window)
         window.resize(1200, 800)
         window.show()
-        client.start()
-        qtbot.waitUntil(lambda: window._listed_once, timeout=5000)
+        runner.start()
+        qtbot.waitUntil(lambda: window.first_listing.is_settled, timeout=5000)
         if wait_model and model_dir == tiny_model_dir:
-            qtbot.waitUntil(lambda: window._model_ready, timeout=5000)
+            qtbot.waitUntil(lambda: window.model_label.text().startswith("Model:"), timeout=5000)
         return window
 
     yield make
@@ -112,12 +112,7 @@ def open_and_wait(qtbot, window, path: Path) -> int:
 def ask_and_wait(qtbot, window, question: str):
     """Ask as if typed and entered; wait for the answers panel to show the result."""
     request = window.ask(question)
-    qtbot.waitUntil(
-        lambda: (
-            window.answers.result is not None
-            and window._ask_request == request
-            and window.answers.result.question == question
-        ),
-        timeout=10000,
-    )
+    qtbot.waitUntil(lambda: request.is_settled, timeout=10000)
+    assert request.state == "done", request.error
+    assert window.answers.result.question == question
     return window.answers.result

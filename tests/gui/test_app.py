@@ -110,10 +110,10 @@ def test_batch_sheet_fills_a_table_and_exports_it(qtbot, window, life_cycle_file
 
     open_and_wait(qtbot, window, pets_file)
     open_and_wait(qtbot, window, life_cycle_file)
-    dialog = BatchDialog(window.client, window.library.rows())
+    dialog = BatchDialog(window.runner, window.library.rows())
     qtbot.addWidget(dialog)
     dialog.questions.setPlainText("What are the phases?\nWho likes weather?\n")
-    with qtbot.waitSignal(window.client.batchFinished, timeout=10000):
+    with qtbot.waitSignal(dialog.completed, timeout=10000):
         dialog.run_button.click()
     titles = [title for _, title in dialog.chosen_documents()]
     lines = dialog.csv_text().splitlines()
@@ -161,7 +161,7 @@ def test_the_lookup_command_starts_with_only_the_lookup_window(qtbot, tiny_model
         qtbot.addWidget(running.window)
         assert running.window.lookup is not None and running.window.lookup.isVisible()
         assert not running.window.isVisible()
-        qtbot.waitUntil(lambda: running.window._listed_once, timeout=5000)
+        qtbot.waitUntil(lambda: running.window.first_listing.is_settled, timeout=5000)
         # A second `qa-reader open` reaches this instance rather than starting another.
         assert hand_over(running.server.name, {"command": "open", "files": [], "question": None})
         qtbot.waitUntil(running.window.isVisible, timeout=5000)
@@ -190,12 +190,12 @@ def test_batch_sheet_columns_are_readable_with_many_documents(qtbot, window, tmp
         path.parent.mkdir(exist_ok=True)
         path.write_text(LIFE_CYCLE, encoding="utf-8")
         open_and_wait(qtbot, window, path)
-    dialog = BatchDialog(window.client, window.library.rows())
+    dialog = BatchDialog(window.runner, window.library.rows())
     qtbot.addWidget(dialog)
     dialog.show()
     _labels_show_no_ampersand(dialog)
     dialog.questions.setPlainText("What are the phases?\n")
-    with qtbot.waitSignal(window.client.batchFinished, timeout=20000):
+    with qtbot.waitSignal(dialog.completed, timeout=20000):
         dialog.run_button.click()
     sheet = dialog.sheet
     assert sheet.columnCount() == 6 and sheet.wordWrap()
@@ -221,10 +221,10 @@ def test_batch_sheet_exports_markdown_too(qtbot, window, life_cycle_file: Path, 
     from qa_reader.gui.batch import BatchDialog
 
     open_and_wait(qtbot, window, life_cycle_file)
-    dialog = BatchDialog(window.client, window.library.rows())
+    dialog = BatchDialog(window.runner, window.library.rows())
     qtbot.addWidget(dialog)
     dialog.questions.setPlainText("What are the phases?\n")
-    with qtbot.waitSignal(window.client.batchFinished, timeout=10000):
+    with qtbot.waitSignal(dialog.completed, timeout=10000):
         dialog.run_button.click()
     assert dialog.markdown_button.isEnabled()
     target = tmp_path / "sheet.md"
@@ -250,3 +250,41 @@ def test_settings_dialog_labels_and_threshold_box_are_whole(qtbot) -> None:
     _labels_show_no_ampersand(dialog)
     # The box has a row of its own, as wide as the other fields, instead of squeezed beside the check box.
     assert dialog.threshold.width() == dialog.passages.width()
+
+
+def test_a_batch_can_be_stopped_and_lets_a_question_in_between(
+    qtbot, window, life_cycle_file: Path, pets_file: Path, monkeypatch
+) -> None:
+    import threading
+
+    from qa_reader.engine import Engine
+    from qa_reader.gui.batch import BatchDialog
+
+    open_and_wait(qtbot, window, pets_file)
+    open_and_wait(qtbot, window, life_cycle_file)
+    # The first cell holds the engine's thread until the test has asked its question and pressed Stop.
+    first_cell = threading.Event()
+    go_on = threading.Event()
+    ask = Engine.ask
+
+    def gated_ask(self, question, *args, **kwargs):
+        if question.startswith("Batch") and not first_cell.is_set():
+            first_cell.set()
+            go_on.wait(10)
+        return ask(self, question, *args, **kwargs)
+
+    monkeypatch.setattr(Engine, "ask", gated_ask)
+    dialog = BatchDialog(window.runner, window.library.rows())
+    qtbot.addWidget(dialog)
+    dialog.questions.setPlainText("\n".join(f"Batch question {n}?" for n in range(5)))
+    dialog.run_button.click()
+    assert first_cell.wait(10)
+    question = window.ask("What are the phases?")
+    dialog.stop_button.click()
+    with qtbot.waitSignal(dialog.completed, timeout=10000):
+        go_on.set()
+    qtbot.waitUntil(lambda: question.is_settled, timeout=10000)
+    assert window.answers.answers()[0].text == "preparation, detection and analysis"
+    assert dialog.sheet.item(0, 0) is not None and dialog.sheet.item(4, 1) is None  # only the first cell
+    assert dialog.status.text().startswith("Stopped after 1 of 10 questions")
+    assert dialog.run_button.isEnabled() and not dialog.stop_button.isEnabled()

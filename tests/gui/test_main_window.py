@@ -111,12 +111,12 @@ def test_a_repeated_question_comes_from_the_cache(qtbot, window, life_cycle_file
 def test_a_changed_file_is_indexed_again_and_old_answers_disappear(qtbot, window, life_cycle_file: Path) -> None:
     document_id = open_and_wait(qtbot, window, life_cycle_file)
     before = ask_and_wait(qtbot, window, "What are the phases?")
-    old_sha = window._records[document_id].sha256
+    old_sha = window.library_work.record(document_id).sha256
 
     time.sleep(0.05)  # a new mtime even on coarse file systems
     life_cycle_file.write_text("A new first line moves every offset.\n\n" + life_cycle_file.read_text(), "utf-8")
 
-    qtbot.waitUntil(lambda: window._records[document_id].sha256 != old_sha, timeout=10000)
+    qtbot.waitUntil(lambda: window.library_work.record(document_id).sha256 != old_sha, timeout=10000)
     qtbot.waitUntil(
         lambda: (
             window.answers.result is not None
@@ -191,11 +191,11 @@ def test_escape_cancels_indexing(qtbot, window, life_cycle_file: Path, pets_file
         more.append(path)
     paths = [str(path) for path in (life_cycle_file, pets_file, *more)]
     cancelled = []
-    window.client.cancelled.connect(lambda job, path: cancelled.append(path))
+    window.indexing.cancelled.connect(cancelled.append)
     window.open_paths([Path(path) for path in paths])
     assert window._actions["cancel"].isEnabled()
     window._actions["cancel"].trigger()
-    qtbot.waitUntil(lambda: window.client.indexing_jobs == 0, timeout=10000)
+    qtbot.waitUntil(lambda: window.indexing.count == 0, timeout=10000)
     assert not window._actions["cancel"].isEnabled()
     indexed = [row.path for row in window.library.rows() if row.document_id is not None]
     # The worker may finish a file or two before Esc arrives; the rest come back cancelled, not indexed.
@@ -345,7 +345,7 @@ def test_a_scanned_pdf_is_listed_as_scanned_with_the_reason(qtbot, window, tmp_p
 def test_dropping_a_folder_adds_its_documents(qtbot, window, life_cycle_file: Path, pets_file: Path) -> None:
     (life_cycle_file.parent / "notes.bin").write_bytes(b"\x00\x01")
     window.open_paths([life_cycle_file.parent])
-    qtbot.waitUntil(lambda: window.client.indexing_jobs == 0 and window.document.content is not None, timeout=10000)
+    qtbot.waitUntil(lambda: window.indexing.count == 0 and window.document.content is not None, timeout=10000)
     titles = sorted(row.title for row in window.library.rows())
     assert titles == ["life-cycle", "pets"]
     assert window.preferences.recent_files() == [str(life_cycle_file.parent)]
@@ -370,20 +370,23 @@ def test_ctrl_shift_space_opens_the_quick_lookup(qtbot, window) -> None:
 
 def test_closing_the_window_stops_the_worker(qtbot, window) -> None:
     window.close()
-    assert not window.client._thread.isRunning()
+    assert not window.runner.running
     assert not window.renderer._thread.isRunning()
 
 
 def test_a_file_changed_while_the_app_was_closed_is_indexed_again(qtbot, make_window, life_cycle_file: Path) -> None:
     first = make_window()
     document_id = open_and_wait(qtbot, first, life_cycle_file)
-    old_sha = first._records[document_id].sha256
+    old_sha = first.library_work.record(document_id).sha256
     first.close()
     time.sleep(0.05)
     life_cycle_file.write_text("Edited while QA Reader was closed.\n\n" + life_cycle_file.read_text(), "utf-8")
     second = make_window()
     qtbot.waitUntil(
-        lambda: second._records.get(document_id) is not None and second._records[document_id].sha256 != old_sha,
+        lambda: (
+            second.library_work.record(document_id) is not None
+            and second.library_work.record(document_id).sha256 != old_sha
+        ),
         timeout=10000,
     )
     qtbot.waitUntil(
@@ -454,10 +457,10 @@ def test_a_question_waiting_for_cancelled_files_is_not_asked_of_other_documents(
         return index(self, path, *args, **kwargs)
 
     monkeypatch.setattr(Engine, "index", gated_index)
-    window.open_paths([pets_file], question="Who likes weather?")
+    requests = window.open_paths([pets_file], question="Who likes weather?")
     window.cancel_indexing()
     cancelled.set()
-    qtbot.waitUntil(lambda: window.client.indexing_jobs == 0, timeout=10000)
+    qtbot.waitUntil(lambda: all(request.is_settled for request in requests), timeout=10000)
     qtbot.wait(200)
     assert window.answers.result is None
     assert all(a.document_path != str(life_cycle_file) for a in window.answers.answers())
@@ -545,8 +548,8 @@ def test_delete_asks_before_removing_a_document(qtbot, window, life_cycle_file: 
     window.library.list.setCurrentRow(0)
     window.library.list.setFocus()
     qtbot.keyClick(window.library.list, Qt.Key.Key_Delete)
-    with qtbot.waitSignal(window.client.listed, timeout=5000):
-        window.client.refresh()  # queued after a removal, had there been one
+    listing = window.library_work.refresh()  # queued after a removal, had there been one
+    qtbot.waitUntil(lambda: listing.is_settled, timeout=5000)
     assert len(asked) == 1 and "life-cycle" in asked[0]
     assert window.library.row_by_id(document_id) is not None and window.document.content is not None
 
