@@ -1,75 +1,93 @@
 """The bundled model: its checksum, its recorded scores, and golden answers with probability ranges
 (reference outputs with tolerances, so a re-export or a runtime upgrade that changes answers fails).
 
-Set QA_READER_MODEL to a model folder to run the same checks on a candidate model; the probability
-ranges, measured on the bundled model, then do not apply."""
+Set QA_READER_MODEL to a model folder to run the same checks on another model. A folder whose manifest
+carries the bundled model's name claims to be that model (a re-export, a copy), so it is held to the
+reference answers and probabilities; a candidate under another name is held only to the floors that any
+decent SQuAD reader meets. packaging/perturb_model.py makes damaged copies that this file must reject:
+
+    python packaging/perturb_model.py models/minilm-distilbert-squad-int8 /tmp/scaled --kind scale
+    QA_READER_MODEL=/tmp/scaled python -m pytest tests/test_bundled_model.py
+
+When the bundled model is replaced on purpose, measure the reference probabilities again (one window per
+question, ParagraphReader with one thread) and write them below.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import os
+from statistics import mean
+from typing import NamedTuple
 
 import pytest
 
 from qa_reader import config, squad
 from qa_reader.engine import Engine
-from qa_reader.evaluate import ParagraphReader
+from qa_reader.evaluate import ParagraphReader, Prediction
 from qa_reader.reader.model import ModelFolder
 
-BUNDLED = config.models_dir() / config.DEFAULT_MODEL_NAME
 MODEL = config.default_model_dir()
-IS_BUNDLED = MODEL.resolve() == BUNDLED.resolve()
 # A checkout without the bundled model skips; a candidate named by QA_READER_MODEL never does.
 pytestmark = pytest.mark.skipif(
     not os.environ.get(config.MODEL_VARIABLE) and not (MODEL / "model.onnx").exists(),
     reason="no bundled model in this checkout",
 )
 
-# (context, question, expected answer) — texts written for these tests.
-GOLDEN = [
-    (
-        "The Harbour Bridge was opened in 1932 after eight years of construction. It was designed by the "
-        "engineer John Bradfield and carries rail, vehicle and pedestrian traffic across the harbour.",
-        "Who designed the Harbour Bridge?",
-        "John Bradfield",
-    ),
-    (
-        "The Harbour Bridge was opened in 1932 after eight years of construction. It was designed by the "
-        "engineer John Bradfield and carries rail, vehicle and pedestrian traffic across the harbour.",
-        "When was the bridge opened?",
-        "1932",
-    ),
-    (
-        "Photosynthesis takes place in the chloroplasts of plant cells. Using the energy of sunlight, the "
-        "plant turns carbon dioxide and water into glucose, and releases oxygen as a by-product.",
-        "What does the plant release as a by-product?",
-        "oxygen",
-    ),
-    (
-        "The incident response life cycle has four phases: preparation, detection and analysis, "
-        "containment, eradication and recovery, and post-incident activity.",
-        "How many phases does the incident response life cycle have?",
-        "four",
-    ),
-]
-# Measured with the bundled int8 model (0.736, 0.914, 0.878, 0.802), widened by about ±0.1 (capped
-# below 1) so that a change of onnxruntime's kernels passes and a different model or a broken decoder does not.
-PROBABILITY_RANGES = {
-    "Who designed the Harbour Bridge?": (0.63, 0.84),
-    "When was the bridge opened?": (0.82, 0.99),
-    "What does the plant release as a by-product?": (0.77, 0.98),
-    "How many phases does the incident response life cycle have?": (0.70, 0.90),
-}
+
+def _claims_to_be_the_bundled_model() -> bool:
+    manifest = MODEL / "manifest.json"
+    return manifest.exists() and json.loads(manifest.read_text("utf-8")).get("name") == config.DEFAULT_MODEL_NAME
 
 
-def _sample_paragraph(containing: str) -> str:
-    """The paragraph of the bundled sample document that contains `containing`, on one line."""
-    text = (config.resources_dir() / "sample" / "welcome.md").read_text(encoding="utf-8")
-    [paragraph] = [p for p in text.split("\n\n") if containing in p]
-    return " ".join(paragraph.split())
+IS_REFERENCE = _claims_to_be_the_bundled_model()
+only_the_reference = pytest.mark.skipif(not IS_REFERENCE, reason="reference outputs of the bundled model")
 
 
+class Golden(NamedTuple):
+    """A question whose answer is in its context: the accepted answers, and the bundled model's probability."""
+
+    context: str
+    question: str
+    answers: tuple[str, ...]
+    probability: float
+
+
+class Unanswerable(NamedTuple):
+    """A question its context does not answer, and the bundled model's no-answer probability."""
+
+    context: str
+    question: str
+    null_probability: float
+
+
+# How far a probability may move. Measured on this file's questions (one window per question, as
+# ParagraphReader reads them): 1 vs 2 onnxruntime threads and repeated runs give identical outputs; the
+# graph run without onnxruntime's fusions (ORT_DISABLE_ALL, the nearest to a change of kernels that can be
+# measured here) moves one span probability by 0.058, the others by at most 0.031, the no-answer
+# probabilities by at most 0.010, and the means by 0.001 (spans) and 0.002 (no-answer). Reading the
+# same windows in padded batches of 8 or 32 moves them far more (up to 0.23; 2 or 3 of the 50 answers are
+# lost): int8 activations are quantized with one scale per batch, so these references hold for single
+# windows only. Logits scaled by 0.9 lower every span probability by 0.015 to 0.08 (the mean by 0.046) and
+# the no-answer mean by 0.04: a one-sided shift that only the means can see without failing a kernel change.
+PROBABILITY_TOLERANCE = 0.08  # per question: above the 0.058 of the fusions
+NULL_PROBABILITY_TOLERANCE = 0.03  # per question: three times the 0.010 of the fusions
+MEAN_TOLERANCE = 0.015  # the means: over ten times the fusions' shift, a third of the 0.9 scale's
+
+# Texts written for these tests. Questions the bundled model got wrong were made clearer, not dropped.
+HARBOUR = (
+    "The Harbour Bridge was opened in 1932 after eight years of construction. It was designed by the "
+    "engineer John Bradfield and carries rail, vehicle and pedestrian traffic across the harbour."
+)
+PHOTOSYNTHESIS = (
+    "Photosynthesis takes place in the chloroplasts of plant cells. Using the energy of sunlight, the "
+    "plant turns carbon dioxide and water into glucose, and releases oxygen as a by-product."
+)
+INCIDENTS = (
+    "The incident response life cycle has four phases: preparation, detection and analysis, "
+    "containment, eradication and recovery, and post-incident activity."
+)
 POLE = (
     "The 1911 expedition to the South Pole was led by the Norwegian explorer Roald Amundsen. His team "
     "travelled with sledges pulled by dogs and reached the pole on 14 December 1911, five weeks before the "
@@ -79,20 +97,276 @@ INSULIN = (
     "Insulin is a hormone made by the beta cells of the pancreas. It lets the cells of the body take up "
     "glucose from the blood, and a lack of insulin causes the disease known as type 1 diabetes."
 )
-# Answers of several words, so that a reader which swaps start and end (or cuts a word short) fails.
-GOLDEN_PHRASES = [
-    (_sample_paragraph("designed it was Tomas Hallgren"), "Who designed the lighthouse?", "Tomas Hallgren"),
-    (_sample_paragraph("The first keeper was Ada Lindqvist"), "Who was the first keeper?", "Ada Lindqvist"),
-    (_sample_paragraph("café in the old oil store"), "What does the café serve?", "cardamom buns"),
-    (POLE, "Who led the British party?", "Robert Falcon Scott"),
-    (POLE, "When did the expedition reach the pole?", "14 December 1911"),
-    (INSULIN, "What disease does a lack of insulin cause?", "type 1 diabetes"),
+CANAL = (
+    "The Kessel Canal was completed in 1874 by the Northern Waterways Company. It links the port of Ardmore "
+    "with the inland town of Fennick and was built to carry coal from the Fennick mines to the ships waiting "
+    "at the coast."
+)
+VIOLINIST = (
+    "The violinist Maria Okonkwo gave her first public concert at the age of nine in Lagos. She later studied "
+    "at the Royal Academy of Music in London, where she won the Gold Medal in 1998."
+)
+LIBRARY = (
+    "The city council approved the plans for a new library on 3 March 2015, and the building opened to the "
+    "public in the autumn of 2018. It holds about 400,000 books and a collection of old maps of the region."
+)
+GRANITE = (
+    "Granite is an igneous rock that forms when magma cools slowly deep below the surface of the Earth. "
+    "Because the magma cools slowly, large crystals of quartz and feldspar have time to grow."
+)
+CABLE = (
+    "The first transatlantic telegraph cable was laid in 1858 by the steamships Agamemnon and Niagara. The "
+    "project was led by the American businessman Cyrus West Field, but the cable failed after only three weeks."
+)
+GLACIER = (
+    "The Orvik Glacier has retreated by 2.4 kilometres since measurements began in 1950. Scientists at the "
+    "University of Bergen blame the retreat on rising summer temperatures and lower winter snowfall."
+)
+FINAL = (
+    "In the 1966 final at Wembley Stadium, England beat West Germany 4-2 after extra time. Geoff Hurst scored "
+    "three goals, the only hat-trick in a World Cup final for more than fifty years."
+)
+BREAD = (
+    "To make the bread rise, the baker adds a small amount of dried yeast to warm water and leaves the dough "
+    "in a warm place for two hours. The loaf is then baked at 220 degrees Celsius for about forty minutes."
+)
+KITS = (
+    "The company was founded in 2003 by two former teachers, Helen Marsh and David Obi, who wanted to sell "
+    "cheap science kits to schools. In 2011 the company moved its headquarters to Manchester."
+)
+SCURVY = (
+    "A lack of vitamin C causes scurvy, a disease that was common among sailors on long voyages. In 1747 the "
+    "Scottish surgeon James Lind showed that citrus fruits such as oranges and lemons could cure it."
+)
+CAMERA = (
+    "The Lumen X2 camera has a 24-megapixel sensor and can record video at 60 frames per second. Its battery "
+    "lasts for around 500 photographs on a single charge."
+)
+RIVER = (
+    "The river Tamsa rises in the Velka Hills and flows east for 312 kilometres before it joins the Danube "
+    "near the town of Orsel."
+)
+PAINTING = (
+    "The painting known as The Blue Orchard was finished in 1889 by the Dutch artist Pieter van Hal. It now "
+    "hangs in the National Gallery of Scotland in Edinburgh."
+)
+PENGUINS = (
+    "Emperor penguins breed during the Antarctic winter. The male keeps the single egg warm on his feet for "
+    "about sixty-five days while the female returns to the sea to feed."
+)
+TREATY = (
+    "The treaty was signed in Vienna on 9 June 1815 by the representatives of eight European powers. It "
+    "redrew the borders of Europe after the defeat of Napoleon."
+)
+PROBE = (
+    "The probe Meridian was launched in 2031 to study the moons of Jupiter. It carries a radar instrument "
+    "designed to measure the thickness of the ice on Europa."
+)
+WHEAT = (
+    "The price of wheat rose sharply in 1846 because a disease destroyed much of the potato harvest, and many "
+    "families who had lived on potatoes had to buy bread instead."
+)
+TOWER = (
+    "The west tower of the cathedral is 98 metres tall and was added in the fifteenth century. Its architect, "
+    "Brother Anselm of Tours, died before it was finished."
+)
+SCHOOL = (
+    "Students at the school learn three foreign languages: French, German and Mandarin Chinese. Lessons in "
+    "Mandarin Chinese were introduced in 2009 with the help of a grant from the city."
+)
+NIGHT_TRAIN = (
+    "The night train from Vienna to Rome leaves at 7:40 in the evening and arrives at 9:15 the next morning. "
+    "Passengers can choose between a seat, a couchette or a private sleeping compartment."
+)
+PYTHON = (
+    "The programming language Python was created by Guido van Rossum and first released in February 1991. "
+    "Its name was taken from the British comedy group Monty Python."
+)
+BOILING = (
+    "Water boils at 100 degrees Celsius at sea level, but on the summit of Mount Everest it boils at about 70 "
+    "degrees because the air pressure there is much lower."
+)
+HOSPITAL = (
+    "Queen Eleanor founded the hospital of Saint Luke in 1172 to care for pilgrims who fell ill on the road "
+    "to the coast."
+)
+TERRACES = (
+    "Farmers in the valley grow rice in flooded terraces cut into the hillsides. The terraces were built more "
+    "than a thousand years ago by the Ifugao people."
+)
+NOVEL = (
+    "The novel The Silent Harbour, written by Ines Calder, tells the story of a lighthouse keeper's daughter "
+    "during the Second World War. In 2004 the novel won the Costa Book Award."
+)
+MUSEUM = (
+    "The Harwick Museum opened in 1921 in a former cotton mill. Its collection includes steam engines, looms "
+    "and photographs of the workers who once lived in the town."
+)
+BEES = (
+    "Honeybees tell each other the direction of flowers with a waggle dance performed inside the hive. The "
+    "length of the dance shows how far away the flowers are."
+)
+SEVERN = "The bridge across the Severn estuary was opened in 1966 and carries the motorway between England and Wales."
+RECIPE = "The recipe calls for flour, butter, sugar and two eggs, mixed together and baked until golden."
+KILIMANJARO = (
+    "Mount Kilimanjaro in Tanzania is the highest mountain in Africa. Its summit is covered by glaciers that "
+    "have shrunk quickly over the last century."
+)
+
+
+def _sample_paragraph(containing: str) -> str:
+    """The paragraph of the bundled sample document that contains `containing`, on one line."""
+    text = (config.resources_dir() / "sample" / "welcome.md").read_text(encoding="utf-8")
+    [paragraph] = [p for p in text.split("\n\n") if containing in p]
+    return " ".join(paragraph.split())
+
+
+GOLDEN = [
+    Golden(HARBOUR, "Who designed the Harbour Bridge?", ("John Bradfield",), 0.703),
+    Golden(HARBOUR, "When was the bridge opened?", ("1932",), 0.890),
+    Golden(PHOTOSYNTHESIS, "What does the plant release as a by-product?", ("oxygen",), 0.792),
+    Golden(INCIDENTS, "How many phases does the incident response life cycle have?", ("four",), 0.752),
+    Golden(
+        _sample_paragraph("designed it was Tomas Hallgren"), "Who designed the lighthouse?", ("Tomas Hallgren",), 0.941
+    ),
+    Golden(
+        _sample_paragraph("The first keeper was Ada Lindqvist"), "Who was the first keeper?", ("Ada Lindqvist",), 0.976
+    ),
+    Golden(_sample_paragraph("café in the old oil store"), "What does the café serve?", ("cardamom buns",), 0.938),
+    Golden(POLE, "Who led the British party?", ("Robert Falcon Scott",), 0.903),
+    Golden(POLE, "When did the expedition reach the pole?", ("14 December 1911",), 0.678),
+    Golden(INSULIN, "What disease does a lack of insulin cause?", ("type 1 diabetes",), 0.825),
+    Golden(CANAL, "Which company completed the Kessel Canal?", ("Northern Waterways Company",), 0.512),
+    Golden(
+        CANAL,
+        "Why was the Kessel Canal built?",
+        (
+            "to carry coal from the Fennick mines to the ships waiting at the coast",
+            "to carry coal from the Fennick mines",
+        ),
+        0.183,
+    ),
+    Golden(
+        VIOLINIST,
+        "Where did Maria Okonkwo study?",
+        ("the Royal Academy of Music", "the Royal Academy of Music in London"),
+        0.259,
+    ),
+    Golden(VIOLINIST, "How old was Maria Okonkwo at her first public concert?", ("nine", "the age of nine"), 0.959),
+    Golden(LIBRARY, "When did the city council approve the plans for the library?", ("3 March 2015",), 0.900),
+    Golden(LIBRARY, "How many books does the library hold?", ("about 400,000", "400,000"), 0.369),
+    Golden(
+        GRANITE,
+        "Why do large crystals grow in granite?",
+        ("the magma cools slowly", "because the magma cools slowly"),
+        0.308,
+    ),
+    Golden(GRANITE, "What kind of rock is granite?", ("an igneous rock", "igneous"), 0.706),
+    Golden(
+        CABLE,
+        "Who led the telegraph cable project?",
+        ("Cyrus West Field", "the American businessman Cyrus West Field"),
+        0.444,
+    ),
+    Golden(CABLE, "How long did the cable work before it failed?", ("only three weeks", "three weeks"), 0.750),
+    Golden(GLACIER, "How far has the Orvik Glacier retreated?", ("2.4 kilometres",), 0.794),
+    Golden(
+        GLACIER,
+        "What do the scientists blame the retreat on?",
+        ("rising summer temperatures and lower winter snowfall",),
+        0.668,
+    ),
+    Golden(FINAL, "Who scored three goals in the final?", ("Geoff Hurst",), 0.885),
+    Golden(FINAL, "Where was the 1966 final played?", ("Wembley Stadium",), 0.789),
+    Golden(BREAD, "At what temperature is the loaf baked?", ("220 degrees Celsius",), 0.580),
+    Golden(BREAD, "How long is the dough left in a warm place?", ("two hours",), 0.855),
+    Golden(
+        KITS,
+        "Who founded the company?",
+        ("Helen Marsh and David Obi", "two former teachers, Helen Marsh and David Obi"),
+        0.500,
+    ),
+    Golden(KITS, "Which city did the company move its headquarters to in 2011?", ("Manchester",), 0.982),
+    Golden(
+        SCURVY,
+        "Who showed that citrus fruits could cure scurvy?",
+        ("James Lind", "the Scottish surgeon James Lind"),
+        0.592,
+    ),
+    Golden(CAMERA, "How many photographs does the battery last for?", ("around 500", "500"), 0.396),
+    Golden(CAMERA, "What sensor does the Lumen X2 have?", ("a 24-megapixel sensor",), 0.320),
+    Golden(
+        RIVER, "Where does the Tamsa join the Danube?", ("near the town of Orsel", "the town of Orsel", "Orsel"), 0.488
+    ),
+    Golden(RIVER, "How long is the river Tamsa?", ("312 kilometres",), 0.853),
+    Golden(PAINTING, "Who painted The Blue Orchard?", ("Pieter van Hal", "the Dutch artist Pieter van Hal"), 0.381),
+    Golden(
+        PAINTING,
+        "Where does The Blue Orchard hang now?",
+        ("the National Gallery of Scotland", "the National Gallery of Scotland in Edinburgh"),
+        0.203,
+    ),
+    Golden(PENGUINS, "How long does the male keep the egg warm?", ("about sixty-five days", "sixty-five days"), 0.479),
+    Golden(TREATY, "When was the treaty signed?", ("9 June 1815",), 0.874),
+    Golden(PROBE, "What is the radar instrument designed to measure on Europa?", ("the thickness of the ice",), 0.202),
+    Golden(
+        WHEAT,
+        "Why did the price of wheat rise in 1846?",
+        ("a disease destroyed much of the potato harvest", "because a disease destroyed much of the potato harvest"),
+        0.575,
+    ),
+    Golden(TOWER, "Who was the architect of the west tower?", ("Brother Anselm of Tours",), 0.225),
+    Golden(TOWER, "How tall is the west tower?", ("98 metres",), 0.463),
+    Golden(SCHOOL, "Which three languages do the students learn?", ("French, German and Mandarin Chinese",), 0.604),
+    Golden(NIGHT_TRAIN, "When does the night train arrive in Rome?", ("9:15 the next morning", "9:15"), 0.162),
+    Golden(
+        PYTHON,
+        "Where does the name Python come from?",
+        ("the British comedy group Monty Python", "Monty Python"),
+        0.221,
+    ),
+    Golden(PYTHON, "Who created Python?", ("Guido van Rossum",), 0.965),
+    Golden(
+        BOILING,
+        "Why does water boil at a lower temperature on Mount Everest?",
+        ("the air pressure there is much lower", "because the air pressure there is much lower"),
+        0.236,
+    ),
+    Golden(
+        HOSPITAL,
+        "Why did Queen Eleanor found the hospital of Saint Luke?",
+        ("to care for pilgrims who fell ill on the road to the coast",),
+        0.495,
+    ),
+    Golden(TERRACES, "Who built the terraces?", ("the Ifugao people",), 0.595),
+    Golden(NOVEL, "Which prize did the novel win in 2004?", ("the Costa Book Award",), 0.263),
+    Golden(NOVEL, "Who wrote The Silent Harbour?", ("Ines Calder",), 0.899),
 ]
+UNANSWERABLE = [
+    Unanswerable(MUSEUM, "How much does a ticket to the museum cost?", 0.900),
+    Unanswerable(BEES, "How many eggs does the queen lay in a day?", 0.996),
+    Unanswerable(SEVERN, "Who was the engineer of the bridge?", 0.625),
+    Unanswerable(RECIPE, "Who invented this recipe?", 0.119),
+    Unanswerable(KILIMANJARO, "What is the population of Paris?", 0.998),
+]
+# Any decent SQuAD reader gets these easy questions right (the bundled model gets all 50); the floor leaves
+# room for a good model that cuts a few answers differently. 5 % of one FFN matrix sign-flipped gets 45.
+EXACT_FLOOR = 43
+# The app's calibrated threshold must answer (rightly) nearly all of them and refuse the unanswerable ones.
+ANSWERED_FLOOR = 45
 
 
 @pytest.fixture(scope="module")
 def reader() -> ParagraphReader:
-    return ParagraphReader(MODEL)
+    return ParagraphReader(MODEL, config.Settings(threads=1))
+
+
+@pytest.fixture(scope="module")
+def predictions(reader: ParagraphReader) -> dict[str, Prediction]:
+    """The model's best span for every golden and unanswerable question, by question."""
+    asked = [(g.question, g.context) for g in GOLDEN] + [(u.question, u.context) for u in UNANSWERABLE]
+    assert len({question for question, _ in asked}) == len(asked), "questions must be distinct"
+    return {question: reader.predict(question, context) for question, context in asked}
 
 
 def test_the_model_file_matches_its_manifest() -> None:
@@ -121,25 +395,83 @@ def test_the_manifest_figures_agree_with_the_file_and_with_each_other() -> None:
         assert v2["threshold"] == manifest["no_answer_threshold"]
 
 
-@pytest.mark.parametrize(("context", "question", "expected"), GOLDEN, ids=[g[1] for g in GOLDEN])
-def test_golden_answers(reader: ParagraphReader, context: str, question: str, expected: str) -> None:
-    prediction = reader.predict(question, context)
-    assert prediction.text == expected
-    if IS_BUNDLED:
-        low, high = PROBABILITY_RANGES[question]
-        assert low <= prediction.probability <= high
+def test_enough_golden_answers_are_exact(predictions: dict[str, Prediction]) -> None:
+    wrong = {g.question: predictions[g.question].text for g in GOLDEN if not _exact(predictions[g.question], g)}
+    assert len(GOLDEN) - len(wrong) >= EXACT_FLOOR, wrong
 
 
-@pytest.mark.parametrize(("context", "question", "expected"), GOLDEN_PHRASES, ids=[g[1] for g in GOLDEN_PHRASES])
-def test_golden_answers_of_several_words(reader: ParagraphReader, context: str, question: str, expected: str) -> None:
-    prediction = reader.predict(question, context)
-    assert squad.exact_match(prediction.text, expected) == 1.0, prediction.text
-    assert prediction.text in context
+@only_the_reference
+@pytest.mark.parametrize("golden", GOLDEN, ids=[g.question for g in GOLDEN])
+def test_golden_answer_and_its_probability(predictions: dict[str, Prediction], golden: Golden) -> None:
+    prediction = predictions[golden.question]
+    assert _exact(prediction, golden), prediction.text
+    assert prediction.text in golden.context
+    assert prediction.probability == pytest.approx(golden.probability, abs=PROBABILITY_TOLERANCE)
+
+
+@only_the_reference
+@pytest.mark.parametrize("unanswerable", UNANSWERABLE, ids=[u.question for u in UNANSWERABLE])
+def test_unanswerable_question_and_its_no_answer_probability(
+    predictions: dict[str, Prediction], unanswerable: Unanswerable
+) -> None:
+    prediction = predictions[unanswerable.question]
+    assert prediction.null_probability == pytest.approx(unanswerable.null_probability, abs=NULL_PROBABILITY_TOLERANCE)
+    # The paragraph-level threshold (a span probability) refuses it.
+    assert prediction.probability < ModelFolder.open(MODEL).no_answer_threshold
+
+
+@only_the_reference
+def test_the_mean_probabilities_match_the_reference(predictions: dict[str, Prediction]) -> None:
+    """A head that scales every logit keeps every answer and moves each probability a little, all one way."""
+    spans = mean(predictions[g.question].probability for g in GOLDEN)
+    assert spans == pytest.approx(mean(g.probability for g in GOLDEN), abs=MEAN_TOLERANCE)
+    nulls = mean(predictions[u.question].null_probability for u in UNANSWERABLE)
+    assert nulls == pytest.approx(mean(u.null_probability for u in UNANSWERABLE), abs=MEAN_TOLERANCE)
+
+
+@only_the_reference
+def test_the_paragraph_threshold_refuses_two_in_five_right_answers(predictions: dict[str, Prediction]) -> None:
+    """The manifest's no_answer_threshold is a span probability chosen on SQuAD 2.0, where half the
+    questions have no answer: it keeps 29 of these 50 right answers and refuses every unanswerable one
+    (tested above). The app uses it only for an uncalibrated model; calibration.threshold does better."""
+    threshold = ModelFolder.open(MODEL).no_answer_threshold
+    kept = [g.question for g in GOLDEN if predictions[g.question].probability >= threshold]
+    assert 25 <= len(kept) <= 33, kept
+
+
+def test_the_app_answers_golden_questions_and_refuses_unanswerable_ones(tmp_path) -> None:
+    """Each context as its own document, asked through the engine at the threshold the app uses (the
+    manifest's calibration.threshold for a calibrated model, its no-answer threshold otherwise)."""
+    engine = Engine(None, MODEL, config.Settings(threads=1))
+    try:
+        documents: dict[str, int] = {}
+        for number, context in enumerate(dict.fromkeys(c.context for c in [*GOLDEN, *UNANSWERABLE])):
+            path = tmp_path / f"context{number}.txt"
+            path.write_text(context + "\n", encoding="utf-8")
+            documents[context] = engine.index(path).id
+        missed = {}
+        for golden in GOLDEN:
+            result = engine.ask(golden.question, [documents[golden.context]])
+            best = (result.answers or result.guesses)[0]
+            if not (result.found and squad.score(best.text, golden.answers)[0]):
+                missed[golden.question] = (best.text, round(best.score, 3))
+        answered = {}
+        for unanswerable in UNANSWERABLE:
+            result = engine.ask(unanswerable.question, [documents[unanswerable.context]])
+            if result.found:
+                answered[unanswerable.question] = (result.answers[0].text, round(result.answers[0].score, 3))
+        threshold = engine.threshold
+    finally:
+        engine.close()
+    assert len(GOLDEN) - len(missed) >= ANSWERED_FLOOR, (threshold, missed)
+    assert not answered, (threshold, answered)
+    if IS_REFERENCE:
+        assert not missed, (threshold, missed)
 
 
 def test_the_sample_document_answers_its_self_test_questions(tmp_path) -> None:
     checks = json.loads((config.resources_dir() / "sample" / "selftest.json").read_text())
-    engine = Engine(tmp_path / "library.sqlite3", MODEL)
+    engine = Engine(tmp_path / "library.sqlite3", MODEL, config.Settings(threads=1))
     record = engine.index(config.resources_dir() / "sample" / checks["document"])
     for check in checks["questions"]:
         best = engine.ask(check["question"], [record.id]).answers[0]
@@ -155,10 +487,14 @@ def test_the_welcome_guides_own_example_question_is_answered(tmp_path) -> None:
     example = re.search(r'a\s+question\s+such\s+as\s+"([^"]+)"', guide.read_text("utf-8"))
     assert example is not None, "the guide no longer suggests a question"
     question = " ".join(example.group(1).split())
-    engine = Engine(tmp_path / "library.sqlite3", MODEL)
+    engine = Engine(tmp_path / "library.sqlite3", MODEL, config.Settings(threads=1))
     try:
         record = engine.index(guide)
         result = engine.ask(question, [record.id])
     finally:
         engine.close()
     assert result.found, f"{question!r}: {[(a.text, round(a.score, 2)) for a in result.guesses]}"
+
+
+def _exact(prediction: Prediction, golden: Golden) -> bool:
+    return squad.score(prediction.text, golden.answers)[0] == 1.0

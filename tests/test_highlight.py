@@ -1,6 +1,11 @@
 """Character boxes merge into one rectangle per line."""
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from qa_reader.highlight import line_rects, span_highlights
 from qa_reader.types import Highlight, Page
@@ -52,3 +57,129 @@ def test_span_highlights_cover_exactly_the_answer_characters_on_their_page():
 def test_no_boxes_no_rects():
     assert line_rects(np.zeros((0, 4), dtype=np.float32)) == []
     assert line_rects(np.full((3, 4), np.nan, dtype=np.float32)) == []
+
+
+# Property: on generated pages (columns, lines, kerned glyphs whose boxes overlap, inserted spaces without
+# boxes), the rectangles of a span cover every glyph of the span and the centre of no other glyph, one
+# rectangle per line of the span, none taller than a line.
+
+
+@dataclass(frozen=True)
+class Layout:
+    """One page's character boxes in reading order (a column's lines, then the next column's)."""
+
+    boxes: np.ndarray  # float32 (n, 4), NaN rows for inserted spaces
+    lines: tuple[tuple[int, int], ...]  # (column, line) of each box; (-1, -1) for inserted spaces
+    line_height: float
+
+
+KERNING = 0.4  # at most this share of the narrower glyph overlaps its neighbour, as in tight PDF text
+
+
+@st.composite
+def layouts(draw: st.DrawFn) -> Layout:
+    columns = draw(st.integers(1, 3))
+    lines_per_column = draw(st.sampled_from([1, 1, 2, 3, 4]))  # one line: a table row's cells
+    line_height = draw(st.sampled_from([6.0, 9.5, 12.0, 14.0]))
+    leading = draw(st.sampled_from([0.0, 1.5, 4.0]))
+    gutter = draw(st.sampled_from([6.0, 18.0, 30.0]))
+    column_width = 130.0
+    # Columns are mostly read left to right; right to left gives a jump back to the left on the same band.
+    order = draw(st.sampled_from([range(columns), range(columns - 1, -1, -1)]))
+    boxes: list[list[float]] = []
+    lines: list[tuple[int, int]] = []
+    for column in order:
+        for line in range(lines_per_column):
+            top = 40.0 + line * (line_height + leading)
+            x = 20.0 + column * (column_width + gutter) + draw(st.sampled_from([0.0, 0.0, 12.0]))  # indents
+            previous_width = None
+            glyphs = st.tuples(st.sampled_from(["glyph"] * 4 + ["space", "inserted"]), st.floats(2, 8), st.floats(0, 1))
+            for kind, width, overlap in draw(st.lists(glyphs, min_size=1, max_size=12)):
+                if kind == "inserted":  # a space the extractor added: no box
+                    boxes.append([np.nan] * 4)
+                    lines.append((-1, -1))
+                    x += 3.0
+                    previous_width = None
+                    continue
+                if previous_width is not None:
+                    x -= overlap * KERNING * min(width, previous_width)
+                # Glyphs differ a little in height (ascenders, descenders) but stay inside their line.
+                y0 = top + (overlap * 1.5 if kind == "glyph" else 1.0)
+                boxes.append([x, y0, x + width, top + line_height - overlap])
+                lines.append((column, line))
+                x += width
+                previous_width = width
+            if draw(st.booleans()):
+                boxes.append([np.nan] * 4)  # the space that joins two lines
+                lines.append((-1, -1))
+    return Layout(np.array(boxes, dtype=np.float32), tuple(lines), line_height)
+
+
+def _expected_rect_count(lines: Sequence[tuple[int, int]]) -> int:
+    """One rect per line, where the cells of a one-line row read left to right count as one line."""
+    count, previous = 0, None
+    for column, line in lines:
+        if column < 0:
+            continue
+        if previous is None or line != previous[1] or column < previous[0]:
+            count += 1
+        previous = (column, line)
+    return count
+
+
+def _centre_inside(box: np.ndarray, rect: tuple[float, float, float, float]) -> bool:
+    x = (box[0] + box[2]) / 2
+    y = (box[1] + box[3]) / 2
+    return rect[0] < x < rect[2] and rect[1] < y < rect[3]
+
+
+def _check_cover(boxes: np.ndarray, start: int, end: int, rects: list, line_height: float) -> None:
+    """The rects cover each glyph of boxes[start:end] whole, no other glyph's centre, one line each."""
+    for index, box in enumerate(boxes):
+        if np.isnan(box[0]):
+            continue
+        if start <= index < end:
+            assert any(r[0] <= box[0] and r[1] <= box[1] and box[2] <= r[2] and box[3] <= r[3] for r in rects), index
+        else:
+            assert not any(_centre_inside(box, r) for r in rects), index
+    for rect in rects:
+        assert rect[3] - rect[1] <= line_height + 1e-3, rect
+
+
+@settings(max_examples=150, deadline=None)
+@given(layout=layouts(), data=st.data())
+def test_line_rects_cover_exactly_the_glyphs_of_the_span(layout: Layout, data: st.DataObject) -> None:
+    count = len(layout.boxes)
+    start = data.draw(st.integers(0, count), label="start")
+    end = data.draw(st.integers(start, count), label="end")
+    rects = line_rects(layout.boxes[start:end])
+    _check_cover(layout.boxes, start, end, rects, layout.line_height)
+    assert len(rects) == _expected_rect_count(layout.lines[start:end])
+
+
+@settings(max_examples=60, deadline=None)
+@given(pages=st.lists(st.one_of(layouts(), st.none()), min_size=1, max_size=3), data=st.data())
+def test_span_highlights_cover_exactly_the_span_on_each_page(pages: list, data: st.DataObject) -> None:
+    """Pages of boxes and of flowing text (no boxes) in one document; a span across any of them."""
+    page_list, stored, offset = [], {}, 0
+    for page_index, layout in enumerate(pages):
+        length = len(layout.boxes) if layout is not None else data.draw(st.integers(0, 20), label="flowing")
+        page_list.append(Page(page_index, offset, offset + length))
+        if layout is not None:
+            stored[page_index] = (offset, layout.boxes)
+        offset += length
+    start = data.draw(st.integers(0, offset), label="start")
+    end = data.draw(st.integers(start, offset), label="end")
+    highlights = span_highlights(page_list, stored.get, start, end)
+    by_page = {h.page_index: list(h.rects) for h in highlights}
+    assert [h.page_index for h in highlights] == sorted(by_page)
+    for page in page_list:
+        if page.page_index not in stored:
+            assert page.page_index not in by_page
+            continue
+        layout = pages[page.page_index]
+        local_start = min(max(start - page.char_start, 0), len(layout.boxes))
+        local_end = min(max(end - page.char_start, 0), len(layout.boxes))
+        rects = by_page.get(page.page_index, [])
+        _check_cover(layout.boxes, local_start, local_end, rects, layout.line_height)
+        assert len(rects) == _expected_rect_count(layout.lines[local_start:local_end])

@@ -1,8 +1,13 @@
 """Passages: exact offsets, sizes, every word kept."""
 
+import re
+from unittest.mock import patch
+
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from qa_reader import passages as passages_module
 from qa_reader.passages import PassageSettings, looks_like_contents, split_passages
 
 words = st.text(alphabet="abcdefghij", min_size=1, max_size=8)
@@ -97,3 +102,56 @@ def test_question_and_exclamation_marks_end_sentences_too():
     assert len(passages) > 1
     for passage in passages[:-1]:
         assert passage.text.endswith(("?", "!"))
+
+
+# Small limits (and long words of a few characters) so that short generated texts reach every rule: in
+# the first the character limit binds before the word limit, in the second the other way round.
+SMALL_LIMITS = [
+    PassageSettings(min_words=3, target_words=6, max_words=10, max_chars=40),
+    PassageSettings(min_words=2, target_words=5, max_words=8, max_chars=60),
+]
+SMALL_WORD_CHARS = 7
+# Mostly plain spaces, so that sentences and paragraphs grow past the limits.
+spaces = st.sampled_from([" "] * 6 + ["\n", "\n\n", " \n \n", "\t", "\u00a0", "\r\n\r\n"])
+short_words = st.text(alphabet="abcdefghij", min_size=1, max_size=5)
+long_words = st.text(alphabet="abcdefghij,", min_size=SMALL_WORD_CHARS + 1, max_size=4 * SMALL_WORD_CHARS)  # cut up
+sentence_ends = st.sampled_from(["end.", "end!", "end?", 'end."', "end.)", "...", "é."])
+tokens = st.one_of(short_words, short_words, long_words, sentence_ends)
+texts = st.lists(st.tuples(st.one_of(st.just(""), spaces), tokens, spaces), max_size=60).map(
+    lambda parts: "".join(before + token + after for before, token, after in parts)
+)
+
+
+def _word_starts_and_ends(text: str) -> tuple[set[int], set[int]]:
+    """Where a passage may begin and end: at a word's edges, or between pieces of a long word."""
+    starts, ends = set(), set()
+    for match in re.finditer(r"\S+", text):
+        starts.update(range(match.start(), match.end(), SMALL_WORD_CHARS))
+        ends.update(range(match.start() + SMALL_WORD_CHARS, match.end(), SMALL_WORD_CHARS))
+        ends.add(match.end())
+    return starts, ends
+
+
+@pytest.mark.parametrize("limits", SMALL_LIMITS, ids=["characters-bind", "words-bind"])
+@settings(max_examples=100, deadline=None)
+@given(text=texts)
+def test_passages_tile_the_text_at_word_bounds_within_the_limits(limits, text):
+    with patch.object(passages_module, "MAX_WORD_CHARS", SMALL_WORD_CHARS):
+        passages = split_passages(text, limits)
+    owners = [0] * len(text)
+    for passage in passages:
+        assert passage.text == text[passage.char_start : passage.char_end]
+        for position in range(passage.char_start, passage.char_end):
+            owners[position] += 1
+    # Passages never overlap, and every non-space character is in one of them.
+    assert [count for char, count in zip(text, owners) if not char.isspace()] == [
+        1 for char in text if not char.isspace()
+    ]
+    assert max(owners, default=0) <= 1
+    word_starts, word_ends = _word_starts_and_ends(text)
+    for passage in passages:
+        assert passage.char_start in word_starts and passage.char_end in word_ends, passage
+        assert passage.char_end - passage.char_start <= limits.max_chars, passage
+        pieces = sum(-(-len(word) // SMALL_WORD_CHARS) for word in passage.text.split())
+        assert pieces <= limits.max_words, passage
+    assert [p.char_start for p in passages] == sorted(p.char_start for p in passages)

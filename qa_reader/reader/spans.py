@@ -52,36 +52,36 @@ def decode_window(
     seq_len = context_mask.shape[0]
     start_logits = start_logits[:seq_len]
     end_logits = end_logits[:seq_len]
-    allowed = context_mask.astype(bool).copy()
+    context = context_mask.astype(bool)
+    allowed = context.copy()
     allowed[0] = True
     start_log = _log_softmax(start_logits, allowed)
     end_log = _log_softmax(end_logits, allowed)
     null_probability = float(np.exp(start_log[0] + end_log[0]))
 
-    context_positions = np.flatnonzero(context_mask)
-    if context_positions.size == 0:
+    if not context.any():
         return DecodedWindow(candidates=(), null_probability=null_probability)
-    top = min(n_best, context_positions.size)
-    best_starts = context_positions[np.argsort(-start_log[context_positions], kind="stable")[:top]]
-    best_ends = context_positions[np.argsort(-end_log[context_positions], kind="stable")[:top]]
-
-    pair_scores = start_log[best_starts][:, None] + end_log[best_ends][None, :]
-    lengths = best_ends[None, :] - best_starts[:, None]
-    valid = (lengths >= 0) & (lengths < max_answer_tokens)
-    pair_scores = np.where(valid, pair_scores, -np.inf)
-    order = np.argsort(-pair_scores, axis=None, kind="stable")[:n_best]
+    # Every allowed pair, as a band: pair_scores[start, k] scores the span from start to start + k. Pairing
+    # only the n best starts with the n best ends would miss the best span when its start or its end
+    # ranks below n on its own (a start just after a cluster of strong ones).
+    width = max(0, min(max_answer_tokens, seq_len))
+    start_scores = np.where(context, start_log, -np.inf)
+    end_scores = np.concatenate([np.where(context, end_log, -np.inf), np.full(width, -np.inf)])
+    ends = np.arange(seq_len)[:, None] + np.arange(width)[None, :]
+    pair_scores = (start_scores[:, None] + end_scores[ends]).ravel()
+    top = min(n_best, pair_scores.size)
+    if top == 0:
+        return DecodedWindow(candidates=(), null_probability=null_probability)
+    chosen = np.argpartition(-pair_scores, top - 1)[:top]
+    chosen = chosen[np.lexsort((chosen, -pair_scores[chosen]))]  # best first; ties: earlier start, shorter
     candidates = []
-    for flat in order:
-        row, col = divmod(int(flat), top)
-        value = pair_scores[row, col]
+    for flat in chosen:
+        value = pair_scores[flat]
         if not np.isfinite(value):
             break
+        token_start, length = divmod(int(flat), width)
         candidates.append(
-            SpanCandidate(
-                token_start=int(best_starts[row]),
-                token_end=int(best_ends[col]),
-                probability=float(np.exp(value)),
-            )
+            SpanCandidate(token_start=token_start, token_end=token_start + length, probability=float(np.exp(value)))
         )
     return DecodedWindow(candidates=tuple(candidates), null_probability=null_probability)
 
