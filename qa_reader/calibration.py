@@ -194,9 +194,10 @@ class Calibrator:
 
     The ranking model gives every candidate a logit r from its features (fitted on all candidates). The
     display model turns it into the probability shown, sigmoid(slope·r + gap_slope·(r - best r of the
-    question) + bias), fitted on the best few candidates of each question, where the winner's curse would
-    otherwise make the top answer's number too low or too high. slope + gap_slope > 0, so the list ordered
-    by the probability shown is ordered by r. `threshold`: the best answer's probability below which the
+    question) + bias + top_bias·[r is the best]), fitted on the first answers listed for each question,
+    where the winner's curse would otherwise make the top answer's number too low or too high.
+    slope + gap_slope > 0 and top_bias >= 0, so the list ordered by the probability shown is ordered by r.
+    `threshold`: the best answer's probability below which the
     question counts as not answered.
     """
 
@@ -209,6 +210,7 @@ class Calibrator:
     gap_slope: float = 0.0
     bias: float = 0.0
     threshold: float = 0.0
+    top_bias: float = 0.0  # added to the logit of the question's best answer (>= 0: the order is kept)
 
     def ranking(self, matrix: np.ndarray) -> np.ndarray:
         """The ranking logit r of each row of a FEATURES-ordered matrix (from `feature_matrix`)."""
@@ -223,7 +225,8 @@ class Calibrator:
         r = self.ranking(matrix)
         if r.size == 0:
             return r
-        return _sigmoid(self.slope * r + self.gap_slope * (r - r.max()) + self.bias)
+        best = r.max()
+        return _sigmoid(self.slope * r + self.gap_slope * (r - best) + self.bias + self.top_bias * (r >= best))
 
     def to_manifest(self) -> dict:
         """The JSON-ready form stored under the manifest's "calibration" key (with the fit's notes)."""
@@ -237,6 +240,7 @@ class Calibrator:
             "gap_slope": round(float(self.gap_slope), 6),
             "bias": round(float(self.bias), 6),
             "threshold": round(float(self.threshold), 4),
+            "top_bias": round(float(self.top_bias), 6),
         }
 
     @classmethod
@@ -253,8 +257,9 @@ class Calibrator:
         if np.any(arrays[1] <= 0):
             raise ValueError("calibration scales must be positive")
         slope, gap_slope = float(entry.get("slope", 1.0)), float(entry.get("gap_slope", 0.0))
-        if slope + gap_slope <= 0:
-            raise ValueError("the display model must keep the ranking's order (slope + gap_slope > 0)")
+        top_bias = float(entry.get("top_bias", 0.0))
+        if slope + gap_slope <= 0 or top_bias < 0:
+            raise ValueError("the display model must keep the ranking's order (slope + gap_slope > 0, top_bias >= 0)")
         return cls(
             features,
             *arrays,
@@ -263,6 +268,7 @@ class Calibrator:
             gap_slope,
             float(entry.get("bias", 0.0)),
             float(entry["threshold"]),
+            top_bias,
         )
 
 
@@ -310,6 +316,22 @@ def fit_display(ranking: np.ndarray, best_in_question: np.ndarray, labels: np.nd
         bias, slope = (float(w) for w in _newton_logistic(ranking[:, None], labels.astype(np.float64), l2=1e-3))
         gap_slope = 0.0
     return max(slope, 1e-3), gap_slope, bias
+
+
+def fit_listed_display(
+    ranking: np.ndarray, best_in_question: np.ndarray, labels: np.ndarray
+) -> tuple[float, float, float, float]:
+    """(slope, gap_slope, bias, top_bias) of the display model on the answers listed for some questions:
+    `fit_display` plus an intercept of the best answer's own, so that the first answer's number and the
+    alternatives' are each calibrated (one line through both puts the first too low or too high). Without
+    the top term when it would come out negative (it could then reorder the list)."""
+    gap = ranking - best_in_question
+    top = (ranking >= best_in_question).astype(np.float64)
+    weights = _newton_logistic(np.column_stack([ranking, gap, top]), labels.astype(np.float64), l2=1e-3)
+    bias, slope, gap_slope, top_bias = (float(w) for w in weights)
+    if slope + gap_slope <= 0.05 or top_bias < 0:
+        return (*fit_display(ranking, best_in_question, labels), 0.0)
+    return max(slope, 1e-3), gap_slope, bias, top_bias
 
 
 @dataclass(frozen=True)

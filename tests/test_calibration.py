@@ -176,3 +176,33 @@ def test_only_the_needed_text_features_are_computed_and_they_equal_the_full_ones
     assert np.array_equal(some[:, FEATURES.index("bm25_gap")], full[:, FEATURES.index("bm25_gap")])
     assert not some[:, FEATURES.index("table")].any() and full[:, FEATURES.index("table")].any()
     assert not some[:, FEATURES.index("type_match")].any() and full[:, FEATURES.index("type_match")].any()
+
+
+def test_the_best_answer_gets_its_own_intercept_and_keeps_its_place():
+    from qa_reader.calibration import fit_listed_display
+
+    # Best answers are right far more often than one line through the alternatives says.
+    rng = np.random.default_rng(3)
+    ranking = rng.normal(0, 1.5, 6000)
+    is_best = rng.random(6000) < 0.25
+    best = np.where(is_best, ranking, ranking + rng.exponential(1.0, 6000))
+    truth = 0.6 * ranking + 0.5 * (best - ranking) * -1 - 1.0 + 2.0 * is_best
+    right = rng.random(6000) < 1 / (1 + np.exp(-truth))
+    slope, gap_slope, bias, top_bias = fit_listed_display(ranking, best, right)
+    assert top_bias == pytest.approx(2.0, abs=0.4) and slope + gap_slope > 0
+    logits = slope * ranking + gap_slope * (ranking - best) + bias + top_bias * is_best
+    shown = 1 / (1 + np.exp(-logits))
+    assert expected_calibration_error(shown[is_best], right[is_best]) < 0.05
+    assert expected_calibration_error(shown[~is_best], right[~is_best]) < 0.05
+    calibrator = Calibrator(
+        ("log_probability",), np.zeros(1), np.ones(1), np.ones(1), 0.0, slope, gap_slope, bias, 0.5, top_bias
+    )
+    matrix = np.zeros((4, len(FEATURES)))
+    matrix[:, 0] = [0.2, 1.0, -0.5, 0.9]
+    assert list(np.argsort(-calibrator.probabilities(matrix))) == [1, 3, 0, 2]
+    assert Calibrator.from_manifest(calibrator.to_manifest()).top_bias == pytest.approx(top_bias, abs=1e-6)
+    with pytest.raises(ValueError, match="order"):
+        Calibrator.from_manifest({**calibrator.to_manifest(), "top_bias": -0.5})
+    # A manifest written before the term existed reads as no top term.
+    older = {k: v for k, v in calibrator.to_manifest().items() if k != "top_bias"}
+    assert Calibrator.from_manifest(older).top_bias == 0.0

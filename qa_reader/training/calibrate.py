@@ -28,6 +28,7 @@ from qa_reader.calibration import (
     choose_threshold,
     expected_calibration_error,
     fit_display,
+    fit_listed_display,
     fit_logistic,
 )
 from qa_reader.config import Settings
@@ -221,9 +222,20 @@ def fit_calibrator(
     top = shown_rows(data, ranking, rows, display_top)
     if DISPLAY_ANSWERABLE_ONLY:
         top &= data.ask_answerable[asks]
-    slope, gap_slope, bias = fit_display(ranking[top], best[asks[top]], right[rows][top])
+    if display_top > 1:
+        slope, gap_slope, bias, top_bias = fit_listed_display(ranking[top], best[asks[top]], right[rows][top])
+    else:
+        (slope, gap_slope, bias), top_bias = fit_display(ranking[top], best[asks[top]], right[rows][top]), 0.0
     return Calibrator(
-        ranker.features, ranker.mean, ranker.scale, ranker.coefficients, ranker.intercept, slope, gap_slope, bias
+        ranker.features,
+        ranker.mean,
+        ranker.scale,
+        ranker.coefficients,
+        ranker.intercept,
+        slope,
+        gap_slope,
+        bias,
+        top_bias=top_bias,
     )
 
 
@@ -267,6 +279,7 @@ def shown_probabilities(calibrator: Calibrator, data: Collected, rows: np.ndarra
     asks = data.ask[rows]
     best = _best_per_ask(ranking, asks, len(data.ask_answerable))[asks]
     logit = calibrator.slope * ranking + calibrator.gap_slope * (ranking - best) + calibrator.bias
+    logit = logit + calibrator.top_bias * (ranking >= best)
     return 0.5 * (1.0 + np.tanh(0.5 * logit))
 
 
@@ -325,15 +338,15 @@ def ablation(data: Collected, log: Log = print) -> dict[str, dict[str, float]]:
 
 def choose_display_top(data: Collected, features: Sequence[str], log: Log = print) -> tuple[int, dict]:
     """How many listed answers per question the display model is fitted on: the choice among
-    DISPLAY_TOP_CHOICES with the lowest cross-fitted ECE over every answer listed (LISTED per question),
-    alternatives included, so the number beside an alternative means what the best answer's does."""
+    DISPLAY_TOP_CHOICES whose worse cross-fitted ECE, of the best answer's number and of every listed
+    answer's (LISTED per question), is lowest: the first number must hold, and so must the alternatives'."""
     if data.start is None:  # an old cache: overlapping cuts cannot be told apart, keep the best answer only
         return DISPLAY_TOP, {}
     figures = {}
     for k in DISPLAY_TOP_CHOICES:
         figures[k] = summarise(data, cross_fitted_scores(data, features, display_top=k))
         log(f"  display model on the first {k} listed: {figures[k]}")
-    chosen = min(figures, key=lambda k: (figures[k]["ece_listed"], k))
+    chosen = min(figures, key=lambda k: (max(figures[k]["ece_answerable"], figures[k]["ece_listed"]), k))
     return chosen, {f"display_top_{k}": value for k, value in figures.items()}
 
 
