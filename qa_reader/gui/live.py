@@ -30,10 +30,13 @@ class LiveBudget:
         budget = settings.passages_to_read + 2 * settings.neighbours_of if large else 0
         return small + budget
 
+    def estimate_ms(self, records: Sequence[DocumentRecord], settings: config.Settings) -> float:
+        """The milliseconds a question about `records` should take on this machine."""
+        return self.passages_read(records, settings) * self.ms_per_passage
+
     def allows(self, records: Sequence[DocumentRecord], settings: config.Settings) -> bool:
         """Whether a question about `records` should be answered as the user types."""
-        estimate = self.passages_read(records, settings) * self.ms_per_passage
-        return bool(records) and estimate <= LIVE_BUDGET_MS
+        return bool(records) and self.estimate_ms(records, settings) <= LIVE_BUDGET_MS
 
     def learn(self, answers: AnswerSet, records: Sequence[DocumentRecord], settings: config.Settings) -> None:
         """Fold the time a question about `records` took into the speed (answers from the cache say nothing)."""

@@ -66,7 +66,7 @@ class MainWindow(QMainWindow):
         self._asked_ids: tuple[int, ...] | None = None  # what the answers on show (or on their way) looked in
         self._session: list[AnswerSet] = []
         self._model_ready = False
-        self._live = LiveBudget()
+        self.live_budget = LiveBudget()
         self._engine_settings = preferences.engine_settings()
         self._shut_down = False
         self._lookup = None
@@ -527,16 +527,25 @@ class MainWindow(QMainWindow):
     def _on_typing_paused(self, question: str) -> None:
         if self._live_allowed():
             self._ask(question, live=True, remember=False)
+        elif self._model_ready and not self.indexing.count:
+            records = self.library_work.searchable(self._scope()[0])
+            if records:
+                estimate = self.live_budget.estimate_ms(records, self._engine_settings)
+                self.statusBar().showMessage(
+                    f"Answers while typing are off here: a question takes about {estimate:.0f} ms on this "
+                    "machine. Press Enter to ask.",
+                    MESSAGE_MS,
+                )
 
     def _live_allowed(self) -> bool:
         """Whether answering as you type should take well under 100 ms for the current scope."""
         if not self._model_ready or self.indexing.count:
             return False
         ids, _ = self._scope()
-        return self._live.allows(self.library_work.searchable(ids), self._engine_settings)
+        return self.live_budget.allows(self.library_work.searchable(ids), self._engine_settings)
 
     def _on_answered(self, scope: str, live: bool, remember: bool, answers: AnswerSet) -> None:
-        self._live.learn(answers, self.library_work.searchable(self._asked_ids), self._engine_settings)
+        self.live_budget.learn(answers, self.library_work.searchable(self._asked_ids), self._engine_settings)
         self.answers.show_answers(answers, scope, live=live)
         shown = self.answers.answers()
         if not live and remember:

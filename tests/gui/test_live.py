@@ -34,3 +34,14 @@ def test_the_speed_learns_from_timed_questions_only() -> None:
     assert budget.ms_per_passage == FIRST_MS_PER_PASSAGE
     budget.learn(AnswerSet("q", (), (), 0.5, elapsed_ms=20.0), documents(4), SETTINGS)  # 5 ms a passage
     assert budget.ms_per_passage == (FIRST_MS_PER_PASSAGE + 5.0) / 2
+
+
+def test_the_status_says_when_answers_while_typing_are_off(qtbot, window, life_cycle_file) -> None:
+    from tests.gui.conftest import open_and_wait
+
+    open_and_wait(qtbot, window, life_cycle_file)
+    window.live_budget.ms_per_passage = 1000.0  # as slow as a long PDF on a slow laptop
+    window.question.paused.emit("What are the phases?")
+    message = window.statusBar().currentMessage()
+    assert "off" in message and "Enter" in message
+    assert window.answers.result is None  # nothing was asked live
