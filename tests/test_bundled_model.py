@@ -75,7 +75,8 @@ PROBABILITY_TOLERANCE = 0.08  # per question: above the 0.058 of the fusions
 NULL_PROBABILITY_TOLERANCE = 0.03  # per question: three times the 0.010 of the fusions
 MEAN_TOLERANCE = 0.015  # the means: over ten times the fusions' shift, a third of the 0.9 scale's
 
-# Texts written for these tests. Questions the bundled model got wrong were made clearer, not dropped.
+# Texts written for these tests. Questions release 1 got wrong were made clearer, not dropped. The
+# probabilities are release 2's (ParagraphReader, one thread, one window per question).
 HARBOUR = (
     "The Harbour Bridge was opened in 1932 after eight years of construction. It was designed by the "
     "engineer John Bradfield and carries rail, vehicle and pedestrian traffic across the harbour."
@@ -222,21 +223,21 @@ def _sample_paragraph(containing: str) -> str:
 
 
 GOLDEN = [
-    Golden(HARBOUR, "Who designed the Harbour Bridge?", ("John Bradfield",), 0.703),
-    Golden(HARBOUR, "When was the bridge opened?", ("1932",), 0.890),
-    Golden(PHOTOSYNTHESIS, "What does the plant release as a by-product?", ("oxygen",), 0.792),
-    Golden(INCIDENTS, "How many phases does the incident response life cycle have?", ("four",), 0.752),
+    Golden(HARBOUR, "Who designed the Harbour Bridge?", ("John Bradfield",), 0.730),
+    Golden(HARBOUR, "When was the bridge opened?", ("1932",), 0.871),
+    Golden(PHOTOSYNTHESIS, "What does the plant release as a by-product?", ("oxygen",), 0.902),
+    Golden(INCIDENTS, "How many phases does the incident response life cycle have?", ("four",), 0.821),
     Golden(
-        _sample_paragraph("designed it was Tomas Hallgren"), "Who designed the lighthouse?", ("Tomas Hallgren",), 0.941
+        _sample_paragraph("designed it was Tomas Hallgren"), "Who designed the lighthouse?", ("Tomas Hallgren",), 0.958
     ),
     Golden(
-        _sample_paragraph("The first keeper was Ada Lindqvist"), "Who was the first keeper?", ("Ada Lindqvist",), 0.976
+        _sample_paragraph("The first keeper was Ada Lindqvist"), "Who was the first keeper?", ("Ada Lindqvist",), 0.957
     ),
-    Golden(_sample_paragraph("café in the old oil store"), "What does the café serve?", ("cardamom buns",), 0.938),
-    Golden(POLE, "Who led the British party?", ("Robert Falcon Scott",), 0.903),
-    Golden(POLE, "When did the expedition reach the pole?", ("14 December 1911",), 0.678),
-    Golden(INSULIN, "What disease does a lack of insulin cause?", ("type 1 diabetes",), 0.825),
-    Golden(CANAL, "Which company completed the Kessel Canal?", ("Northern Waterways Company",), 0.512),
+    Golden(_sample_paragraph("café in the old oil store"), "What does the café serve?", ("cardamom buns",), 0.925),
+    Golden(POLE, "Who led the British party?", ("Robert Falcon Scott",), 0.914),
+    Golden(POLE, "When did the expedition reach the pole?", ("14 December 1911",), 0.640),
+    Golden(INSULIN, "What disease does a lack of insulin cause?", ("type 1 diabetes",), 0.861),
+    Golden(CANAL, "Which company completed the Kessel Canal?", ("Northern Waterways Company",), 0.586),
     Golden(
         CANAL,
         "Why was the Kessel Canal built?",
@@ -244,110 +245,110 @@ GOLDEN = [
             "to carry coal from the Fennick mines to the ships waiting at the coast",
             "to carry coal from the Fennick mines",
         ),
-        0.183,
+        0.310,
     ),
     Golden(
         VIOLINIST,
         "Where did Maria Okonkwo study?",
         ("the Royal Academy of Music", "the Royal Academy of Music in London"),
-        0.259,
+        0.243,
     ),
-    Golden(VIOLINIST, "How old was Maria Okonkwo at her first public concert?", ("nine", "the age of nine"), 0.959),
-    Golden(LIBRARY, "When did the city council approve the plans for the library?", ("3 March 2015",), 0.900),
-    Golden(LIBRARY, "How many books does the library hold?", ("about 400,000", "400,000"), 0.369),
+    Golden(VIOLINIST, "How old was Maria Okonkwo at her first public concert?", ("nine", "the age of nine"), 0.946),
+    Golden(LIBRARY, "When did the city council approve the plans for the library?", ("3 March 2015",), 0.928),
+    Golden(LIBRARY, "How many books does the library hold?", ("about 400,000", "400,000"), 0.544),
     Golden(
         GRANITE,
         "Why do large crystals grow in granite?",
         ("the magma cools slowly", "because the magma cools slowly"),
-        0.308,
+        0.264,
     ),
-    Golden(GRANITE, "What kind of rock is granite?", ("an igneous rock", "igneous"), 0.706),
+    Golden(GRANITE, "What kind of rock is granite?", ("an igneous rock", "igneous"), 0.720),
     Golden(
         CABLE,
         "Who led the telegraph cable project?",
         ("Cyrus West Field", "the American businessman Cyrus West Field"),
-        0.444,
+        0.551,
     ),
-    Golden(CABLE, "How long did the cable work before it failed?", ("only three weeks", "three weeks"), 0.750),
-    Golden(GLACIER, "How far has the Orvik Glacier retreated?", ("2.4 kilometres",), 0.794),
+    Golden(CABLE, "How long did the cable work before it failed?", ("only three weeks", "three weeks"), 0.784),
+    Golden(GLACIER, "How far has the Orvik Glacier retreated?", ("2.4 kilometres",), 0.806),
     Golden(
         GLACIER,
         "What do the scientists blame the retreat on?",
         ("rising summer temperatures and lower winter snowfall",),
-        0.668,
+        0.588,
     ),
-    Golden(FINAL, "Who scored three goals in the final?", ("Geoff Hurst",), 0.885),
-    Golden(FINAL, "Where was the 1966 final played?", ("Wembley Stadium",), 0.789),
-    Golden(BREAD, "At what temperature is the loaf baked?", ("220 degrees Celsius",), 0.580),
-    Golden(BREAD, "How long is the dough left in a warm place?", ("two hours",), 0.855),
+    Golden(FINAL, "Who scored three goals in the final?", ("Geoff Hurst",), 0.889),
+    Golden(FINAL, "Where was the 1966 final played?", ("Wembley Stadium",), 0.808),
+    Golden(BREAD, "At what temperature is the loaf baked?", ("220 degrees Celsius",), 0.739),
+    Golden(BREAD, "How long is the dough left in a warm place?", ("two hours",), 0.890),
     Golden(
         KITS,
         "Who founded the company?",
         ("Helen Marsh and David Obi", "two former teachers, Helen Marsh and David Obi"),
-        0.500,
+        0.300,
     ),
-    Golden(KITS, "Which city did the company move its headquarters to in 2011?", ("Manchester",), 0.982),
+    Golden(KITS, "Which city did the company move its headquarters to in 2011?", ("Manchester",), 0.970),
     Golden(
         SCURVY,
         "Who showed that citrus fruits could cure scurvy?",
         ("James Lind", "the Scottish surgeon James Lind"),
-        0.592,
+        0.743,
     ),
-    Golden(CAMERA, "How many photographs does the battery last for?", ("around 500", "500"), 0.396),
-    Golden(CAMERA, "What sensor does the Lumen X2 have?", ("a 24-megapixel sensor",), 0.320),
+    Golden(CAMERA, "How many photographs does the battery last for?", ("around 500", "500"), 0.381),
+    Golden(CAMERA, "What sensor does the Lumen X2 have?", ("a 24-megapixel sensor",), 0.269),
     Golden(
-        RIVER, "Where does the Tamsa join the Danube?", ("near the town of Orsel", "the town of Orsel", "Orsel"), 0.488
+        RIVER, "Where does the Tamsa join the Danube?", ("near the town of Orsel", "the town of Orsel", "Orsel"), 0.626
     ),
-    Golden(RIVER, "How long is the river Tamsa?", ("312 kilometres",), 0.853),
-    Golden(PAINTING, "Who painted The Blue Orchard?", ("Pieter van Hal", "the Dutch artist Pieter van Hal"), 0.381),
+    Golden(RIVER, "How long is the river Tamsa?", ("312 kilometres",), 0.913),
+    Golden(PAINTING, "Who painted The Blue Orchard?", ("Pieter van Hal", "the Dutch artist Pieter van Hal"), 0.391),
     Golden(
         PAINTING,
         "Where does The Blue Orchard hang now?",
         ("the National Gallery of Scotland", "the National Gallery of Scotland in Edinburgh"),
-        0.203,
+        0.226,
     ),
-    Golden(PENGUINS, "How long does the male keep the egg warm?", ("about sixty-five days", "sixty-five days"), 0.479),
+    Golden(PENGUINS, "How long does the male keep the egg warm?", ("about sixty-five days", "sixty-five days"), 0.544),
     Golden(TREATY, "When was the treaty signed?", ("9 June 1815",), 0.874),
-    Golden(PROBE, "What is the radar instrument designed to measure on Europa?", ("the thickness of the ice",), 0.202),
+    Golden(PROBE, "What is the radar instrument designed to measure on Europa?", ("the thickness of the ice",), 0.205),
     Golden(
         WHEAT,
         "Why did the price of wheat rise in 1846?",
         ("a disease destroyed much of the potato harvest", "because a disease destroyed much of the potato harvest"),
-        0.575,
+        0.514,
     ),
-    Golden(TOWER, "Who was the architect of the west tower?", ("Brother Anselm of Tours",), 0.225),
-    Golden(TOWER, "How tall is the west tower?", ("98 metres",), 0.463),
-    Golden(SCHOOL, "Which three languages do the students learn?", ("French, German and Mandarin Chinese",), 0.604),
-    Golden(NIGHT_TRAIN, "When does the night train arrive in Rome?", ("9:15 the next morning", "9:15"), 0.162),
+    Golden(TOWER, "Who was the architect of the west tower?", ("Brother Anselm of Tours",), 0.398),
+    Golden(TOWER, "How tall is the west tower?", ("98 metres",), 0.480),
+    Golden(SCHOOL, "Which three languages do the students learn?", ("French, German and Mandarin Chinese",), 0.644),
+    Golden(NIGHT_TRAIN, "When does the night train arrive in Rome?", ("9:15 the next morning", "9:15"), 0.207),
     Golden(
         PYTHON,
         "Where does the name Python come from?",
         ("the British comedy group Monty Python", "Monty Python"),
-        0.221,
+        0.275,
     ),
-    Golden(PYTHON, "Who created Python?", ("Guido van Rossum",), 0.965),
+    Golden(PYTHON, "Who created Python?", ("Guido van Rossum",), 0.951),
     Golden(
         BOILING,
         "Why does water boil at a lower temperature on Mount Everest?",
         ("the air pressure there is much lower", "because the air pressure there is much lower"),
-        0.236,
+        0.193,
     ),
     Golden(
         HOSPITAL,
         "Why did Queen Eleanor found the hospital of Saint Luke?",
         ("to care for pilgrims who fell ill on the road to the coast",),
-        0.495,
+        0.423,
     ),
-    Golden(TERRACES, "Who built the terraces?", ("the Ifugao people",), 0.595),
-    Golden(NOVEL, "Which prize did the novel win in 2004?", ("the Costa Book Award",), 0.263),
-    Golden(NOVEL, "Who wrote The Silent Harbour?", ("Ines Calder",), 0.899),
+    Golden(TERRACES, "Who built the terraces?", ("the Ifugao people",), 0.706),
+    Golden(NOVEL, "Which prize did the novel win in 2004?", ("the Costa Book Award",), 0.454),
+    Golden(NOVEL, "Who wrote The Silent Harbour?", ("Ines Calder",), 0.904),
 ]
 UNANSWERABLE = [
-    Unanswerable(MUSEUM, "How much does a ticket to the museum cost?", 0.900),
-    Unanswerable(BEES, "How many eggs does the queen lay in a day?", 0.996),
-    Unanswerable(SEVERN, "Who was the engineer of the bridge?", 0.625),
-    Unanswerable(RECIPE, "Who invented this recipe?", 0.119),
-    Unanswerable(KILIMANJARO, "What is the population of Paris?", 0.998),
+    Unanswerable(MUSEUM, "How much does a ticket to the museum cost?", 0.997),
+    Unanswerable(BEES, "How many eggs does the queen lay in a day?", 0.998),
+    Unanswerable(SEVERN, "Who was the engineer of the bridge?", 0.981),
+    Unanswerable(RECIPE, "Who invented this recipe?", 0.758),
+    Unanswerable(KILIMANJARO, "What is the population of Paris?", 0.999),
 ]
 # Any decent SQuAD reader gets these easy questions right (the bundled model gets all 50); the floor leaves
 # room for a good model that cuts a few answers differently. 5 % of one FFN matrix sign-flipped gets 45.
@@ -430,13 +431,15 @@ def test_the_mean_probabilities_match_the_reference(predictions: dict[str, Predi
 
 
 @only_the_reference
-def test_the_paragraph_threshold_refuses_two_in_five_right_answers(predictions: dict[str, Prediction]) -> None:
-    """The manifest's no_answer_threshold is a span probability chosen on SQuAD 2.0, where half the
-    questions have no answer: it keeps 29 of these 50 right answers and refuses every unanswerable one
-    (tested above). The app uses it only for an uncalibrated model; calibration.threshold does better."""
+def test_the_paragraph_threshold_keeps_every_right_answer(predictions: dict[str, Prediction]) -> None:
+    """The manifest's no_answer_threshold is a span probability chosen on held-out training questions
+    (half of them asked of a paragraph without their answer). Release 2 puts every unanswerable question
+    here far below it (tested above) and keeps all 50 right answers; release 1's threshold, chosen on
+    SQuAD 2.0 dev, refused 21 of them. The app uses it only for an uncalibrated model."""
     threshold = ModelFolder.open(MODEL).no_answer_threshold
-    kept = [g.question for g in GOLDEN if predictions[g.question].probability >= threshold]
-    assert 25 <= len(kept) <= 33, kept
+    refused = {g.question: round(predictions[g.question].probability, 3) for g in GOLDEN}
+    refused = {question: p for question, p in refused.items() if p < threshold}
+    assert not refused, (threshold, refused)
 
 
 def test_the_app_answers_golden_questions_and_refuses_unanswerable_ones(tmp_path) -> None:
