@@ -105,16 +105,23 @@ def test_preferences_round_trip(qtbot, gui_home: Path) -> None:
     assert again.recent_files() == ["/a.pdf", "/b.pdf"]
 
 
-def test_batch_sheet_fills_a_table_and_exports_it(qtbot, window, life_cycle_file: Path, pets_file: Path) -> None:
+def run_batch(qtbot, window, questions: str):
+    """A batch sheet over the window's library, run on `questions` until every cell is in."""
     from qa_reader.gui.batch import BatchDialog
+
+    dialog = BatchDialog(window.runner, window.library.rows())
+    qtbot.addWidget(dialog)
+    dialog.questions.setPlainText(questions)
+    with qtbot.waitSignal(dialog.completed, timeout=10000):
+        dialog.run_button.click()
+    return dialog
+
+
+def test_batch_sheet_fills_a_table_and_exports_it(qtbot, window, life_cycle_file: Path, pets_file: Path) -> None:
 
     open_and_wait(qtbot, window, pets_file)
     open_and_wait(qtbot, window, life_cycle_file)
-    dialog = BatchDialog(window.runner, window.library.rows())
-    qtbot.addWidget(dialog)
-    dialog.questions.setPlainText("What are the phases?\nWho likes weather?\n")
-    with qtbot.waitSignal(dialog.completed, timeout=10000):
-        dialog.run_button.click()
+    dialog = run_batch(qtbot, window, "What are the phases?\nWho likes weather?\n")
     titles = [title for _, title in dialog.chosen_documents()]
     lines = dialog.csv_text().splitlines()
     assert lines[0] == ",".join(["question", *titles])
@@ -218,14 +225,8 @@ def test_batch_sheet_columns_are_readable_with_many_documents(qtbot, window, tmp
 def test_batch_sheet_exports_markdown_too(qtbot, window, life_cycle_file: Path, tmp_path: Path, monkeypatch) -> None:
     from PySide6.QtWidgets import QFileDialog
 
-    from qa_reader.gui.batch import BatchDialog
-
     open_and_wait(qtbot, window, life_cycle_file)
-    dialog = BatchDialog(window.runner, window.library.rows())
-    qtbot.addWidget(dialog)
-    dialog.questions.setPlainText("What are the phases?\n")
-    with qtbot.waitSignal(dialog.completed, timeout=10000):
-        dialog.run_button.click()
+    dialog = run_batch(qtbot, window, "What are the phases?\n")
     assert dialog.markdown_button.isEnabled()
     target = tmp_path / "sheet.md"
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *args, **kwargs: (str(target), "Markdown (*.md)"))
