@@ -83,14 +83,14 @@ def main(argv: list[str] | None = None) -> None:
 
         measure(args.model_dir, with_fp32=not args.no_fp32, with_ood=not args.no_ood)
     elif args.command == "pseudo-label":
-        from qa_reader.training import pseudo
         from qa_reader.training.pseudo import check_assignment, check_split, pseudo_label
 
-        pseudo.TEACHER_THREADS = args.threads
         if args.check:
-            for row in check_assignment(args.model_dir, limit=args.limit or 2000, path=args.check_file):
+            for row in check_assignment(
+                args.model_dir, limit=args.limit or 2000, path=args.check_file, threads=args.threads
+            ):
                 print(row, flush=True)
-            print(check_split(args.model_dir, args.cache, fit_limit=args.fit_limit), flush=True)
+            print(check_split(args.model_dir, args.cache, fit_limit=args.fit_limit, threads=args.threads), flush=True)
         elif args.out_path is None:
             parser.error("pseudo-label needs OUT_PATH (or --check)")
         else:
@@ -102,6 +102,7 @@ def main(argv: list[str] | None = None) -> None:
                 args.limit,
                 method=args.assignment,
                 cache=args.cache,
+                threads=args.threads,
             )
             print(counts)
     elif args.command == "calibrate":

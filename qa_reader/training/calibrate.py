@@ -336,25 +336,26 @@ def ablation(data: Collected, log: Log = print) -> dict[str, dict[str, float]]:
     return results
 
 
-def choose_display_top(data: Collected, features: Sequence[str], log: Log = print) -> tuple[int, dict]:
+def choose_display_top(data: Collected, features: Sequence[str], log: Log = print) -> tuple[int, np.ndarray, dict]:
     """How many listed answers per question the display model is fitted on: the choice among
     DISPLAY_TOP_CHOICES whose worse cross-fitted ECE, of the best answer's number and of every listed
-    answer's (LISTED per question), is lowest: the first number must hold, and so must the alternatives'."""
+    answer's (LISTED per question), is lowest: the first number must hold, and so must the alternatives'.
+    Returns the choice, its cross-fitted scores and every choice's figures."""
     if data.start is None:  # an old cache: overlapping cuts cannot be told apart, keep the best answer only
-        return DISPLAY_TOP, {}
-    figures = {}
+        return DISPLAY_TOP, cross_fitted_scores(data, features), {}
+    scores, figures = {}, {}
     for k in DISPLAY_TOP_CHOICES:
-        figures[k] = summarise(data, cross_fitted_scores(data, features, display_top=k))
+        scores[k] = cross_fitted_scores(data, features, display_top=k)
+        figures[k] = summarise(data, scores[k])
         log(f"  display model on the first {k} listed: {figures[k]}")
     chosen = min(figures, key=lambda k: (max(figures[k]["ece_answerable"], figures[k]["ece_listed"]), k))
-    return chosen, {f"display_top_{k}": value for k, value in figures.items()}
+    return chosen, scores[chosen], {f"display_top_{k}": value for k, value in figures.items()}
 
 
 def fit(data: Collected, features: Sequence[str] = RANKING_FEATURES, log: Log = print) -> tuple[Calibrator, dict]:
     """The calibrator fitted on all candidates, its display model on the first `choose_display_top` listed
     answers and its threshold chosen on cross-fitted top-answer scores."""
-    display_top, display_figures = choose_display_top(data, features, log)
-    scores = cross_fitted_scores(data, features, display_top=display_top)
+    display_top, scores, display_figures = choose_display_top(data, features, log)
     top = top_answers(data, scores)
     choice = choose_threshold(
         top.score[top.answerable], top.f1[top.answerable], top.score[~top.answerable], ANSWERABLE_SHARE

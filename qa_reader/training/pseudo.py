@@ -47,7 +47,7 @@ _EDGE_CHARACTERS = " \t\n,.;:!?\"'()[]"
 _FLOOR = 1e-12
 # Labelling shares two cores with training and evaluation: one onnxruntime thread wastes none of them
 # spinning while it waits for the other (measured: 2 threads under load read 5 questions/s). On an idle
-# machine `pseudo-label --threads 2` sets it to two.
+# machine `pseudo-label --threads 2` reads 25 questions/s against 10.
 TEACHER_THREADS = 1
 
 
@@ -588,13 +588,13 @@ def _mean_scores(pairs: Sequence[tuple[str, Sequence[str]]]) -> tuple[float, flo
 
 
 def check_assignment(
-    model_dir: Path, limit: int = 2000, path: Path | None = None, cache: Path | None = None
+    model_dir: Path, limit: int = 2000, path: Path | None = None, cache: Path | None = None, threads: int | None = None
 ) -> list[dict]:
     """Silver answer labels against gold on a training-side file (SQuADShifts new-wiki unless `path`): for
     each assignment method and a grid of filters, the share kept and its EM/F1; and the teacher alone."""
     gold = squad.load(path or default_check_file())[:limit]
     questions = as_unlabeled(gold)
-    reads = cached_teacher_reads(model_dir, questions, cache)
+    reads = cached_teacher_reads(model_dir, questions, cache, threads)
     rows = []
     for method in ASSIGNMENTS:
         labels, _ = label_questions(questions, reads, None, method)
@@ -622,15 +622,21 @@ def check_assignment(
     return rows
 
 
-def check_split(model_dir: Path, cache: Path | None, fit_limit: int | None = 20000, dev_path: Path = DEV_V2) -> dict:
+def check_split(
+    model_dir: Path,
+    cache: Path | None,
+    fit_limit: int | None = 20000,
+    dev_path: Path = DEV_V2,
+    threads: int | None = None,
+) -> dict:
     """How well the split finds the unanswerable questions of the SQuAD 2.0 dev set, with the split model
     fitted on (the first `fit_limit` of) the unlabeled train questions; against the teacher's own
     per-question decision ([CLS] more likely than the best span) as the baseline. Measured, never fitted."""
     train = load_unlabeled()[:fit_limit]
-    split = fit_split_on(train, cached_teacher_reads(model_dir, train, cache))
+    split = fit_split_on(train, cached_teacher_reads(model_dir, train, cache, threads))
     dev = squad.load(dev_path)
     questions = as_unlabeled(dev)
-    reads = cached_teacher_reads(model_dir, questions, cache)
+    reads = cached_teacher_reads(model_dir, questions, cache, threads)
     _, said_split = decide_splits(questions, reads, split)
     labels = labels_given(questions, reads, said_split, "cover")
     truth = np.array([not q.answers for q in dev])
@@ -675,12 +681,13 @@ def pseudo_label(
     limit: int | None = None,
     method: str = "cover",
     cache: Path | None = None,
+    threads: int | None = None,
 ) -> dict:
     """Write a SQuAD 2.0-style file: answerable questions with the silver span that passes both filters,
     unanswerable ones with no answers (`is_impossible`); questions whose label fails a filter are left
     out. Returns counts and the fitted split model."""
     questions = load_unlabeled()[:limit]
-    reads = cached_teacher_reads(model_dir, questions, cache)
+    reads = cached_teacher_reads(model_dir, questions, cache, threads)
     split = fit_split_on(questions, reads)
     p_unanswerable, unanswerable = decide_splits(questions, reads, split)
     labels = labels_given(questions, reads, unanswerable, method)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
+import random
 import time
 from pathlib import Path
 
@@ -95,8 +96,6 @@ def held_out_pairs(train_dir: Path, per_source: int = 400, seed: int = 7) -> lis
     """Paragraph-level SQuAD 2.0-style questions from the held-out training slice, never from an evaluation
     set: `per_source` answerable questions of each source against their own paragraph, and as many against
     the best BM25 paragraph of their own article that holds none of their answers (gold: no answer)."""
-    import random
-
     pairs: list[squad.Question] = []
     for source in SOURCES:
         if source.name not in THRESHOLD_SOURCES:
