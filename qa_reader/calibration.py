@@ -350,16 +350,20 @@ def choose_threshold(
     answerable_f1: np.ndarray,
     unanswerable_scores: np.ndarray,
     answerable_share: float,
+    unanswerable_weights: np.ndarray | None = None,
 ) -> ThresholdChoice:
     """The best answer's score below which to say "not found", maximising expected F1 over a mix of
     `answerable_share` answerable questions (F1 of the best answer, 0 when refused) and the rest
-    unanswerable (1 when refused, 0 when answered)."""
+    unanswerable (1 when refused, 0 when answered; weighted by `unanswerable_weights`, equal by default)."""
+    if unanswerable_weights is None:
+        unanswerable_weights = np.ones(unanswerable_scores.shape)
+    unanswerable_weights = unanswerable_weights / max(float(unanswerable_weights.sum()), 1e-12)
     candidates = np.unique(np.concatenate(([0.0], answerable_scores, unanswerable_scores, [1.0 + 1e-9])))
     best: ThresholdChoice | None = None
     never = float(answerable_f1.mean()) if answerable_f1.size else 0.0
     for threshold in candidates:
         f1 = float(np.where(answerable_scores >= threshold, answerable_f1, 0.0).mean()) if answerable_f1.size else 0.0
-        refused = float((unanswerable_scores < threshold).mean()) if unanswerable_scores.size else 0.0
+        refused = float(unanswerable_weights[unanswerable_scores < threshold].sum())
         expected = answerable_share * f1 + (1 - answerable_share) * refused
         if best is None or expected > best.expected_f1 + 1e-12:
             best = ThresholdChoice(float(threshold), expected, f1, never, refused)

@@ -206,3 +206,18 @@ def test_the_best_answer_gets_its_own_intercept_and_keeps_its_place():
     # A manifest written before the term existed reads as no top term.
     older = {k: v for k, v in calibrator.to_manifest().items() if k != "top_bias"}
     assert Calibrator.from_manifest(older).top_bias == 0.0
+
+
+def test_the_threshold_weighs_unanswerable_questions_as_told():
+    answerable_scores = np.array([0.9, 0.8, 0.4])
+    answerable_f1 = np.array([1.0, 1.0, 1.0])
+    unanswerable_scores = np.array([0.1, 0.2, 0.6])
+    # Equal weights: refusing the 0.6 one would cost the right 0.4 answer; one in three is not worth it.
+    equal = choose_threshold(answerable_scores, answerable_f1, unanswerable_scores, answerable_share=0.5)
+    assert equal.threshold <= 0.4 and equal.refused == pytest.approx(2 / 3)
+    # When that kind of question is most of the unanswerable mix, refusing it is worth one answer.
+    weighted = choose_threshold(
+        answerable_scores, answerable_f1, unanswerable_scores, 0.5, unanswerable_weights=np.array([0.1, 0.1, 0.8])
+    )
+    assert 0.6 < weighted.threshold <= 0.8 and weighted.refused == pytest.approx(1.0)
+    assert weighted.expected_f1 == pytest.approx(0.5 * 2 / 3 + 0.5 * 1.0)

@@ -55,6 +55,15 @@ LISTED = 5  # answers the panel lists (Settings.top_k)
 # Two answerable questions for each unanswerable one (SQuAD 2.0 train's ratio): most questions a person
 # asks of their documents are answered there, but a real share are not.
 ANSWERABLE_SHARE = 2 / 3
+# How each question is asked: of its own document (answerable), of the next document of its source (a
+# question about something else: easy to refuse), or of its own document with every paragraph holding its
+# answer taken out (a question on the document's topic that it does not answer: what SQuAD 2.0's
+# unanswerable questions are like, and the hard case for "not found").
+ASK_OWN, ASK_ELSEWHERE, ASK_WITHOUT_ANSWER = 0, 1, 2
+# The unanswerable part of the mix, by kind: a person mostly asks a document about its own topic.
+UNANSWERABLE_MIX = {ASK_ELSEWHERE: 0.25, ASK_WITHOUT_ANSWER: 0.75}
+# A document left with fewer paragraphs than this once the answer's are taken out is not asked.
+MIN_PARAGRAPHS_LEFT = 10
 
 Log = Callable[[str], None]
 
@@ -64,7 +73,8 @@ class Collected:
     """Per candidate: FEATURES-ordered features, F1 against the gold answers (0 when asked elsewhere),
     whether the engine could show it, which ask it belongs to, its character range in the document and a
     checksum of its normalised text (to list candidates as the engine does); per ask: answerable, document
-    group. Caches written before the ranges were recorded load with `start` etc. None."""
+    group and how it was asked (ASK_*). Caches written before the ranges or the kinds were recorded load
+    with `start` etc. or `ask_kind` None (every unanswerable ask then counts as ASK_ELSEWHERE)."""
 
     features: np.ndarray
     f1: np.ndarray
@@ -75,6 +85,14 @@ class Collected:
     start: np.ndarray | None = None
     end: np.ndarray | None = None
     text_key: np.ndarray | None = None
+    ask_kind: np.ndarray | None = None
+
+    @property
+    def kinds(self) -> np.ndarray:
+        """ASK_* of every ask (old caches: own or elsewhere)."""
+        if self.ask_kind is not None:
+            return self.ask_kind
+        return np.where(self.ask_answerable, ASK_OWN, ASK_ELSEWHERE).astype(np.int8)
 
     def save(self, path: Path) -> None:
         np.savez_compressed(path, **{key: value for key, value in self.__dict__.items() if value is not None})
@@ -134,7 +152,7 @@ def collect(
     engine.load_model()
     documents = held_out_documents(train_dir, sources, paragraphs_per_document, log)
     ids = [engine.add_document(document) for _, document, _ in documents]
-    features, f1s, valid, asks, answerable, groups = [], [], [], [], [], []
+    features, f1s, valid, asks, answerable, groups, kinds = [], [], [], [], [], [], []
     starts, ends, keys = [], [], []
     started = time.monotonic()
     for index, (source, document, questions) in enumerate(documents):
@@ -142,12 +160,19 @@ def collect(
         other = same_source[(same_source.index(index) + 1) % len(same_source)]
         asked = [q for q in questions[::every] if q.answers]
         elsewhere = [q for q in asked if other != index and not _answer_in(q, documents[other][1].text)]
-        for target, batch, own in ((ids[index], asked, True), (ids[other], elsewhere, False)):
+        plan = [(ids[index], asked, ASK_OWN), (ids[other], elsewhere, ASK_ELSEWHERE)]
+        removed = []
+        for without, left_out in _without_answer(document, asked):
+            removed.append(engine.add_document(without))
+            plan.append((removed[-1], left_out, ASK_WITHOUT_ANSWER))
+        for target, batch, kind in plan:
+            own = kind == ASK_OWN
             for question, candidates in zip(
                 batch, engine.candidates([q.question for q in batch], [target], all_features=True)
             ):
                 ask = len(answerable)
                 answerable.append(own)
+                kinds.append(kind)
                 groups.append(index)
                 for span, evidence in zip(candidates.spans, candidates.evidence):
                     f1s.append(squad.score(evidence.text, question.answers)[1] if own else 0.0)
@@ -158,7 +183,13 @@ def collect(
                     ends.append(passage.char_start + span.char_end)
                     keys.append(zlib.crc32((squad.normalize_answer(evidence.text) or evidence.text).encode()))
                 features.append(candidates.features.astype(np.float32))
-        log(f"  {document.title}: {len(asked)} + {len(elsewhere)} questions ({time.monotonic() - started:.0f} s)")
+        for document_id in removed:
+            engine.remove(document_id)
+        without_count = sum(len(batch) for _, batch, kind in plan if kind == ASK_WITHOUT_ANSWER)
+        log(
+            f"  {document.title}: {len(asked)} + {len(elsewhere)} elsewhere + {without_count} without their answer"
+            f" ({time.monotonic() - started:.0f} s)"
+        )
     engine.close()
     return Collected(
         np.vstack(features) if features else np.zeros((0, len(FEATURES)), np.float32),
@@ -170,7 +201,40 @@ def collect(
         np.asarray(starts, np.int64),
         np.asarray(ends, np.int64),
         np.asarray(keys, np.int64),
+        np.asarray(kinds, np.int8),
     )
+
+
+def _without_answer(
+    document: Document, questions: Sequence[squad.Question]
+) -> list[tuple[Document, list[squad.Question]]]:
+    """Copies of `document` with the paragraphs that hold a question's answer taken out (its own paragraph
+    and any other containing a gold answer's text), one per distinct set taken out, with their questions.
+    A copy left with fewer than MIN_PARAGRAPHS_LEFT paragraphs is not made."""
+    paragraphs = document.text.split("\n\n")
+    by_removal: dict[tuple[int, ...], list[squad.Question]] = {}
+    for question in questions:
+        taken = tuple(
+            i
+            for i, paragraph in enumerate(paragraphs)
+            if paragraph == question.context or _answer_in(question, paragraph)
+        )
+        if len(paragraphs) - len(taken) >= MIN_PARAGRAPHS_LEFT:
+            by_removal.setdefault(taken, []).append(question)
+    copies = []
+    for number, (taken, asked) in enumerate(by_removal.items()):
+        gone = set(taken)
+        text = "\n\n".join(p for i, p in enumerate(paragraphs) if i not in gone)
+        copy = Document(
+            f"{document.path}/without/{number}",
+            f"{document.title} without {number}",
+            document.format,
+            f"{document.sha256}/without/{number}",
+            text,
+            (Page(0, 0, len(text)),),
+        )
+        copies.append((copy, asked))
+    return copies
 
 
 def _answer_in(question: squad.Question, text: str) -> bool:
@@ -357,14 +421,28 @@ def fit(data: Collected, features: Sequence[str] = RANKING_FEATURES, log: Log = 
     answers and its threshold chosen on cross-fitted top-answer scores."""
     display_top, scores, display_figures = choose_display_top(data, features, log)
     top = top_answers(data, scores)
+    kinds = data.kinds[~top.answerable]
     choice = choose_threshold(
-        top.score[top.answerable], top.f1[top.answerable], top.score[~top.answerable], ANSWERABLE_SHARE
+        top.score[top.answerable],
+        top.f1[top.answerable],
+        top.score[~top.answerable],
+        ANSWERABLE_SHARE,
+        unanswerable_mix_weights(kinds),
     )
+    refused_by_kind = {
+        name: round(100 * float((top.score[~top.answerable][kinds == kind] < choice.threshold).mean()), 2)
+        for name, kind in (("elsewhere", ASK_ELSEWHERE), ("without_answer", ASK_WITHOUT_ANSWER))
+        if (kinds == kind).any()
+    }
     fitted = fit_calibrator(data, np.ones(len(data.f1), bool), features, display_top=display_top)
     calibrator = replace(fitted, threshold=choice.threshold)
     notes = {
         "right_means": f"token F1 >= {RIGHT_F1} against a gold answer",
         "answerable_share": round(ANSWERABLE_SHARE, 4),
+        "unanswerable_mix": {
+            "elsewhere": UNANSWERABLE_MIX[ASK_ELSEWHERE],
+            "without_answer": UNANSWERABLE_MIX[ASK_WITHOUT_ANSWER],
+        },
         "display_fitted_on": (
             f"the first {display_top} answer(s) listed for each question asked of its own document "
             "(overlapping cuts and repeated texts skipped, as the engine lists them)"
@@ -376,12 +454,26 @@ def fit(data: Collected, features: Sequence[str] = RANKING_FEATURES, log: Log = 
             "answerable_f1_with_refusals": round(100 * choice.answerable_f1, 2),
             "answerable_f1_never_refusing": round(100 * choice.answerable_f1_never_refusing, 2),
             "unanswerable_refused_percent": round(100 * choice.refused, 2),
+            "unanswerable_refused_percent_by_kind": refused_by_kind,
         },
         "answerable_asks": int(data.ask_answerable.sum()),
         "unanswerable_asks": int((~data.ask_answerable).sum()),
+        "unanswerable_asks_without_answer": int((data.kinds == ASK_WITHOUT_ANSWER).sum()),
         "candidates": len(data.f1),
     }
     return calibrator, notes
+
+
+def unanswerable_mix_weights(kinds: np.ndarray) -> np.ndarray:
+    """Weights of unanswerable asks so that each kind present carries its UNANSWERABLE_MIX share (the shares
+    of the kinds present renormalised; asks of a kind outside the mix weigh nothing)."""
+    present = {kind: share for kind, share in UNANSWERABLE_MIX.items() if (kinds == kind).any()}
+    total = sum(present.values())
+    weights = np.zeros(kinds.shape)
+    for kind, share in present.items():
+        inside = kinds == kind
+        weights[inside] = share / total / inside.sum()
+    return weights
 
 
 def write_calibration(model_dir: Path, calibrator: Calibrator, notes: dict) -> dict:
@@ -393,7 +485,8 @@ def write_calibration(model_dir: Path, calibrator: Calibrator, notes: dict) -> d
         "fitted_on": (
             "held-out training articles (qa_reader.training.data.split_held_out) of "
             + ", ".join(CALIBRATION_SOURCES)
-            + ", asked as whole documents: against their own document (answerable) and the next one (not)"
+            + ", asked as whole documents: against their own document (answerable), the next one and their own"
+            " with the paragraphs holding the answer taken out (not)"
         ),
         "caveat": _caveat(manifest),
         **notes,

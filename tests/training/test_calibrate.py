@@ -155,3 +155,44 @@ def test_a_cache_keeps_the_ranges_and_an_old_one_still_loads(tmp_path):
     assert Collected.load(tmp_path / "new.npz").start.tolist() == [0, 5, 50, 20, 30]
     _listed_fixture(with_ranges=False).save(tmp_path / "old.npz")
     assert Collected.load(tmp_path / "old.npz").start is None
+
+
+def test_a_question_is_also_asked_of_its_own_document_with_its_answer_taken_out(train_dir, tiny_model_dir, monkeypatch):
+    from qa_reader.training import calibrate
+
+    documents = held_out_documents(train_dir, [SOURCE], paragraphs_per_document=40)
+    (_, document, questions), *_ = documents
+    paragraphs = document.text.split("\n\n")
+    monkeypatch.setattr(calibrate, "MIN_PARAGRAPHS_LEFT", len(paragraphs) - 1)
+    copies = calibrate._without_answer(document, questions)
+    # "Cats and dogs" is in every paragraph: nothing would be left, so those questions are not asked.
+    phases = [q for q in questions if "phases" in q.question]
+    assert sorted(q.id for _, asked in copies for q in asked) == sorted(q.id for q in phases)
+    for copy, asked in copies:
+        left = copy.text.split("\n\n")
+        assert len(left) == len(paragraphs) - 1 and all(asked[0].context != p for p in left)
+        assert all(p in paragraphs for p in left) and copy.pages[0].char_end == len(copy.text)
+        assert asked[0].answers[0] not in copy.text
+
+    data = collect(tiny_model_dir, train_dir, every=1, sources=[SOURCE], paragraphs_per_document=40, log=lambda _: None)
+    kinds = data.kinds
+    assert (kinds == calibrate.ASK_WITHOUT_ANSWER).sum() == len(phases)
+    assert not data.ask_answerable[kinds == calibrate.ASK_WITHOUT_ANSWER].any()
+    assert np.all(data.f1[np.isin(data.ask, np.flatnonzero(kinds != calibrate.ASK_OWN))] == 0.0)
+
+
+def test_each_kind_of_unanswerable_question_carries_its_share_of_the_mix():
+    from qa_reader.training.calibrate import (
+        ASK_ELSEWHERE,
+        ASK_WITHOUT_ANSWER,
+        UNANSWERABLE_MIX,
+        unanswerable_mix_weights,
+    )
+
+    kinds = np.array([ASK_ELSEWHERE] * 3 + [ASK_WITHOUT_ANSWER] * 7)
+    weights = unanswerable_mix_weights(kinds)
+    assert weights[kinds == ASK_ELSEWHERE].sum() == pytest.approx(UNANSWERABLE_MIX[ASK_ELSEWHERE])
+    assert weights[kinds == ASK_WITHOUT_ANSWER].sum() == pytest.approx(UNANSWERABLE_MIX[ASK_WITHOUT_ANSWER])
+    assert len(set(weights[kinds == ASK_WITHOUT_ANSWER])) == 1
+    # One kind alone (an old cache) carries the whole unanswerable share.
+    assert unanswerable_mix_weights(np.array([ASK_ELSEWHERE] * 4)).tolist() == [0.25] * 4
