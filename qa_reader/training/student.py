@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -147,7 +148,7 @@ def _onnx_weights(path: Path) -> dict[str, torch.Tensor]:
             if id(current) in seen:
                 continue
             seen.add(id(current))
-            if current.op_type == "Add":
+            if current.op_type in ("Add", "BiasGelu"):  # BiasGelu: lin1's bias fused into its activation
                 for name in current.input:
                     if name.endswith(".bias") and name in tensors:
                         return name
@@ -164,6 +165,18 @@ def _onnx_weights(path: Path) -> dict[str, torch.Tensor]:
             base = name[: -len("_quantized")]
             state[base] = dequantize(base, None)
     for node in graph.node:
+        if node.op_type == "QAttention":  # fused q/k/v: one (dim, 3 dim) matrix and one bias, q then k then v
+            layer = re.search(r"/transformer/layer\.(\d+)/", node.output[0])
+            if layer is None:
+                raise RuntimeError(f"cannot tell the layer of {node.name} in {path}")
+            prefix = f"distilbert.transformer.layer.{layer.group(1)}.attention"
+            packed = dequantize(node.input[1][: -len("_quantized")], axis=1)
+            biases = tensors[node.input[2]]
+            for part, (weight, bias) in enumerate(zip(np.split(packed, 3, axis=1), np.split(biases, 3))):
+                name = ("q_lin", "k_lin", "v_lin")[part]
+                state[f"model.{prefix}.{name}.weight"] = weight.T
+                state[f"model.{prefix}.{name}.bias"] = bias
+            continue
         if node.op_type not in ("MatMulInteger", "MatMul"):
             continue
         weight_input = node.input[1]
