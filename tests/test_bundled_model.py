@@ -71,6 +71,11 @@ class Unanswerable(NamedTuple):
 # lost): int8 activations are quantized with one scale per batch, so these references hold for single
 # windows only. Logits scaled by 0.9 lower every span probability by 0.015 to 0.08 (the mean by 0.046) and
 # the no-answer mean by 0.04: a one-sided shift that only the means can see without failing a kernel change.
+# Which CPU runs the graph matters more: onnxruntime multiplies int8 exactly where the CPU has VNNI (or on
+# ARM), but with 16-bit saturation of pairs of products on AVX2 (and AVX-512 without VNNI). The two give
+# span probabilities up to 0.105 apart on these questions (mean 0.029, the golden mean 0.008 apart), one
+# answer cut differently ("98 metres tall"), so each has its own references below, and the runtime's own
+# integer product tells which applies.
 PROBABILITY_TOLERANCE = 0.08  # per question: above the 0.058 of the fusions
 NULL_PROBABILITY_TOLERANCE = 0.03  # per question: three times the 0.010 of the fusions
 MEAN_TOLERANCE = 0.015  # the means: over ten times the fusions' shift, a third of the 0.9 scale's
@@ -317,7 +322,7 @@ GOLDEN = [
         0.514,
     ),
     Golden(TOWER, "Who was the architect of the west tower?", ("Brother Anselm of Tours",), 0.398),
-    Golden(TOWER, "How tall is the west tower?", ("98 metres",), 0.480),
+    Golden(TOWER, "How tall is the west tower?", ("98 metres", "98 metres tall"), 0.480),
     Golden(SCHOOL, "Which three languages do the students learn?", ("French, German and Mandarin Chinese",), 0.644),
     Golden(NIGHT_TRAIN, "When does the night train arrive in Rome?", ("9:15 the next morning", "9:15"), 0.207),
     Golden(
@@ -350,11 +355,100 @@ UNANSWERABLE = [
     Unanswerable(RECIPE, "Who invented this recipe?", 0.758),
     Unanswerable(KILIMANJARO, "What is the population of Paris?", 0.999),
 ]
+# The same references where int8 products are exact (VNNI), measured the same way on an AMD EPYC with
+# AVX-512 VNNI; the Golden and Unanswerable entries above hold the saturating (AVX2) ones.
+EXACT_PRODUCT_REFERENCES = {
+    "Who designed the Harbour Bridge?": 0.807,
+    "When was the bridge opened?": 0.901,
+    "What does the plant release as a by-product?": 0.864,
+    "How many phases does the incident response life cycle have?": 0.88,
+    "Who designed the lighthouse?": 0.959,
+    "Who was the first keeper?": 0.949,
+    "What does the caf\u00e9 serve?": 0.893,
+    "Who led the British party?": 0.91,
+    "When did the expedition reach the pole?": 0.562,
+    "What disease does a lack of insulin cause?": 0.867,
+    "Which company completed the Kessel Canal?": 0.571,
+    "Why was the Kessel Canal built?": 0.283,
+    "Where did Maria Okonkwo study?": 0.194,
+    "How old was Maria Okonkwo at her first public concert?": 0.949,
+    "When did the city council approve the plans for the library?": 0.92,
+    "How many books does the library hold?": 0.562,
+    "Why do large crystals grow in granite?": 0.255,
+    "What kind of rock is granite?": 0.737,
+    "Who led the telegraph cable project?": 0.636,
+    "How long did the cable work before it failed?": 0.796,
+    "How far has the Orvik Glacier retreated?": 0.852,
+    "What do the scientists blame the retreat on?": 0.656,
+    "Who scored three goals in the final?": 0.878,
+    "Where was the 1966 final played?": 0.749,
+    "At what temperature is the loaf baked?": 0.663,
+    "How long is the dough left in a warm place?": 0.888,
+    "Who founded the company?": 0.299,
+    "Which city did the company move its headquarters to in 2011?": 0.97,
+    "Who showed that citrus fruits could cure scurvy?": 0.792,
+    "How many photographs does the battery last for?": 0.398,
+    "What sensor does the Lumen X2 have?": 0.284,
+    "Where does the Tamsa join the Danube?": 0.645,
+    "How long is the river Tamsa?": 0.911,
+    "Who painted The Blue Orchard?": 0.378,
+    "Where does The Blue Orchard hang now?": 0.241,
+    "How long does the male keep the egg warm?": 0.462,
+    "When was the treaty signed?": 0.862,
+    "What is the radar instrument designed to measure on Europa?": 0.224,
+    "Why did the price of wheat rise in 1846?": 0.587,
+    "Who was the architect of the west tower?": 0.354,
+    "How tall is the west tower?": 0.498,
+    "Which three languages do the students learn?": 0.736,
+    "When does the night train arrive in Rome?": 0.211,
+    "Where does the name Python come from?": 0.283,
+    "Who created Python?": 0.954,
+    "Why does water boil at a lower temperature on Mount Everest?": 0.298,
+    "Why did Queen Eleanor found the hospital of Saint Luke?": 0.499,
+    "Who built the terraces?": 0.71,
+    "Which prize did the novel win in 2004?": 0.469,
+    "Who wrote The Silent Harbour?": 0.916,
+    "How much does a ticket to the museum cost?": 0.997,
+    "How many eggs does the queen lay in a day?": 0.999,
+    "Who was the engineer of the bridge?": 0.987,
+    "Who invented this recipe?": 0.813,
+    "What is the population of Paris?": 0.999,
+}
 # Any decent SQuAD reader gets these easy questions right (the bundled model gets all 50); the floor leaves
 # room for a good model that cuts a few answers differently. 5 % of one FFN matrix sign-flipped gets 45.
 EXACT_FLOOR = 43
 # The app's calibrated threshold must answer (rightly) nearly all of them and refuse the unanswerable ones.
 ANSWERED_FLOOR = 45
+
+
+def _int8_products_saturate() -> bool:
+    """True where onnxruntime's int8 matrix product saturates pairs of products at 16 bits (x86 without
+    VNNI), found by asking it: 255 × 127 four times is 129,540 exactly and 65,534 saturated."""
+    import numpy as np
+    import onnxruntime
+    from onnx import TensorProto, helper
+
+    weights = helper.make_tensor("b", TensorProto.INT8, [4, 1], [127] * 4)
+    graph = helper.make_graph(
+        [helper.make_node("MatMulInteger", ["a", "b"], ["y"])],
+        "probe",
+        [helper.make_tensor_value_info("a", TensorProto.UINT8, [1, 4])],
+        [helper.make_tensor_value_info("y", TensorProto.INT32, [1, 1])],
+        [weights],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    session = onnxruntime.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    product = int(session.run(None, {"a": np.full((1, 4), 255, np.uint8)})[0][0, 0])
+    assert product in (129_540, 65_534), product
+    return product != 129_540
+
+
+SATURATING = _int8_products_saturate()
+
+
+def _reference(question: str, saturating_reference: float) -> float:
+    """The reference probability for the int8 products of the CPU running the tests."""
+    return saturating_reference if SATURATING else EXACT_PRODUCT_REFERENCES[question]
 
 
 @pytest.fixture(scope="module")
@@ -407,7 +501,8 @@ def test_golden_answer_and_its_probability(predictions: dict[str, Prediction], g
     prediction = predictions[golden.question]
     assert _exact(prediction, golden), prediction.text
     assert prediction.text in golden.context
-    assert prediction.probability == pytest.approx(golden.probability, abs=PROBABILITY_TOLERANCE)
+    reference = _reference(golden.question, golden.probability)
+    assert prediction.probability == pytest.approx(reference, abs=PROBABILITY_TOLERANCE)
 
 
 @only_the_reference
@@ -416,7 +511,8 @@ def test_unanswerable_question_and_its_no_answer_probability(
     predictions: dict[str, Prediction], unanswerable: Unanswerable
 ) -> None:
     prediction = predictions[unanswerable.question]
-    assert prediction.null_probability == pytest.approx(unanswerable.null_probability, abs=NULL_PROBABILITY_TOLERANCE)
+    reference = _reference(unanswerable.question, unanswerable.null_probability)
+    assert prediction.null_probability == pytest.approx(reference, abs=NULL_PROBABILITY_TOLERANCE)
     # The paragraph-level threshold (a span probability) refuses it.
     assert prediction.probability < ModelFolder.open(MODEL).no_answer_threshold
 
@@ -425,9 +521,10 @@ def test_unanswerable_question_and_its_no_answer_probability(
 def test_the_mean_probabilities_match_the_reference(predictions: dict[str, Prediction]) -> None:
     """A head that scales every logit keeps every answer and moves each probability a little, all one way."""
     spans = mean(predictions[g.question].probability for g in GOLDEN)
-    assert spans == pytest.approx(mean(g.probability for g in GOLDEN), abs=MEAN_TOLERANCE)
+    assert spans == pytest.approx(mean(_reference(g.question, g.probability) for g in GOLDEN), abs=MEAN_TOLERANCE)
     nulls = mean(predictions[u.question].null_probability for u in UNANSWERABLE)
-    assert nulls == pytest.approx(mean(u.null_probability for u in UNANSWERABLE), abs=MEAN_TOLERANCE)
+    references = [_reference(u.question, u.null_probability) for u in UNANSWERABLE]
+    assert nulls == pytest.approx(mean(references), abs=MEAN_TOLERANCE)
 
 
 @only_the_reference
