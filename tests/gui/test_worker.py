@@ -11,7 +11,8 @@ import pytest
 from qa_reader.engine import Engine
 from qa_reader.gui.indexing import Indexer
 from qa_reader.gui.runner import Lane, Request, RequestState
-from qa_reader.gui.worker import EngineRunner, list_library, load_model
+from qa_reader.gui.worker import EngineRunner
+from tests.gui.conftest import hold_indexing
 
 WAIT_MS = 10000
 
@@ -60,7 +61,7 @@ def test_a_cancelled_file_never_reaches_the_library(qtbot, runner: EngineRunner,
     with qtbot.waitSignal(indexer.cancelled, timeout=WAIT_MS) as cancelled:
         runner.start()
     assert cancelled.args == [str(life_cycle_file)] and request.state == RequestState.CANCELLED
-    listing = runner.submit(list_library)
+    listing = runner.submit(Engine.library_entries)
     settle(qtbot, listing)
     assert listing.result == []
 
@@ -87,7 +88,7 @@ def test_cancelling_stops_a_file_being_read(qtbot, runner, indexer, life_cycle_p
     indexer.cancel_all()
     settle(qtbot, request)
     assert request.state == RequestState.CANCELLED
-    listing = runner.submit(list_library)
+    listing = runner.submit(Engine.library_entries)
     settle(qtbot, listing)
     assert listing.result == []
 
@@ -97,15 +98,7 @@ def test_a_question_runs_between_two_files(
 ):
     # The first file's request waits until everything is queued, so the order below does not depend on how
     # fast this machine happens to be.
-    queued = threading.Event()
-    engine_index = Engine.index
-
-    def gated_index(self, path, *args, **kwargs):
-        if Path(path) == life_cycle_pdf:
-            queued.wait(10)
-        return engine_index(self, path, *args, **kwargs)
-
-    monkeypatch.setattr(Engine, "index", gated_index)
+    queued = hold_indexing(monkeypatch, life_cycle_pdf)
     runner.start()
     document_id = index(qtbot, indexer, life_cycle_file)
     events = []
@@ -153,7 +146,7 @@ def test_a_missing_model_is_reported_and_asking_says_so(qtbot, gui_home: Path, t
     runner = EngineRunner(gui_home / "library.sqlite3", tmp_path / "no-model")
     runner.start()
     try:
-        loading = runner.submit(load_model)
+        loading = runner.submit(Engine.load_model)
         asking = runner.submit(lambda engine: engine.ask("Anything?"))
         settle(qtbot, loading, asking)
         assert loading.state == RequestState.FAILED and "does not exist" in loading.error
@@ -178,7 +171,7 @@ def test_documents_open_on_their_own_thread(qtbot, runner: EngineRunner, indexer
 
 def test_stop_closes_the_engine_on_its_thread(qtbot, runner: EngineRunner) -> None:
     runner.start()
-    settle(qtbot, runner.submit(list_library))
+    settle(qtbot, runner.submit(Engine.library_entries))
     assert runner.stop() is True
     assert not runner.running
     assert runner.stop() is True  # twice is harmless
