@@ -115,6 +115,48 @@ def test_a_question_runs_between_two_files(
     assert events.index(life_cycle_pdf.name) < events.index(pets_file.name)
 
 
+def test_a_question_is_answered_while_one_big_pdf_is_indexed(
+    qtbot, runner, indexer, life_cycle_file, life_cycle_pdf, monkeypatch
+):
+    from qa_reader import ingest
+
+    pages = 60
+    reading = threading.Event()
+    answered = threading.Event()
+    load = ingest.load
+
+    def slow_load(path, *args, progress=None, **kwargs):
+        """A 60-page PDF whose every page takes a while, until the question has been answered."""
+        document = load(path, *args, **kwargs)
+        for page in range(1, pages + 1):
+            progress(page, pages)
+            reading.set()
+            if not answered.is_set():
+                answered.wait(0.1)
+        return document
+
+    runner.start()
+    document_id = index(qtbot, indexer, life_cycle_file)
+    monkeypatch.setattr(ingest, "load", slow_load)
+    indexing = indexer.index(str(life_cycle_pdf))
+    assert reading.wait(WAIT_MS / 1000)
+    seen = []
+
+    def on_answered(result) -> None:
+        seen.append((result.answers[0].text, indexing.state))
+
+    def ask(engine: Engine):
+        result = engine.ask("What are the phases?", [document_id])
+        answered.set()
+        return result
+
+    question = runner.submit(ask, done=on_answered)
+    settle(qtbot, question, indexing)
+    # Answered between two pages, over the documents already indexed; the PDF was still being read.
+    assert seen == [("preparation, detection and analysis", RequestState.RUNNING)]
+    assert indexing.state == RequestState.DONE and indexing.result.page_count == 2
+
+
 def test_each_windows_lane_keeps_its_own_question(qtbot, runner: EngineRunner, indexer, life_cycle_file) -> None:
     runner.start()
     document_id = index(qtbot, indexer, life_cycle_file)
