@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from functools import partial
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Signal, SignalInstance
 
 from qa_reader import config
 from qa_reader.gui.runner import Lane, Request, Runner
@@ -90,7 +90,7 @@ class QuestionController(QObject):
                 engine.import_history(old)
             return engine.history()
 
-        return self._runner.submit(op, done=self.historyLoaded.emit)
+        return self._runner.submit(op, done=partial(self._say, self.historyLoaded))
 
     def ask(
         self, question: str, ids: Sequence[int] | None, scope: str, *, live: bool = False, into_session: bool = True
@@ -107,13 +107,13 @@ class QuestionController(QObject):
             return self._runner.submit(
                 partial(_ask_quickly, question, ids),
                 done=partial(self._on_live_answered, scope),
-                failed=self.failed.emit,
+                failed=partial(self._say, self.failed),
                 lane=self._asks,
             )
         return self._runner.submit(
             lambda engine: engine.ask(question, ids),
             done=partial(self._on_answered, scope, into_session),
-            failed=self.failed.emit,
+            failed=partial(self._say, self.failed),
             lane=self._asks,
         )
 
@@ -134,6 +134,10 @@ class QuestionController(QObject):
         if shown is not None and any(a.document_id == document_id for a in shown.answers + shown.guesses):
             return True
         return self.covers(document_id)
+
+    def _say(self, signal: SignalInstance, value: object) -> None:
+        # A bound method, not the signal's own emit: the runner drops it once this controller is deleted.
+        signal.emit(value)
 
     def _on_answered(self, scope: str, into_session: bool, answers: AnswerSet) -> None:
         if into_session:
