@@ -14,7 +14,7 @@ from qa_reader import config, squad
 from qa_reader.calibration import feature_matrix
 from qa_reader.engine import Engine
 from qa_reader.errors import UserError
-from qa_reader.evaluate import ParagraphReader
+from qa_reader.reader.build import Reader, build_reader
 
 FP32_FILE = "model.fp32.onnx"
 PDF_QUESTIONS = (
@@ -38,7 +38,7 @@ def _median_ms(values: list[float]) -> float:
     return round(statistics.median(values) * 1000, 2)
 
 
-def _time_reader(reader: ParagraphReader, questions: list[squad.Question]) -> list[float]:
+def _time_reader(reader: Reader, questions: list[squad.Question]) -> list[float]:
     timings = []
     for question in questions:
         started = time.perf_counter()
@@ -56,9 +56,9 @@ def run(model_dir: Path, question_count: int, pdf: Path | None, log: Callable[[s
         raise UserError(f"{dev_path} is missing; the benchmark needs the shared data folder.")
     questions = squad.load(dev_path)[:question_count]
 
-    readers = {"int8": ParagraphReader(model_dir)}
+    readers = {"int8": build_reader(model_dir)}
     if (Path(model_dir) / FP32_FILE).exists():
-        readers["fp32"] = ParagraphReader(model_dir, model_file=FP32_FILE)
+        readers["fp32"] = build_reader(model_dir, model_file=FP32_FILE)
     for reader in readers.values():
         _time_reader(reader, questions[:20])  # warm-up
     timings: dict[str, list[float]] = {name: [] for name in readers}

@@ -299,7 +299,9 @@ def _eval(args: argparse.Namespace) -> int:
         if args.reader == "baseline":
             paragraph_report, _ = evaluate.evaluate_paragraphs(evaluate.BaselineParagraphReader(), questions, show)
         else:
-            paragraph_report, _ = evaluate.evaluate_paragraphs(evaluate.ParagraphReader(model_dir), questions, show)
+            from qa_reader.reader.build import build_reader
+
+            paragraph_report, _ = evaluate.evaluate_paragraphs(build_reader(model_dir), questions, show)
         figures = paragraph_report.as_dict()
     if args.json:
         print(json.dumps(figures))

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any, get_args, get_type_hints
 
 DEFAULT_MODEL_NAME = "minilm-distilbert-squad-int8"
 HOME_VARIABLE = "QA_READER_HOME"
@@ -56,28 +58,71 @@ def default_model_dir() -> Path:
     return models_dir() / DEFAULT_MODEL_NAME
 
 
+def _setting(default: object, *, answers: bool, reload: bool, saved: bool) -> Any:
+    """A field of Settings that says what it takes part in: `answers`, the answer cache key (it changes the
+    answers); `reload`, the reader is built again when it changes; `saved`, the app remembers it between runs."""
+    return field(default=default, metadata={"answers": answers, "reload": reload, "saved": saved})
+
+
 @dataclass(frozen=True)
 class Settings:
-    """How much reading a question gets: the speed/accuracy budget and the answer threshold."""
+    """How much reading a question gets: the speed/accuracy budget and the answer threshold. Each field is
+    declared once, with what it takes part in (see `_setting`), and the cache key, the reload decision and the
+    saved preferences all follow from these declarations."""
 
-    passages_to_read: int = 12  # BM25 top passages read by the model (neighbours of the best ones added)
-    neighbours_of: int = 2  # the best this-many passages also bring their neighbours
-    read_whole_below: int = 16  # documents with at most this many passages are read whole
-    max_length: int = 384  # tokens per window
-    doc_stride: int = 128
-    max_answer_tokens: int = 30
-    threads: int = 0  # 0: onnxruntime's choice
+    # BM25 top passages read by the model (neighbours of the best ones added)
+    passages_to_read: int = _setting(12, answers=True, reload=False, saved=True)
+    neighbours_of: int = _setting(2, answers=True, reload=False, saved=False)  # the best this-many bring neighbours
+    read_whole_below: int = _setting(16, answers=True, reload=False, saved=False)  # at most this many passages: whole
+    max_length: int = _setting(384, answers=True, reload=True, saved=True)  # tokens per window
+    doc_stride: int = _setting(128, answers=True, reload=True, saved=False)
+    max_answer_tokens: int = _setting(30, answers=True, reload=False, saved=False)
+    threads: int = _setting(0, answers=False, reload=True, saved=True)  # 0: onnxruntime's choice
     # Answers are ranked by log(span probability) + retrieval_weight × the passage's BM25 relevance: the
     # reader's probabilities are per window, and the passage's match to the question separates a right
     # answer from a confident one in the wrong passage (tuned on half the SQuAD dev articles as whole
     # documents, document-level F1 40.7 -> 65.4; the other half 42.9 -> 66.9).
-    retrieval_weight: float = 0.4
-    threshold: float | None = None  # None: the model manifest's calibrated no-answer threshold
-    top_k: int = 5
+    retrieval_weight: float = _setting(0.4, answers=True, reload=False, saved=False)
+    # None: the model manifest's calibrated no-answer threshold. Applied to cached answers, so not in the key.
+    threshold: float | None = _setting(None, answers=False, reload=False, saved=True)
+    top_k: int = _setting(5, answers=False, reload=False, saved=False)  # answers listed; cut after the cache
+
+    @classmethod
+    def names(cls, role: str) -> tuple[str, ...]:
+        """The fields declared with `role` ("answers", "reload" or "saved") set, in declaration order."""
+        return tuple(item.name for item in fields(cls) if item.metadata[role])
 
     def cache_key(self) -> str:
         """The settings that change answers, as a stable string for the answer cache."""
-        return (
-            f"p{self.passages_to_read}n{self.neighbours_of}w{self.read_whole_below}"
-            f"l{self.max_length}s{self.doc_stride}a{self.max_answer_tokens}r{self.retrieval_weight}"
-        )
+        return ";".join(f"{name}={getattr(self, name)!r}" for name in self.names("answers"))
+
+    def needs_reload(self, other: Settings) -> bool:
+        """Whether changing from `other` to these settings means building the reader again."""
+        return any(getattr(self, name) != getattr(other, name) for name in self.names("reload"))
+
+    def saved(self) -> dict[str, str]:
+        """The settings the app remembers, as text ("" for None)."""
+        values = {name: getattr(self, name) for name in self.names("saved")}
+        return {name: "" if value is None else str(value) for name, value in values.items()}
+
+    @classmethod
+    def from_saved(cls, values: Mapping[str, object]) -> Settings:
+        """Settings from remembered text (see `saved`): defaults for anything missing or unreadable."""
+        hints = get_type_hints(cls)
+        chosen = {}
+        for name in cls.names("saved"):
+            if name in values:
+                try:
+                    chosen[name] = _parse(values[name], hints[name])
+                except (TypeError, ValueError):
+                    continue
+        return cls(**chosen)
+
+
+def _parse(value: object, hint: object) -> object:
+    """`value` (text from a preferences file) as the type `hint` (int, float, or one of them | None)."""
+    kinds = get_args(hint) or (hint,)
+    if value in ("", None) and type(None) in kinds:
+        return None
+    kind = next(kind for kind in kinds if kind is not type(None))
+    return kind(value)

@@ -19,16 +19,29 @@ import numpy as np
 
 from qa_reader import config, ingest, search
 from qa_reader.calibration import FEATURES, Calibrator, SpanEvidence, feature_matrix
-from qa_reader.errors import UserError
+from qa_reader.errors import DocumentError, UserError, failure_reason
 from qa_reader.highlight import span_highlights
 from qa_reader.ingest.files import check_file, sample_sha256
+from qa_reader.ingest.text import headings_of_markdown
 from qa_reader.passages import split_passages
+from qa_reader.reader.build import Reader, build_reader
 from qa_reader.reader.model import ModelFolder
-from qa_reader.reader.predict import ContextSpan, ReadRequest, read_many
-from qa_reader.reader.windows import TokenizedText, WindowMaker, WindowSettings
+from qa_reader.reader.predict import ContextSpan, ReadRequest
+from qa_reader.reader.windows import TokenizedText
 from qa_reader.squad import normalize_answer
-from qa_reader.store import DocumentRecord, Library
-from qa_reader.types import Answer, AnswerSet, Document, Highlight, Page, Passage
+from qa_reader.store import Library
+from qa_reader.types import (
+    Answer,
+    AnswerSet,
+    Document,
+    DocumentContent,
+    DocumentRecord,
+    FailureReason,
+    Highlight,
+    LibraryEntry,
+    Page,
+    Passage,
+)
 
 MAX_QUESTION_CHARS = 1000
 # A file modified this close to being indexed is hashed in full next time (see Engine._looks_unchanged).
@@ -39,6 +52,10 @@ ANSWER_FORMAT = "answer-v2"
 _SENTENCE_END = re.compile(r"[.!?][\"'’”)\]]*\s|\n\s*\n")
 
 ProgressCallback = Callable[[str, float], None]
+# Called between the steps of indexing a file (after each page of a PDF is read, and once its passages are
+# made): the engine holds no transaction there, so other calls to it (a question) may run inside.
+BetweenSteps = Callable[[], None]
+FIRST_MS_PER_PASSAGE = 15.0  # what a passage is taken to cost until a question has been timed on this machine
 
 
 @dataclass(frozen=True)
@@ -57,6 +74,29 @@ class Candidates:
 
 class Cancelled(Exception):
     """Raised inside `Engine.index` when its cancel event is set."""
+
+
+class TooSlow(UserError):
+    """A question that would take longer than the caller allows (see `Engine.ask`'s `within_ms`)."""
+
+    def __init__(self, estimate_ms: float, within_ms: float) -> None:
+        super().__init__(
+            f"A question here takes about {estimate_ms:.0f} ms on this machine, more than the {within_ms:.0f} ms "
+            "allowed."
+        )
+        self.estimate_ms = estimate_ms
+
+
+class ReadingSpeed:
+    """Milliseconds per passage read, measured on this machine from the questions the model answered."""
+
+    def __init__(self, ms_per_passage: float = FIRST_MS_PER_PASSAGE) -> None:
+        self.ms_per_passage = ms_per_passage
+
+    def learn(self, elapsed_ms: float, passages: int) -> None:
+        """Fold a question's time into the speed (half the old figure, half the new)."""
+        if passages:
+            self.ms_per_passage = 0.5 * self.ms_per_passage + 0.5 * elapsed_ms / passages
 
 
 def normalize_question(question: str) -> str:
@@ -89,10 +129,9 @@ class Engine:
         self.library = Library(library_path)
         self.model_dir = Path(model_dir) if model_dir is not None else config.default_model_dir()
         self.settings = settings or config.Settings()
+        self.speed = ReadingSpeed()
         self._folder: ModelFolder | None = None
-        self._model: ModelFolder | None = None
-        self._maker: WindowMaker | None = None
-        self._runner: Callable | None = None
+        self._reader: Reader | None = None
         self._tokens: OrderedDict[int, TokenizedText] = OrderedDict()
         self._calibrator: Calibrator | bool | None = None  # False: the model has no usable calibration
 
@@ -109,35 +148,24 @@ class Engine:
 
     def load_model(self) -> ModelFolder:
         """Load and verify the model (once). Raises UserError for a missing or damaged model."""
-        if self._model is None:
-            from qa_reader.reader.session import OnnxReader
+        return self._ready_reader().model
 
-            model = self.model_folder()
-            try:
-                maker = WindowMaker.from_file(
-                    model.tokenizer_file,
-                    WindowSettings(
-                        max_length=min(self.settings.max_length, model.max_sequence_length),
-                        doc_stride=self.settings.doc_stride,
-                    ),
-                )
-            except Exception as error:  # tokenizers raises plain Exceptions for unreadable files
-                raise UserError(f"The tokenizer {model.tokenizer_file} cannot be read ({error}).") from error
-            self._runner = OnnxReader(model, self.settings.threads)
-            self._maker = maker
-            self._model = model
-        return self._model
+    @property
+    def model_loaded(self) -> bool:
+        """Whether the reader (its ONNX session) has been built."""
+        return self._reader is not None
+
+    def _ready_reader(self) -> Reader:
+        if self._reader is None:
+            self._reader = build_reader(self.model_folder(), self.settings)
+        return self._reader
 
     def update_settings(self, settings: config.Settings) -> None:
-        """Apply new settings; a changed window length or thread count reloads the model."""
-        reload = (settings.max_length, settings.doc_stride, settings.threads) != (
-            self.settings.max_length,
-            self.settings.doc_stride,
-            self.settings.threads,
-        )
+        """Apply new settings; one declared `reload` (window length, stride, threads) builds the reader again."""
+        reload = settings.needs_reload(self.settings)
         self.settings = settings
         if reload:
-            self._model = None
+            self._reader = None
             self._tokens.clear()
 
     @property
@@ -164,14 +192,18 @@ class Engine:
         progress: ProgressCallback | None = None,
         cancel: threading.Event | None = None,
         remember_failure: bool = False,
+        between_steps: BetweenSteps | None = None,
     ) -> DocumentRecord:
         """Add a file to the library (or refresh it) and return its record.
 
         An unchanged file (same size and mtime, or same content hash) is not read again. Raises
         UserError for unreadable input (recorded as a failed document only with `remember_failure`),
-        Cancelled when `cancel` is set; the library is unchanged in both cases.
+        Cancelled when `cancel` is set; the library is unchanged in both cases. `between_steps` is called
+        after each page of a PDF is read and once the passages are made, where other calls to this engine
+        (a question, over the documents already indexed) may run before indexing goes on.
         """
         report = progress or (lambda stage, fraction: None)
+        pause = between_steps or (lambda: None)
         try:
             absolute = str(Path(path).expanduser().resolve())
         except RuntimeError:  # Python 3.11 says "Symlink loop" this way; later versions raise OSError
@@ -188,7 +220,7 @@ class Engine:
         except OSError as error:
             raise UserError(f"{path} cannot be read ({error.strerror}).") from None
         existing = self.library.document_by_path(absolute)
-        if existing is not None and existing.status != "failed" and self._looks_unchanged(existing, stat):
+        if existing is not None and existing.status.searchable and self._looks_unchanged(existing, stat):
             report("unchanged", 1.0)
             return existing
         report("reading", 0.0)
@@ -197,7 +229,7 @@ class Engine:
             check_file(Path(absolute), name=Path(path).name)
             sample = sample_sha256(absolute, stat.st_size)
             sha256 = ingest.sha256_file(absolute)
-            if existing is not None and existing.status != "failed" and existing.sha256 == sha256:
+            if existing is not None and existing.status.searchable and existing.sha256 == sha256:
                 self.library.touch(existing.id, stat.st_mtime, stat.st_size, sample)
                 report("unchanged", 1.0)
                 return self.library.document(existing.id)
@@ -206,16 +238,19 @@ class Engine:
             def page_read(done: int, total: int) -> None:
                 report("reading", 0.7 * done / total)
                 _check_cancel(cancel)
+                pause()
+                _check_cancel(cancel)
 
             document = ingest.load(absolute, sha256=sha256, progress=page_read)
         except UserError as error:
             if remember_failure:
-                self.library.record_failure(absolute, str(error), mtime=stat.st_mtime, size=stat.st_size)
+                reason = failure_reason(error)
+                self.library.record_failure(absolute, str(error), reason, mtime=stat.st_mtime, size=stat.st_size)
             raise
         _check_cancel(cancel)
         report("passages", 0.7)
         document_id = self.add_document(
-            document, mtime=stat.st_mtime, size=stat.st_size, cancel=cancel, sample_sha256=sample
+            document, mtime=stat.st_mtime, size=stat.st_size, cancel=cancel, sample_sha256=sample, between_steps=pause
         )
         report("ready", 1.0)
         return self.library.document(document_id)
@@ -227,12 +262,17 @@ class Engine:
         size: int = 0,
         cancel: threading.Event | None = None,
         sample_sha256: str = "",
+        between_steps: BetweenSteps | None = None,
     ) -> int:
-        """Store an already-loaded document with its passages; return its id."""
+        """Store an already-loaded document with its passages; return its id. `between_steps` is called once
+        the passages are made, before they are stored (see `index`)."""
         passages = split_passages(document.text)
         if not passages:
-            raise UserError(f"{Path(document.path).name} contains no text to search.")
+            raise DocumentError(f"{Path(document.path).name} contains no text to search.", FailureReason.NO_TEXT)
         _check_cancel(cancel)
+        if between_steps is not None:
+            between_steps()
+            _check_cancel(cancel)
         previous = self.library.document_by_path(document.path)
         document_id = self.library.save_document(
             document, passages, mtime=mtime, size=size, sample_sha256=sample_sha256
@@ -243,6 +283,27 @@ class Engine:
 
     def documents(self) -> list[DocumentRecord]:
         return self.library.documents()
+
+    def library_entries(self) -> list[LibraryEntry]:
+        """Every document of the library with how its file on disk compares with what was indexed: gone, or
+        changed since (a failed one is never stale: it is read again only when asked to)."""
+        entries = []
+        for record in self.library.documents():
+            missing = not Path(record.path).exists()
+            stale = not missing and record.status.searchable and self.is_stale(record)
+            entries.append(LibraryEntry(record, stale, missing))
+        return entries
+
+    def document_content(self, document_id: int) -> DocumentContent:
+        """What the document view shows of one document: its text, pages, character boxes (read page by page
+        when first needed) and a Markdown file's headings. Raises UserError when it is not in the library."""
+        record = self.library.document(document_id)
+        pages = tuple(self.library.pages(document_id))
+        headings: tuple[tuple[int, str], ...] = ()
+        if record.format == "md":
+            headings = tuple(headings_of_markdown(Path(record.path)))
+        boxes = self.library.character_boxes(document_id, pages)
+        return DocumentContent(record, self.library.document_text(document_id), pages, boxes, headings)
 
     def remove(self, document_id: int) -> None:
         self.library.remove(document_id)
@@ -290,11 +351,14 @@ class Engine:
         document_ids: Sequence[int] | None = None,
         top_k: int | None = None,
         remember: bool = True,
+        within_ms: float | None = None,
     ) -> AnswerSet:
         """Answer a question over some documents (None: every searchable one in the library).
 
         `remember=False` keeps it out of the question history (live answers while typing, batches).
-        Raises UserError for an empty or overlong question, an empty library or a model problem.
+        `within_ms`: a question the model would take longer than this to read (`estimate_ms`) is not read.
+        Raises UserError for an empty or overlong question, an empty library or a model problem; TooSlow (a
+        UserError) for a question over `within_ms` whose answers are not in the cache.
         """
         started = time.perf_counter()
         question = check_question(question)
@@ -305,9 +369,14 @@ class Engine:
             candidates = [_answer_from_json(item) for item in json.loads(cached)]
             from_cache = True
         else:
+            passages = self.passages_read(records)
+            estimate = passages * self.speed.ms_per_passage
+            if within_ms is not None and estimate > within_ms:
+                raise TooSlow(estimate, within_ms)
             self.load_model()
             candidates = self._read(question, records)
             self.library.cache(key, question, json.dumps([_answer_to_json(a) for a in candidates]))
+            self.speed.learn((time.perf_counter() - started) * 1000, passages)
             from_cache = False
         result = self._answer_set(question, candidates, top_k, from_cache, started)
         if remember:
@@ -353,14 +422,23 @@ class Engine:
         candidates = [_answer_from_json(item) for item in json.loads(cached)]
         return self._answer_set(question, candidates, top_k, True, started)
 
+    def passages_read(self, records: Sequence[DocumentRecord]) -> int:
+        """How many passages a question about these documents reads (see `search.passages_read`)."""
+        return search.passages_read([record.passage_count for record in records], self.settings)
+
+    def estimate_ms(self, document_ids: Sequence[int] | None = None) -> float:
+        """How long the model should take to read a question about these documents (None: the library) on
+        this machine. Raises UserError like `ask` when there is nothing to ask."""
+        return self.passages_read(self._searchable(document_ids)) * self.speed.ms_per_passage
+
     def _searchable(self, document_ids: Sequence[int] | None) -> list[DocumentRecord]:
         if document_ids is None:
-            records = [r for r in self.library.documents() if r.status in ("ready", "partial")]
+            records = [r for r in self.library.documents() if r.status.searchable]
             if not records:
                 raise UserError("The library has no searchable document yet: add one first.")
             return records
         records = [self.library.document(i) for i in document_ids]
-        unusable = [r for r in records if r.status not in ("ready", "partial")]
+        unusable = [r for r in records if not r.status.searchable]
         if unusable:
             raise UserError(f"{Path(unusable[0].path).name} could not be indexed: {unusable[0].error}")
         if not records:
@@ -375,10 +453,10 @@ class Engine:
         return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()
 
     def _tokenized(self, passage_ids: Sequence[int], texts: dict[int, str]) -> list[TokenizedText]:
-        assert self._maker is not None
+        maker = self._ready_reader().maker
         missing = [i for i in passage_ids if i not in self._tokens]
         if missing:
-            for passage_id, tokens in zip(missing, self._maker.tokenize([texts[i] for i in missing])):
+            for passage_id, tokens in zip(missing, maker.tokenize([texts[i] for i in missing])):
                 self._tokens[passage_id] = tokens
         result = []
         for passage_id in passage_ids:
@@ -456,7 +534,7 @@ class Engine:
     def _gather(
         self, questions: Sequence[str], records: Sequence[DocumentRecord], needed: Sequence[str]
     ) -> list[Candidates]:
-        assert self._maker is not None and self._runner is not None
+        reader = self._ready_reader()
         chosen: list[tuple[list[int], dict[int, tuple[int, Passage]], dict[int, float], dict[int, bool]]] = []
         bm25_scale = math.log(1 + self.library.total_passages())
         requests: list[ReadRequest] = []
@@ -471,10 +549,8 @@ class Engine:
             relevance = {i: value / bm25_scale for i, value in relevance.items()}
             chosen.append((passage_ids, rows, relevance, contents))
             contexts = self._tokenized(passage_ids, {i: rows[i][1].text for i in passage_ids})
-            requests.append(ReadRequest(self._maker.question_ids(question), contexts))
-        spans_per_question = read_many(
-            self._runner, self._maker, requests, max_answer_tokens=self.settings.max_answer_tokens
-        )
+            requests.append(ReadRequest(reader.maker.question_ids(question), contexts))
+        spans_per_question = reader.read(requests, max_answer_tokens=self.settings.max_answer_tokens)
         gathered = []
         for question, (passage_ids, rows, relevance, contents), spans in zip(questions, chosen, spans_per_question):
             evidence = _evidence(spans, passage_ids, rows, relevance, contents)
@@ -566,7 +642,12 @@ class Engine:
         return tuple(span_highlights(pages, boxes, char_start, char_end))
 
     def history(self) -> list[str]:
+        """The questions asked (and remembered), most recent first: the app's one question history."""
         return self.library.history()
+
+    def import_history(self, questions: Sequence[str]) -> None:
+        """Add questions remembered elsewhere (most recent first) to the history, behind those asked since."""
+        self.library.import_history(questions)
 
 
 def _evidence(

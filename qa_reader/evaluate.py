@@ -17,9 +17,7 @@ from qa_reader.calibration import RIGHT_F1, expected_calibration_error
 from qa_reader.config import Settings
 from qa_reader.engine import Engine
 from qa_reader.errors import UserError
-from qa_reader.reader.model import ModelFolder
-from qa_reader.reader.predict import ReadRequest, read_many
-from qa_reader.reader.windows import WindowMaker, WindowSettings
+from qa_reader.reader.build import Prediction, Reader
 from qa_reader.types import AnswerSet, Document, Page
 
 Progress = Callable[[int, int], None]
@@ -47,15 +45,6 @@ class EvalReport:
             "ms_p50": round(self.ms_p50, 2),
             "ms_p90": round(self.ms_p90, 2),
         }
-
-
-@dataclass(frozen=True)
-class Prediction:
-    """The reader's best span for a question and its probability ("" when there is no span)."""
-
-    text: str
-    probability: float
-    null_probability: float
 
 
 def load_questions(path: str | Path, limit: int | None = None) -> list[squad.Question]:
@@ -86,31 +75,6 @@ def _report(scores: Sequence[tuple[float, float]], timings_ms: Sequence[float], 
     )
 
 
-class ParagraphReader:
-    """The bare reader on one paragraph per question, as the SQuAD benchmark defines it."""
-
-    def __init__(self, model_dir: str | Path, settings: Settings | None = None, model_file: str | None = None) -> None:
-        from qa_reader.reader.session import OnnxReader
-
-        settings = settings or Settings()
-        self.model = ModelFolder.open(model_dir, verify=model_file is None)
-        if model_file is not None:
-            self.model = ModelFolder(self.model.path, {**self.model.manifest, "sha256": ""})
-        self.maker = WindowMaker.from_file(
-            self.model.tokenizer_file, WindowSettings(max_length=settings.max_length, doc_stride=settings.doc_stride)
-        )
-        self.runner = OnnxReader(self.model, settings.threads, model_file=model_file)
-        self.max_answer_tokens = settings.max_answer_tokens
-
-    def predict(self, question: str, context: str) -> Prediction:
-        request = ReadRequest(self.maker.question_ids(question), self.maker.tokenize([context]))
-        spans = read_many(self.runner, self.maker, [request], max_answer_tokens=self.max_answer_tokens)[0]
-        if not spans:
-            return Prediction("", 0.0, 1.0)
-        best = spans[0]
-        return Prediction(context[best.char_start : best.char_end], best.probability, best.null_probability)
-
-
 class BaselineParagraphReader:
     """The sliding-window word-overlap baseline on one paragraph per question (no model)."""
 
@@ -120,11 +84,12 @@ class BaselineParagraphReader:
 
 
 def evaluate_paragraphs(
-    reader: ParagraphReader | BaselineParagraphReader,
+    reader: Reader | BaselineParagraphReader,
     questions: Sequence[squad.Question],
     progress: Progress | None = None,
 ) -> tuple[EvalReport, list[Prediction]]:
-    """Score the reader's best span for each question against its own paragraph, timing each question."""
+    """Score the reader's best span for each question against its own paragraph (see `Reader.predict`),
+    timing each question."""
     scores, timings, predictions = [], [], []
     wall = time.perf_counter()
     for number, question in enumerate(questions, start=1):

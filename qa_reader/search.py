@@ -44,6 +44,14 @@ def relevance(library: Library, question: str, passage_ids: Sequence[int]) -> di
     return library.bm25_scores(match, passage_ids) if match else {}
 
 
+def passages_read(passage_counts: Sequence[int], settings: Settings) -> int:
+    """How many passages `choose_passages` reads for a question about documents of these sizes: the small ones
+    whole, and one budget (with neighbours) shared by all the large ones."""
+    small = sum(count for count in passage_counts if count <= settings.read_whole_below)
+    large = any(count > settings.read_whole_below for count in passage_counts)
+    return small + (settings.passages_to_read + 2 * settings.neighbours_of if large else 0)
+
+
 def choose_passages(library: Library, question: str, document_ids: Sequence[int], settings: Settings) -> list[int]:
     """Passage ids to read, best-first by BM25 (neighbours right after the passage that brought them).
 

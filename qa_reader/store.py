@@ -9,9 +9,10 @@ import json
 import logging
 import os
 import sqlite3
+import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +20,7 @@ import sqlite_utils
 
 from qa_reader.errors import UserError
 from qa_reader.passages import looks_like_contents
-from qa_reader.types import Document, Page, Passage
+from qa_reader.types import Document, DocumentRecord, DocumentStatus, FailureReason, Page, Passage
 
 log = logging.getLogger(__name__)
 
@@ -30,26 +31,6 @@ BUSY_TIMEOUT_SECONDS = 60.0
 OPTIONAL_WRITE_WAIT_SECONDS = 2.0
 _WAL_ATTEMPTS = 600
 _RETRY_PAUSE_SECONDS = 0.05
-
-
-@dataclass(frozen=True)
-class DocumentRecord:
-    """A document as the library knows it."""
-
-    id: int
-    path: str
-    title: str
-    format: str
-    sha256: str
-    size: int
-    mtime: float
-    page_count: int
-    passage_count: int
-    status: str  # "ready", "partial" (some pages scanned), "failed"
-    error: str
-    warnings: tuple[str, ...]
-    indexed_at: float  # when the file's content was last read or hashed in full
-    sample_sha256: str = ""  # ingest.files.sample_sha256 of the file as indexed ("": not known)
 
 
 def _v1(db: sqlite_utils.Database) -> None:
@@ -111,7 +92,39 @@ def _v2(db: sqlite_utils.Database) -> None:
     db["documents"].add_column("sample_sha256", str)
 
 
-MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_v1, _v2)
+def _v3(db: sqlite_utils.Database) -> None:
+    # Why a document failed is a code (the message is for people), and a partial PDF names its scanned pages.
+    db["documents"].add_column("reason", str, not_null_default="")
+    db["documents"].add_column("scanned_pages", str, not_null_default="[]")
+    failed = db.execute("SELECT id, error FROM documents WHERE status = ?", [DocumentStatus.FAILED.value])
+    for document_id, message in failed.fetchall():
+        db["documents"].update(document_id, {"reason": _reason_from_message(message or "")})
+
+
+# How the messages of failures recorded before reason codes were stored begin, after the file's name. Read once,
+# by the migration; from then on the code is stored with the failure.
+_OLD_MESSAGES: tuple[tuple[tuple[str, ...], FailureReason], ...] = (
+    ((" is scanned:",), FailureReason.SCANNED),
+    ((" is encrypted:", " is protected by drm"), FailureReason.ENCRYPTED),
+    ((" is damaged", " is not a valid epub", "not a pdf at all"), FailureReason.DAMAGED),
+    ((" contains no text",), FailureReason.NO_TEXT),
+    (
+        (" holds binary data", " is a zip-based file", " is a folder", " is not a regular file"),
+        FailureReason.UNSUPPORTED,
+    ),
+    ((" expands to more than",), FailureReason.TOO_LARGE),
+)
+
+
+def _reason_from_message(message: str) -> FailureReason:
+    lowered = message.lower()
+    for phrases, reason in _OLD_MESSAGES:
+        if any(phrase in lowered for phrase in phrases):
+            return reason
+    return FailureReason.UNREADABLE
+
+
+MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_v1, _v2, _v3)
 
 
 def _make_folder(folder: Path) -> None:
@@ -297,6 +310,16 @@ class Library:
         """(char_start, float32 (n, 4) boxes) of one page, or None for flowing text."""
         return read_page_boxes(self.db.conn, document_id, page_index)
 
+    def character_boxes(self, document_id: int, pages: Sequence[Page]) -> PageBoxes:
+        """A document's character boxes (none for flowing text), read page by page when first needed; an
+        in-memory library, which no other connection can read, hands them all over at once."""
+        with_boxes = self.pages_with_boxes(document_id)
+        if self.path is None:
+            stored = {index: self.page_boxes(document_id, index) for index in with_boxes}
+            held = {index: boxes for index, boxes in stored.items() if boxes is not None}
+            return PageBoxes(None, document_id, pages, with_boxes, held)
+        return PageBoxes(self.path, document_id, pages, with_boxes)
+
     def pages_with_boxes(self, document_id: int) -> set[int]:
         """The pages of a document that have character boxes (none for flowing text)."""
         rows = self.db.execute("SELECT page_index FROM geometry WHERE document_id = ?", [document_id])
@@ -314,7 +337,7 @@ class Library:
     ) -> int:
         """Insert or replace a document and everything derived from it in one transaction; return its id."""
         passages = list(passages)
-        status = "partial" if document.scanned_pages else "ready"
+        status = DocumentStatus.PARTIAL if document.scanned_pages else DocumentStatus.READY
         with self._writing():
             existing = self.document_by_path(document.path)
             if existing is not None:
@@ -329,8 +352,10 @@ class Library:
                 "sample_sha256": sample_sha256,
                 "page_count": len(document.pages),
                 "passage_count": len(passages),
-                "status": status,
+                "status": status.value,
                 "error": "",
+                "reason": FailureReason.NONE.value,
+                "scanned_pages": json.dumps(list(document.scanned_pages)),
                 "warnings": json.dumps(list(document.warnings)),
                 "indexed_at": time.time(),
             }
@@ -399,8 +424,17 @@ class Library:
         for table in ("passages", "geometry", "pages", "document_text"):
             self.db.execute(f"DELETE FROM {table} WHERE document_id = ?", [document_id])
 
-    def record_failure(self, path: str, message: str, sha256: str = "", mtime: float = 0.0, size: int = 0) -> int:
-        """Remember that a file could not be indexed (keeping nothing stale of it); return its id."""
+    def record_failure(
+        self,
+        path: str,
+        message: str,
+        reason: FailureReason = FailureReason.UNREADABLE,
+        sha256: str = "",
+        mtime: float = 0.0,
+        size: int = 0,
+    ) -> int:
+        """Remember that a file could not be indexed, why (`reason`) and the sentence saying so, keeping nothing
+        stale of it; return its id."""
         with self._writing():
             existing = self.document_by_path(path)
             if existing is not None:
@@ -415,8 +449,10 @@ class Library:
                 "sample_sha256": "",
                 "page_count": 0,
                 "passage_count": 0,
-                "status": "failed",
+                "status": DocumentStatus.FAILED.value,
                 "error": message,
+                "reason": reason.value,
+                "scanned_pages": "[]",
                 "warnings": "[]",
                 "indexed_at": time.time(),
             }
@@ -532,6 +568,16 @@ class Library:
         except sqlite3.OperationalError as error:
             log.warning("The question was not added to the history (%s)", error)
 
+    def import_history(self, questions: Iterable[str]) -> None:
+        """Add questions remembered elsewhere, most recent first, as asked before every question here."""
+        row = self.db.execute("SELECT MIN(asked_at) FROM history").fetchone()
+        oldest = row[0] if row and row[0] is not None else time.time()
+        with self._writing():
+            self.db["history"].insert_all(
+                {"question": question, "scope": "", "best_answer": "", "asked_at": oldest - position}
+                for position, question in enumerate(questions, start=1)
+            )
+
     @contextlib.contextmanager
     def _short_wait(self) -> Iterator[None]:
         """Wait at most OPTIONAL_WRITE_WAIT_SECONDS for the write lock (another process indexing a big file
@@ -561,11 +607,13 @@ def _record(row: dict) -> DocumentRecord:
         mtime=row["mtime"] or 0.0,
         page_count=row["page_count"] or 0,
         passage_count=row["passage_count"] or 0,
-        status=row["status"],
+        status=DocumentStatus(row["status"]),
         error=row["error"] or "",
         warnings=tuple(json.loads(row["warnings"] or "[]")),
         indexed_at=row["indexed_at"] or 0.0,
         sample_sha256=row.get("sample_sha256") or "",
+        reason=FailureReason(row.get("reason") or ""),
+        scanned_pages=tuple(json.loads(row.get("scanned_pages") or "[]")),
     )
 
 
@@ -577,3 +625,80 @@ def read_page_boxes(connection: sqlite3.Connection, document_id: int, page_index
     if row is None:
         return None
     return int(row[0]), np.frombuffer(row[1], dtype=np.float32).reshape(-1, 4)
+
+
+BOXES_KEPT = 32  # pages of character boxes held by an open PDF (a page of dense text is about 60 KB)
+
+
+class PageBoxes:
+    """A PDF's character boxes, read from the library one page at a time when first needed; the pages used
+    most recently stay in memory. A 247-page PDF's boxes were 10 MB, all held while it was open.
+
+    Reads go through a read-only SQLite connection of its own (any thread, one at a time). A page whose
+    stored boxes no longer start where the shown text's page starts (the file was indexed again meanwhile)
+    reads as None. `boxes` given up front (an in-memory library, tests) are held in full instead.
+    """
+
+    def __init__(
+        self,
+        library_path: Path | None,
+        document_id: int,
+        pages: Sequence[Page],
+        with_boxes: set[int],
+        boxes: dict[int, tuple[int, np.ndarray]] | None = None,
+        kept: int = BOXES_KEPT,
+    ) -> None:
+        self._library_path = library_path
+        self._document_id = document_id
+        self._starts = {page.page_index: page.char_start for page in pages}
+        self._with_boxes = set(with_boxes) if boxes is None else set(boxes)
+        self._kept = kept if boxes is None else max(kept, len(boxes))
+        self._held: OrderedDict[int, tuple[int, np.ndarray] | None] = OrderedDict(boxes or {})
+        self._lock = threading.Lock()
+        self._connection: sqlite3.Connection | None = None
+
+    def __len__(self) -> int:
+        return len(self._with_boxes)
+
+    def __contains__(self, page_index: object) -> bool:
+        return page_index in self._with_boxes
+
+    def __getitem__(self, page_index: int) -> tuple[int, np.ndarray]:
+        stored = self.get(page_index)
+        if stored is None:
+            raise KeyError(page_index)
+        return stored
+
+    def held(self) -> dict[int, tuple[int, np.ndarray]]:
+        """The pages in memory now (for tests and measurements)."""
+        with self._lock:
+            return {index: stored for index, stored in self._held.items() if stored is not None}
+
+    def get(self, page_index: int) -> tuple[int, np.ndarray] | None:
+        """(char_start, float32 (n, 4) boxes) of a page, or None when it has none."""
+        if page_index not in self._with_boxes:
+            return None
+        with self._lock:
+            if page_index in self._held:
+                self._held.move_to_end(page_index)
+                return self._held[page_index]
+            stored = self._read(page_index)
+            self._held[page_index] = stored
+            while len(self._held) > self._kept:
+                self._held.popitem(last=False)
+            return stored
+
+    def _read(self, page_index: int) -> tuple[int, np.ndarray] | None:
+        if self._library_path is None:
+            return None
+        try:
+            if self._connection is None:
+                uri = f"{self._library_path.resolve().as_uri()}?mode=ro"
+                self._connection = sqlite3.connect(uri, uri=True, check_same_thread=False, timeout=2)
+            stored = read_page_boxes(self._connection, self._document_id, page_index)
+        except sqlite3.Error as error:
+            log.warning("Character boxes of page %d could not be read: %s", page_index + 1, error)
+            return None
+        if stored is None or stored[0] != self._starts.get(page_index):
+            return None
+        return stored

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Protocol
 
 import numpy as np
 
@@ -111,3 +113,87 @@ class AnswerSet:
     @property
     def found(self) -> bool:
         return bool(self.answers)
+
+
+class DocumentStatus(StrEnum):
+    """What the library holds of a file (stored in its documents table)."""
+
+    READY = "ready"
+    PARTIAL = "partial"  # some pages have no text layer (scanned); the others are searchable
+    FAILED = "failed"  # nothing: the file could not be indexed, for the record's `reason`
+
+    @property
+    def searchable(self) -> bool:
+        """Whether a question can read the document."""
+        return self is not DocumentStatus.FAILED
+
+
+class FailureReason(StrEnum):
+    """Why a file could not be indexed, stored beside its message (which is for people, not for code)."""
+
+    NONE = ""  # the document did not fail
+    SCANNED = "scanned"  # a PDF without a text layer: OCR would make it readable
+    ENCRYPTED = "encrypted"  # a password or DRM keeps its text out of reach
+    DAMAGED = "damaged"  # corrupt, or not the format it claims to be
+    NO_TEXT = "no_text"  # readable, with nothing in it to search
+    UNSUPPORTED = "unsupported"  # binary data, another ZIP-based format, a folder or a device
+    TOO_LARGE = "too_large"  # more text than one document may hold
+    UNREADABLE = "unreadable"  # missing, not allowed, or the system failed to read it
+
+
+@dataclass(frozen=True)
+class DocumentRecord:
+    """A document as the library knows it."""
+
+    id: int
+    path: str
+    title: str
+    format: str
+    sha256: str
+    size: int
+    mtime: float
+    page_count: int
+    passage_count: int
+    status: DocumentStatus
+    error: str  # why it failed, a sentence for people ("" unless failed)
+    warnings: tuple[str, ...]
+    indexed_at: float  # when the file's content was last read or hashed in full
+    sample_sha256: str = ""  # ingest.files.sample_sha256 of the file as indexed ("": not known)
+    reason: FailureReason = FailureReason.NONE
+    scanned_pages: tuple[int, ...] = ()  # page indexes without a text layer (known for files indexed since v3)
+
+
+@dataclass(frozen=True)
+class LibraryEntry:
+    """A document of the library and how its file on disk compares with what was indexed."""
+
+    record: DocumentRecord
+    stale: bool  # the file changed since it was indexed: it is indexed again
+    missing: bool  # the file is gone
+
+
+class PageBoxSource(Protocol):
+    """A PDF's character boxes by page index, read when first asked for (see store.PageBoxes)."""
+
+    def get(self, page_index: int) -> tuple[int, np.ndarray] | None: ...
+
+    def __getitem__(self, page_index: int) -> tuple[int, np.ndarray]: ...
+
+    def __contains__(self, page_index: object) -> bool: ...
+
+    def __len__(self) -> int: ...
+
+
+@dataclass(frozen=True, eq=False)
+class DocumentContent:
+    """What the document view shows of one document: its text, pages and (PDF) character boxes."""
+
+    record: DocumentRecord
+    text: str
+    pages: tuple[Page, ...]
+    boxes: PageBoxSource  # page_index -> (char_start, float32 (n, 4) boxes)
+    headings: tuple[tuple[int, str], ...] = ()  # (level, text) of a Markdown file's headings, in order
+
+    @property
+    def is_pdf(self) -> bool:
+        return self.record.format == "pdf" and len(self.boxes) > 0

@@ -10,7 +10,7 @@ decent SQuAD reader meets. packaging/perturb_model.py makes damaged copies that 
     QA_READER_MODEL=/tmp/scaled python -m pytest tests/test_bundled_model.py
 
 When the bundled model is replaced on purpose, measure the reference probabilities again (one window per
-question, ParagraphReader with one thread) and write them below.
+question, Reader.predict with one thread) and write them below.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import pytest
 
 from qa_reader import config, squad
 from qa_reader.engine import Engine
-from qa_reader.evaluate import ParagraphReader, Prediction
+from qa_reader.reader.build import Prediction, Reader, build_reader
 from qa_reader.reader.model import ModelFolder
 
 MODEL = config.default_model_dir()
@@ -63,7 +63,7 @@ class Unanswerable(NamedTuple):
 
 
 # How far a probability may move. Measured on this file's questions (one window per question, as
-# ParagraphReader reads them): 1 vs 2 onnxruntime threads and repeated runs give identical outputs; the
+# Reader.predict reads them): 1 vs 2 onnxruntime threads and repeated runs give identical outputs; the
 # graph run without onnxruntime's fusions (ORT_DISABLE_ALL, the nearest to a change of kernels that can be
 # measured here) moves one span probability by 0.058, the others by at most 0.031, the no-answer
 # probabilities by at most 0.010, and the means by 0.001 (spans) and 0.002 (no-answer). Reading the
@@ -81,7 +81,7 @@ NULL_PROBABILITY_TOLERANCE = 0.03  # per question: three times the 0.010 of the 
 MEAN_TOLERANCE = 0.015  # the means: over ten times the fusions' shift, a third of the 0.9 scale's
 
 # Texts written for these tests. Questions release 1 got wrong were made clearer, not dropped. The
-# probabilities are release 2's (ParagraphReader, one thread, one window per question).
+# probabilities are release 2's (Reader.predict, one thread, one window per question).
 HARBOUR = (
     "The Harbour Bridge was opened in 1932 after eight years of construction. It was designed by the "
     "engineer John Bradfield and carries rail, vehicle and pedestrian traffic across the harbour."
@@ -452,12 +452,12 @@ def _reference(question: str, saturating_reference: float) -> float:
 
 
 @pytest.fixture(scope="module")
-def reader() -> ParagraphReader:
-    return ParagraphReader(MODEL, config.Settings(threads=1))
+def reader() -> Reader:
+    return build_reader(MODEL, config.Settings(threads=1))
 
 
 @pytest.fixture(scope="module")
-def predictions(reader: ParagraphReader) -> dict[str, Prediction]:
+def predictions(reader: Reader) -> dict[str, Prediction]:
     """The model's best span for every golden and unanswerable question, by question."""
     asked = [(g.question, g.context) for g in GOLDEN] + [(u.question, u.context) for u in UNANSWERABLE]
     assert len({question for question, _ in asked}) == len(asked), "questions must be distinct"

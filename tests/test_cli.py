@@ -7,7 +7,7 @@ import pytest
 
 from qa_reader import squad
 from qa_reader.cli import main
-from qa_reader.evaluate import ParagraphReader
+from qa_reader.reader.build import build_reader
 from tests.conftest import LIFE_CYCLE
 
 
@@ -190,7 +190,7 @@ def test_eval_json_reports_scores_and_timings(run, tmp_path, tiny_model_dir):
     assert set(report) == {"exact_match", "f1", "questions", "questions_per_second", "ms_mean", "ms_p50", "ms_p90"}
     assert report["questions"] == 3
     # Recomputed from the reader's own answers and the official metric, one question at a time.
-    reader = ParagraphReader(tiny_model_dir)
+    reader = build_reader(tiny_model_dir)
     scores = [squad.score(reader.predict(q.question, q.context).text, q.answers) for q in squad.load(path)]
     assert [em for em, _ in scores] == [1.0, 0.0, 0.0]  # the tiny model answers q1 exactly, q2 and q3 not
     assert report["exact_match"] == pytest.approx(100 * sum(em for em, _ in scores) / 3, abs=0.01)

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from qa_reader import search
 from qa_reader.calibration import SpanEvidence, feature_matrix
 from qa_reader.config import Settings
-from qa_reader.engine import Candidates, Engine, sentence_bounds
+from qa_reader.engine import FIRST_MS_PER_PASSAGE, Candidates, Engine, ReadingSpeed, TooSlow, sentence_bounds
 from qa_reader.errors import UserError
 from qa_reader.ingest.files import SAMPLE_BLOCK
 from qa_reader.reader.predict import ContextSpan
@@ -207,12 +207,53 @@ def test_answers_never_cross_a_paragraph_break(tiny_model_dir):
 def test_cached_answers_never_run_the_model_and_remember_false_keeps_history_clean(engine):
     document_id = engine.add_document(text_document(LIFE_CYCLE))
     assert engine.cached_answers("What are the phases?", [document_id]) is None
-    assert engine._model is None  # the check did not start a session
+    assert not engine.model_loaded  # the check did not start a session
     engine.ask("What are the phases?", [document_id], remember=False)
     assert engine.history() == []
     cached = engine.cached_answers("what are the phases", [document_id])
     assert cached is not None and cached.from_cache
     assert cached.answers[0].text == "preparation, detection and analysis"
+
+
+def test_a_question_over_its_time_allowance_is_not_read_unless_its_answers_are_cached(engine):
+    document_id = engine.add_document(text_document(LIFE_CYCLE))
+    engine.speed.ms_per_passage = 1000.0
+    with pytest.raises(TooSlow) as slow:
+        engine.ask("What are the phases?", [document_id], within_ms=60)
+    assert slow.value.estimate_ms == engine.estimate_ms([document_id]) == 1000.0 * engine.library.total_passages()
+    assert not engine.model_loaded and engine.history() == []
+    engine.ask("What are the phases?", [document_id])
+    assert engine.ask("what are the phases", [document_id], within_ms=60).from_cache
+
+
+def test_the_reading_speed_learns_from_questions_the_model_read(engine):
+    document_id = engine.add_document(text_document(LIFE_CYCLE))
+    assert engine.speed.ms_per_passage == FIRST_MS_PER_PASSAGE
+    engine.ask("What are the phases?", [document_id])
+    learned = engine.speed.ms_per_passage
+    assert learned != FIRST_MS_PER_PASSAGE
+    engine.ask("What are the phases?", [document_id])  # from the cache: it says nothing of the speed
+    assert engine.speed.ms_per_passage == learned
+    speed = ReadingSpeed()
+    speed.learn(20.0, 4)  # 5 ms a passage
+    assert speed.ms_per_passage == (FIRST_MS_PER_PASSAGE + 5.0) / 2
+
+
+def test_indexing_lets_other_calls_in_between_its_steps(engine, tmp_path):
+    from tests.ingest.builders import paragraph_lines, write_pdf
+
+    other = engine.add_document(text_document(LIFE_CYCLE))
+    pages = [paragraph_lines(72, 200, [f"Page {number} of a long handbook."]) for number in range(1, 4)]
+    pdf = write_pdf(tmp_path / "handbook.pdf", pages)
+    answered = []
+
+    def between_steps() -> None:  # a question asked meanwhile, over the documents indexed so far
+        result = engine.ask("What are the phases?", [other])
+        answered.append((result.answers[0].text, len(engine.documents())))
+
+    record = engine.index(pdf, between_steps=between_steps)
+    assert answered == [("preparation, detection and analysis", 1)] * (3 + 1)  # each page, then the passages
+    assert record.page_count == 3 and len(engine.documents()) == 2
 
 
 def test_overlapping_cuts_of_one_answer_are_not_listed_as_alternatives(engine):

@@ -2,7 +2,7 @@
 
 from qa_reader.config import Settings
 from qa_reader.passages import split_passages
-from qa_reader.search import choose_passages, fts_query, query_terms, relevance, text_terms
+from qa_reader.search import choose_passages, fts_query, passages_read, query_terms, relevance, text_terms
 from qa_reader.store import Library
 from tests.conftest import text_document
 
@@ -59,6 +59,29 @@ def test_bm25_finds_the_passage_and_brings_its_neighbours():
     indexes = {rows[i][1].index for i in chosen}
     assert {first.index - 1, first.index + 1} <= indexes
     assert len(chosen) <= 3 + 2
+
+
+def test_passages_read_counts_small_documents_whole_and_one_budget_for_all_the_large():
+    settings = Settings(passages_to_read=12, neighbours_of=2, read_whole_below=16)
+    assert passages_read([3, 16], settings) == 19
+    assert passages_read([3, 17, 900], settings) == 3 + 12 + 2 * 2
+    assert passages_read([], settings) == 0
+
+
+def test_passages_read_bounds_what_choose_passages_reads():
+    library = Library(None)
+    long_text, short_text = _long_document(), "A short note.\n\nWith two paragraphs."
+    ids = [
+        library.save_document(text_document(long_text), split_passages(long_text), 1.0, 1),
+        library.save_document(
+            text_document(short_text, "/virtual/short.txt", "sha-s"), split_passages(short_text), 1, 1
+        ),
+    ]
+    settings = Settings(passages_to_read=3, neighbours_of=1, read_whole_below=5)
+    chosen = choose_passages(library, "What is the secret ingredient of the recipe?", ids, settings)
+    counts = [library.document(document_id).passage_count for document_id in ids]
+    assert len(chosen) <= passages_read(counts, settings)
+    assert passages_read(counts[1:], settings) == len(choose_passages(library, "anything", ids[1:], settings))
 
 
 def test_small_documents_are_read_whole():

@@ -1,6 +1,7 @@
 """The library: migrations, replace-in-one-transaction, FTS5 kept in step, cache and history."""
 
 import sqlite3
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,8 +11,9 @@ from qa_reader.errors import UserError
 from qa_reader.ingest.files import sha256_file
 from qa_reader.passages import split_passages
 from qa_reader.store import MIGRATIONS, Library
-from qa_reader.types import Document, Page
+from qa_reader.types import Document, DocumentStatus, FailureReason, Page
 from tests.conftest import LIFE_CYCLE, text_document
+from tests.ingest.builders import paragraph_lines, write_pdf
 
 
 def _pdf_like(path="/virtual/a.pdf"):
@@ -83,7 +85,7 @@ def test_file_library_is_migrated_once_and_uses_wal(tmp_path):
     path = tmp_path / "library.sqlite3"
     Library(path).close()
     library = Library(path)
-    assert library.db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) == 2
+    assert library.db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) == 3
     assert library.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
@@ -163,6 +165,78 @@ def test_a_library_from_before_sample_hashes_is_migrated_and_rehashes_its_files(
     assert engine.index(notes).sample_sha256  # same content: hashed in full, kept, now with its sample
     assert engine.documents()[0].id == record.id
     engine.close()
+
+
+# What version 2 stored of failed files: the reason only in the sentence (after the file's name).
+OLD_FAILURES = {
+    "scan.pdf": ("scan.pdf is scanned: it has no text layer; run OCR on it first.", FailureReason.SCANNED),
+    "scanned-report.pdf": (
+        "scanned-report.pdf is damaged or not a PDF at all: it cannot be opened.",
+        FailureReason.DAMAGED,
+    ),
+    "secret.pdf": (
+        "secret.pdf is encrypted: open it in a PDF viewer, save an unprotected copy.",
+        FailureReason.ENCRYPTED,
+    ),
+    "book.epub": ("book.epub is protected by DRM: QA Reader cannot read its text.", FailureReason.ENCRYPTED),
+    "empty.txt": ("empty.txt contains no text.", FailureReason.NO_TEXT),
+    "data.bin": ("data.bin holds binary data, not text: QA Reader reads PDF, text…", FailureReason.UNSUPPORTED),
+    "locked.txt": ("locked.txt cannot be read: permission denied.", FailureReason.UNREADABLE),
+}
+
+
+def test_a_version_2_library_is_migrated_and_its_failures_get_reason_codes(tmp_path, monkeypatch):
+    library_path = tmp_path / "library.sqlite3"
+    with monkeypatch.context() as patch:
+        patch.setattr("qa_reader.store.MIGRATIONS", MIGRATIONS[:2])
+        old = Library(library_path)
+        old.db["documents"].insert(  # what the version-2 library kept of an indexed file
+            {"path": "/old/notes.txt", "title": "notes", "format": "txt", "status": "ready", "sample_sha256": "s"}
+        )
+        for name, (message, _) in OLD_FAILURES.items():
+            old.db["documents"].insert(
+                {"path": f"/old/{name}", "title": name, "format": "", "status": "failed", "error": message}
+            )
+        assert old.db.execute("PRAGMA user_version").fetchone()[0] == 2
+        old.close()
+    library = Library(library_path)
+    assert library.db.execute("PRAGMA user_version").fetchone()[0] == 3
+    ready = library.document_by_path("/old/notes.txt")
+    assert (ready.status, ready.reason, ready.scanned_pages) == (DocumentStatus.READY, FailureReason.NONE, ())
+    failed = {record.title: record for record in library.documents() if record.status is DocumentStatus.FAILED}
+    assert {title: record.reason for title, record in failed.items()} == {
+        name: reason for name, (_, reason) in OLD_FAILURES.items()
+    }
+    assert failed["scan.pdf"].error == OLD_FAILURES["scan.pdf"][0]  # the sentence stays, for people
+    library.close()
+
+
+def test_a_failed_file_is_stored_with_its_reason_code_and_a_partial_one_with_its_scanned_pages(
+    tmp_path, tiny_model_dir
+):
+    engine = Engine(None, tiny_model_dir)
+    noise = tmp_path / "scanned-report.pdf"
+    noise.write_bytes(bytes(range(256)) * 8)
+    scan = write_pdf(tmp_path / "scan.pdf", [None, None])
+    partial = write_pdf(tmp_path / "partial.pdf", [paragraph_lines(72, 200, ["Readable text."]), None, None])
+    for path in (noise, scan):
+        with pytest.raises(UserError):
+            engine.index(path, remember_failure=True)
+    record = engine.index(partial)
+    assert (record.status, record.scanned_pages) == (DocumentStatus.PARTIAL, (1, 2))
+    reasons = {Path(r.path).name: (r.status, r.reason) for r in engine.documents() if r.status is DocumentStatus.FAILED}
+    assert reasons == {
+        "scanned-report.pdf": (DocumentStatus.FAILED, FailureReason.DAMAGED),
+        "scan.pdf": (DocumentStatus.FAILED, FailureReason.SCANNED),
+    }
+    engine.close()
+
+
+def test_history_imported_from_elsewhere_comes_after_the_questions_asked_here():
+    library = Library(None)
+    library.add_history("asked here?", "1", "a")
+    library.import_history(["newer elsewhere?", "older elsewhere?", "asked here?"])
+    assert library.history() == ["asked here?", "newer elsewhere?", "older elsewhere?"]
 
 
 def test_an_sqlite_error_that_is_our_bug_stays_one():

@@ -15,11 +15,11 @@ from PySide6.QtWidgets import (
     QStyle,
     QStyledItemDelegate,
     QStyleOptionViewItem,
-    QVBoxLayout,
     QWidget,
 )
 
 from qa_reader.glyphs import readable
+from qa_reader.gui.layout import column
 from qa_reader.types import Answer, AnswerSet
 
 SENTENCE_REACH = 160  # characters of context kept either side of the answer
@@ -225,11 +225,7 @@ class AnswersPanel(QWidget):
         self.list.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.list.setAlternatingRowColors(True)
         self.list.setAccessibleName("Answers")
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(0)
-        layout.addWidget(self.header)
-        layout.addWidget(self.list, 1)
+        column(self, self.header, self.list)
         self.list.clicked.connect(self._on_jumped)
         self.list.jumped.connect(self._on_jumped)
         self.show_hint()

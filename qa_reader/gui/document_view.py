@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import bisect
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
@@ -40,15 +40,14 @@ from PySide6.QtWidgets import (
     QStackedWidget,
     QTextEdit,
     QToolButton,
-    QVBoxLayout,
     QWidget,
 )
 
+from qa_reader.gui.layout import column
 from qa_reader.gui.render import PageRenderer
-from qa_reader.gui.worker import DocumentContent
 from qa_reader.highlight import span_highlights
 from qa_reader.memory import release_free_memory
-from qa_reader.types import Answer, Highlight
+from qa_reader.types import Answer, DocumentContent, Highlight
 
 MIN_ZOOM, MAX_ZOOM = 0.25, 6.0
 ZOOM_STEP = 1.2
@@ -225,7 +224,7 @@ class PdfPagesView(QAbstractScrollArea):
         horizontal.setPageStep(max(1, viewport.width()))
         horizontal.setSingleStep(40)
 
-    def _page_rect(self, page_index: int) -> QRectF:
+    def page_rect(self, page_index: int) -> QRectF:
         """The page's rectangle in viewport coordinates."""
         width, height = self._sizes[page_index]
         content_width = max(self.viewport().width(), self._widest * self._zoom + 2 * PAGE_MARGIN)
@@ -237,7 +236,7 @@ class PdfPagesView(QAbstractScrollArea):
         """The page whose top is the last one at or above a content-space y (bisection: long PDFs stay fast)."""
         return max(0, min(len(self._tops) - 1, bisect.bisect_right(self._tops, content_y) - 1))
 
-    def _visible_pages(self, extra: float = 0.0) -> list[int]:
+    def visible_pages(self, extra: float = 0.0) -> list[int]:
         """Pages meeting the viewport (grown by `extra` viewports above and below), nearest the centre first."""
         if not self._sizes:
             return []
@@ -247,14 +246,14 @@ class PdfPagesView(QAbstractScrollArea):
         last = self._page_index_at(scrolled + height * (1 + extra))
         centre = height / 2
         visible = range(first, last + 1)
-        return sorted(visible, key=lambda i: abs(self._page_rect(i).center().y() - centre))
+        return sorted(visible, key=lambda i: abs(self.page_rect(i).center().y() - centre))
 
     def _page_at(self, point: QPointF) -> tuple[int, float, float] | None:
         """(page_index, x, y in PDF points) under a viewport point, or None between pages."""
         if not self._sizes:
             return None
         index = self._page_index_at(point.y() + self.verticalScrollBar().value() + PAGE_GAP / 2)
-        rect = self._page_rect(index)
+        rect = self.page_rect(index)
         if not rect.top() - PAGE_GAP / 2 <= point.y() <= rect.bottom() + PAGE_GAP / 2:
             return None
         return index, (point.x() - rect.left()) / self._zoom, (point.y() - rect.top()) / self._zoom
@@ -314,7 +313,7 @@ class PdfPagesView(QAbstractScrollArea):
         view_height = self.viewport().height()
         if top < view_top + 0.15 * view_height or bottom > view_top + 0.85 * view_height:
             self.verticalScrollBar().setValue(int(top - view_height / 3))
-        rect = self._page_rect(highlight.page_index)
+        rect = self.page_rect(highlight.page_index)
         left = rect.left() + x0 * self._zoom
         right = rect.left() + x1 * self._zoom
         if left < 0 or right > self.viewport().width():
@@ -325,7 +324,7 @@ class PdfPagesView(QAbstractScrollArea):
         """Whether the highlight's first rectangle lies inside the viewport."""
         if not highlight.rects or highlight.page_index >= len(self._sizes):
             return False
-        rect = self._page_rect(highlight.page_index)
+        rect = self.page_rect(highlight.page_index)
         x0, y0, x1, y1 = highlight.rects[0]
         target = QRectF(
             rect.left() + x0 * self._zoom, rect.top() + y0 * self._zoom, (x1 - x0) * self._zoom, (y1 - y0) * self._zoom
@@ -402,9 +401,9 @@ class PdfPagesView(QAbstractScrollArea):
         if not self._sizes:
             return
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
-        visible = self._visible_pages()
+        visible = self.visible_pages()
         for page_index in visible:
-            rect = self._page_rect(page_index)
+            rect = self.page_rect(page_index)
             painter.fillRect(rect.adjusted(1, 2, 1, 2), QColor(0, 0, 0, 40))
             painter.fillRect(rect, Qt.GlobalColor.white)
             cached = self._pixmaps.get(page_index)
@@ -444,7 +443,7 @@ class PdfPagesView(QAbstractScrollArea):
         scale = self._render_scale()
         wanted = [
             index
-            for index in self._visible_pages(extra=0.5)
+            for index in self.visible_pages(extra=0.5)
             if index not in self._pixmaps or self._pixmaps[index][0] != scale
         ]
         key = (self._content.record.path, scale, tuple(wanted))
@@ -463,7 +462,7 @@ class PdfPagesView(QAbstractScrollArea):
         pixmap.setDevicePixelRatio(self.devicePixelRatioF())
         self._pixmaps[page_index] = (scale, pixmap)
         self._pixmaps.move_to_end(page_index)
-        visible = set(self._visible_pages(extra=0.5))
+        visible = set(self.visible_pages(extra=0.5))
         while len(self._pixmaps) > PIXMAPS_KEPT:
             oldest = next((i for i in self._pixmaps if i not in visible), None)
             if oldest is None:
@@ -471,6 +470,11 @@ class PdfPagesView(QAbstractScrollArea):
             del self._pixmaps[oldest]
             self._release.start()
         self.viewport().update()
+
+    @property
+    def images_held(self) -> int:
+        """How many rendered page images the view holds, at any scale."""
+        return len(self._pixmaps)
 
     def rendered_pages(self) -> list[int]:
         """Pages with an image at the current zoom (for tests and the screenshot tool)."""
@@ -745,9 +749,9 @@ class DocumentView(QWidget):
         self.zoom_label = QLabel(self)
         self.zoom_label.setMinimumWidth(44)
         self.zoom_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        self._zoom_out = self._tool_button("−", "Zoom out (Ctrl+-)")
-        self._zoom_in = self._tool_button("+", "Zoom in (Ctrl++)")
-        self._fit = self._tool_button("Fit width", "Fit width (Ctrl+0)")
+        self._zoom_out = self._tool_button("−", "Zoom out (Ctrl+-)", self.zoom_out)
+        self._zoom_in = self._tool_button("+", "Zoom in (Ctrl++)", self.zoom_in)
+        self._fit = self._tool_button("Fit width", "Fit width (Ctrl+0)", self.fit_width)
         header = QHBoxLayout()
         header.setContentsMargins(10, 4, 6, 4)
         page_label = QLabel("Page", self)
@@ -791,16 +795,8 @@ class DocumentView(QWidget):
         self.find_bar = FindBar(self)
         self.find_bar.hide()
 
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(0)
-        layout.addWidget(self._header)
-        layout.addWidget(self.stack, 1)
-        layout.addWidget(self.find_bar)
+        column(self, self._header, self.stack, self.find_bar)
 
-        self._zoom_out.clicked.connect(self.zoom_out)
-        self._zoom_in.clicked.connect(self.zoom_in)
-        self._fit.clicked.connect(self.fit_width)
         self.page_box.valueChanged.connect(self._on_page_chosen)
         self.pdf.currentPageChanged.connect(self._on_current_page)
         self.pdf.zoomChanged.connect(self._on_zoom)
@@ -808,12 +804,13 @@ class DocumentView(QWidget):
         self.find_bar.closed.connect(self._on_find_closed)
         self._update_header()
 
-    def _tool_button(self, text: str, tip: str) -> QToolButton:
+    def _tool_button(self, text: str, tip: str, slot: Callable[[], None]) -> QToolButton:
         button = QToolButton(self)
         button.setText(text)
         button.setToolTip(tip)
         button.setAccessibleName(tip.split(" (")[0])
         button.setAutoRaise(True)
+        button.clicked.connect(slot)
         return button
 
     # --- content ----------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """Indexing files on the engine's thread: one background request per file, so that a question asked
-meanwhile runs between two files, each with its own cancel event (Esc cancels them all); and which files
-a dropped or opened folder contributes."""
+meanwhile runs between two files (or between two pages of a big PDF), each with its own cancel event (Esc
+cancels them all); and which files a dropped or opened folder contributes."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from qa_reader.gui.runner import Request, Runner
 
 if TYPE_CHECKING:
     from qa_reader.engine import Engine
-    from qa_reader.store import DocumentRecord
+    from qa_reader.types import DocumentRecord
 
 FOLDER_FILES_LIMIT = 500
 
@@ -75,7 +75,9 @@ class Indexer(QObject):
         report = self._runner.on_gui_thread(partial(self._on_progressed, path))
 
         def op(engine: Engine) -> DocumentRecord:
-            return engine.index(path, progress=report, cancel=cancel, remember_failure=True)
+            return engine.index(
+                path, progress=report, cancel=cancel, remember_failure=True, between_steps=self._runner.serve_waiting
+            )
 
         request = self._runner.submit(
             op,

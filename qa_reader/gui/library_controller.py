@@ -4,7 +4,7 @@ keeps to layout, answers and the document on show."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -14,10 +14,10 @@ from qa_reader.gui.indexing import Indexer
 from qa_reader.gui.library_panel import LibraryPanel
 from qa_reader.gui.runner import Request, Runner
 from qa_reader.gui.watcher import FileWatcher
-from qa_reader.gui.worker import LibraryEntry, list_library
+from qa_reader.types import DocumentRecord, LibraryEntry
 
 if TYPE_CHECKING:
-    from qa_reader.store import DocumentRecord
+    from qa_reader.engine import Engine
 
 
 class LibraryController(QObject):
@@ -35,11 +35,11 @@ class LibraryController(QObject):
         self._panel = panel
         self._records: dict[int, DocumentRecord] = {}
         self.indexing = Indexer(runner, self)
-        self.watcher = FileWatcher(self)
         self.indexing.progressed.connect(self._on_progressed)
         self.indexing.indexed.connect(self._on_indexed)
         self.indexing.failed.connect(self._on_index_failed)
         self.indexing.cancelled.connect(self._on_cancelled)
+        self.watcher = FileWatcher(self)
         self.watcher.changed.connect(self._on_file_changed)
         self.watcher.settled.connect(self._on_files_settled)
 
@@ -47,14 +47,10 @@ class LibraryController(QObject):
         """The library's record of a document, as last listed or indexed."""
         return self._records.get(document_id)
 
-    def searchable(self, ids: Sequence[int] | None = None) -> list[DocumentRecord]:
-        """The records a question about `ids` (None: the whole library) reads."""
-        records = [r for r in self._records.values() if r.status in ("ready", "partial")]
-        return records if ids is None else [r for r in records if r.id in ids]
-
     def refresh(self) -> Request:
-        """List the library again (with staleness); files changed since they were indexed are indexed again."""
-        return self._runner.submit(list_library, done=self._on_listed, failed=self._on_failed)
+        """List the library again (with staleness); files changed since they were indexed are indexed again.
+        The request's result is the engine's [LibraryEntry]."""
+        return self._runner.submit(_library_entries, done=self._on_listed, failed=self._on_failed)
 
     def add(self, paths: Iterable[str]) -> list[Request]:
         """Index files (absolute paths), each shown as waiting in the sidebar until its request settles."""
@@ -129,3 +125,7 @@ class LibraryController(QObject):
         if record is not None:
             self.watcher.unwatch(record.path)
         self.removed.emit(document_id, record)
+
+
+def _library_entries(engine: Engine) -> list[LibraryEntry]:
+    return engine.library_entries()

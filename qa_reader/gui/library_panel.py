@@ -3,9 +3,10 @@ without text, failed with the reason, missing), opened with Enter and removed wi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPoint, QRectF, QSize, Qt, Signal, Slot
 from PySide6.QtGui import QColor, QFont, QKeyEvent, QPainter, QPalette
@@ -18,14 +19,11 @@ from PySide6.QtWidgets import (
     QStyle,
     QStyledItemDelegate,
     QStyleOptionViewItem,
-    QVBoxLayout,
     QWidget,
 )
 
-from qa_reader.gui.worker import LibraryEntry
-
-if TYPE_CHECKING:
-    from qa_reader.store import DocumentRecord
+from qa_reader.gui.layout import column
+from qa_reader.types import DocumentRecord, DocumentStatus, FailureReason, LibraryEntry
 
 RowRole = Qt.ItemDataRole.UserRole + 1
 _PADDING = 7
@@ -38,50 +36,81 @@ def path_key(path: str | Path) -> str:
     return str(Path(path).expanduser().resolve())
 
 
+class RowStatus(StrEnum):
+    """What a sidebar line says of its file (its dot's colour, and its accessible text)."""
+
+    WAITING = "waiting"
+    INDEXING = "indexing"
+    READY = "ready"
+    PARTIAL = "partial"  # some pages are scanned, without text
+    STALE = "stale"  # changed on disk, being indexed again
+    SCANNED = "scanned"  # failed: no text layer at all
+    FAILED = "failed"
+    MISSING = "missing"
+
+    @property
+    def searchable(self) -> bool:
+        return self in (RowStatus.READY, RowStatus.PARTIAL, RowStatus.STALE)
+
+    @property
+    def busy(self) -> bool:
+        """Whether the file is waiting or being indexed."""
+        return self in (RowStatus.WAITING, RowStatus.INDEXING)
+
+
 @dataclass(frozen=True)
 class LibraryRow:
     """One line of the sidebar."""
 
     path: str
     title: str
-    status: str  # "waiting", "indexing", "ready", "partial", "stale", "scanned", "failed", "missing"
+    status: RowStatus
     detail: str  # the second line: pages, the reason of a failure, the indexing stage
     progress: float = -1.0  # 0..1 while indexing, else -1
     document_id: int | None = None
 
     @property
     def searchable(self) -> bool:
-        return self.document_id is not None and self.status in ("ready", "partial", "stale")
+        return self.document_id is not None and self.status.searchable
 
 
 def row_for(record: DocumentRecord, stale: bool = False, missing: bool = False) -> LibraryRow:
-    """The sidebar line of a library record."""
+    """The sidebar line of a library record: its status and reason code decide, never the wording of its
+    message."""
     if missing:
-        status, detail = "missing", "The file was moved or deleted."
-    elif record.status == "failed" and "scanned" in record.error.lower():
-        status, detail = "scanned", record.error
-    elif record.status == "failed":
-        status, detail = "failed", record.error or "It could not be read."
+        status, detail = RowStatus.MISSING, "The file was moved or deleted."
+    elif record.status is DocumentStatus.FAILED:
+        status = RowStatus.SCANNED if record.reason is FailureReason.SCANNED else RowStatus.FAILED
+        detail = record.error or "It could not be read."
+    elif stale:
+        status, detail = RowStatus.STALE, "Changed on disk; indexing again…"
     else:
         pages = f"{record.page_count} page{'s' if record.page_count != 1 else ''}"
-        status, detail = record.status, f"{record.format.upper()} · {pages}"
-        scanned = [w for w in record.warnings if "scan" in w.lower() or "no text" in w.lower()]
-        if record.status == "partial":
-            detail += " · " + (scanned[0] if scanned else "some pages are scanned, without text")
-        if stale:
-            status, detail = "stale", "Changed on disk; indexing again…"
+        status, detail = RowStatus(record.status.value), f"{record.format.upper()} · {pages}"
+        if record.status is DocumentStatus.PARTIAL:
+            detail += " · " + scanned_pages_detail(record.scanned_pages)
     return LibraryRow(record.path, record.title, status, detail, -1.0, record.id)
 
 
+def scanned_pages_detail(page_indexes: Sequence[int], shown: int = 5) -> str:
+    """Which pages of a partly scanned PDF have no text, in a few words."""
+    if not page_indexes:
+        return "some pages are scanned, without text"
+    numbers = ", ".join(str(index + 1) for index in page_indexes[:shown]) + ("…" if len(page_indexes) > shown else "")
+    if len(page_indexes) == 1:
+        return f"page {numbers} is scanned, without text"
+    return f"pages {numbers} are scanned, without text"
+
+
 _STATUS_COLOURS = {
-    "waiting": QColor(150, 150, 150),
-    "indexing": QColor(52, 120, 220),
-    "ready": QColor(46, 160, 67),
-    "partial": QColor(210, 153, 34),
-    "stale": QColor(210, 153, 34),
-    "scanned": QColor(160, 110, 200),
-    "failed": QColor(207, 60, 50),
-    "missing": QColor(150, 150, 150),
+    RowStatus.WAITING: QColor(150, 150, 150),
+    RowStatus.INDEXING: QColor(52, 120, 220),
+    RowStatus.READY: QColor(46, 160, 67),
+    RowStatus.PARTIAL: QColor(210, 153, 34),
+    RowStatus.STALE: QColor(210, 153, 34),
+    RowStatus.SCANNED: QColor(160, 110, 200),
+    RowStatus.FAILED: QColor(207, 60, 50),
+    RowStatus.MISSING: QColor(150, 150, 150),
 }
 
 
@@ -130,7 +159,7 @@ class _LibraryDelegate(QStyledItemDelegate):
             painter.drawRoundedRect(bar, 3, 3)
             filled = QRectF(bar)
             filled.setWidth(max(3.0, bar.width() * min(1.0, row.progress)))
-            painter.setBrush(_STATUS_COLOURS["indexing"])
+            painter.setBrush(_STATUS_COLOURS[RowStatus.INDEXING])
             painter.drawRoundedRect(filled, 3, 3)
             painter.setPen(dim)
             second.setLeft(bar.right() + 6)
@@ -173,11 +202,7 @@ class LibraryPanel(QWidget):
         self.list.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.list.setUniformItemSizes(True)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(0)
-        layout.addWidget(self.heading)
-        layout.addWidget(self.list, 1)
+        column(self, self.heading, self.list)
         self.list.itemActivated.connect(self._on_item_activated)
         self.list.itemClicked.connect(self._on_item_activated)
         self.list.openRequested.connect(self._on_open_current)
@@ -221,7 +246,7 @@ class LibraryPanel(QWidget):
 
     def set_entries(self, entries: list[LibraryEntry]) -> None:
         """Show the library as listed by the engine, keeping the lines of files still being indexed."""
-        pending = [row for row in self.rows() if row.status in ("waiting", "indexing")]
+        pending = [row for row in self.rows() if row.status.busy]
         listed = {entry.record.path for entry in entries}
         current = self.current_row()
         self.list.clear()
@@ -242,7 +267,7 @@ class LibraryPanel(QWidget):
         existing = self.row(key)
         title = existing.title if existing is not None else Path(key).name
         document_id = existing.document_id if existing is not None else None
-        self._put(LibraryRow(key, title, "waiting", "Waiting to be indexed", 0.0, document_id))
+        self._put(LibraryRow(key, title, RowStatus.WAITING, "Waiting to be indexed", 0.0, document_id))
 
     def set_progress(self, path: str, stage: str, fraction: float) -> None:
         key = path_key(path)
@@ -250,19 +275,19 @@ class LibraryPanel(QWidget):
         title = existing.title if existing is not None else Path(key).name
         document_id = existing.document_id if existing is not None else None
         detail = f"{_STAGES.get(stage, stage.capitalize())}… {fraction:.0%}"
-        self._put(LibraryRow(key, title, "indexing", detail, fraction, document_id))
+        self._put(LibraryRow(key, title, RowStatus.INDEXING, detail, fraction, document_id))
 
     def set_record(self, record: DocumentRecord) -> None:
         self._put(row_for(record))
 
     def mark_failed(self, path: str, message: str) -> None:
-        """Show at once why a file could not be indexed (the library's own listing follows later)."""
+        """Show at once that a file could not be indexed, and why (the library's own listing, which follows,
+        tells a scanned file from other failures)."""
         key = path_key(path)
         existing = self.row(key)
         title = existing.title if existing is not None else Path(key).name
         document_id = existing.document_id if existing is not None else None
-        status = "scanned" if "scanned" in message.lower() else "failed"
-        self._put(LibraryRow(key, title, status, message, -1.0, document_id))
+        self._put(LibraryRow(key, title, RowStatus.FAILED, message, -1.0, document_id))
 
     def drop_pending(self, path: str) -> None:
         """Forget a file whose indexing was cancelled or failed before it reached the library."""
@@ -272,9 +297,9 @@ class LibraryPanel(QWidget):
         row: LibraryRow = item.data(RowRole)
         if row.document_id is None:
             self.list.takeItem(self.list.row(item))
-        elif row.status in ("waiting", "indexing"):
+        elif row.status.busy:
             kept = "Indexing cancelled; the earlier version is kept."
-            self._put(replace(row, status="ready", detail=kept, progress=-1))
+            self._put(replace(row, status=RowStatus.READY, detail=kept, progress=-1))
         self._update_heading()
 
     def remove_document(self, document_id: int) -> None:
@@ -307,7 +332,7 @@ class LibraryPanel(QWidget):
     @Slot(QListWidgetItem)
     def _on_item_activated(self, item: QListWidgetItem) -> None:
         row: LibraryRow = item.data(RowRole)
-        if row.searchable or (row.document_id is not None and row.status == "partial"):
+        if row.searchable:
             self.opened.emit(row.document_id)
 
     @Slot()
@@ -332,9 +357,9 @@ class LibraryPanel(QWidget):
         open_action = menu.addAction("Open")
         open_action.setEnabled(row.searchable)
         remove_action = menu.addAction("Remove from library")
-        remove_action.setEnabled(row.document_id is not None and row.status not in ("waiting", "indexing"))
+        remove_action.setEnabled(row.document_id is not None and not row.status.busy)
         cancel_action = menu.addAction("Cancel indexing")
-        cancel_action.setEnabled(row.status in ("waiting", "indexing"))
+        cancel_action.setEnabled(row.status.busy)
         chosen = menu.exec(self.list.viewport().mapToGlobal(position))
         if chosen is open_action:
             self.opened.emit(row.document_id)

@@ -1,27 +1,24 @@
-"""The main window: library sidebar, document view, question bar, answers panel and status bar, wired to
-the engine's runner. Every command has a shortcut (see shortcuts.py); nothing here waits on the engine."""
+"""The main window: library sidebar, document view, question bar, answers panel and status bar, and the
+actions and menus over them. The work in flight is the controllers': the library's (library_controller.py),
+the questions' (questions.py) and the document's on its way (opening.py). Every command has a shortcut (see
+shortcuts.py); nothing here waits on the engine."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
 from functools import partial
+from itertools import pairwise
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSize, Qt, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication
 from PySide6.QtWidgets import (
     QApplication,
     QFileDialog,
-    QLabel,
     QMainWindow,
-    QMenu,
     QMessageBox,
-    QProgressBar,
     QSplitter,
-    QToolButton,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -30,19 +27,20 @@ from qa_reader.gui.answers import AnswersPanel, quoted_with_citation
 from qa_reader.gui.document_view import DocumentView
 from qa_reader.gui.export import session_csv, session_markdown
 from qa_reader.gui.indexing import files_in, supported_suffixes
+from qa_reader.gui.layout import column
 from qa_reader.gui.library_controller import LibraryController
 from qa_reader.gui.library_panel import LibraryPanel, path_key
-from qa_reader.gui.live import LiveBudget
+from qa_reader.gui.menus import RecentFilesMenu, fill_menu_bar
+from qa_reader.gui.opening import DocumentOpener
 from qa_reader.gui.preferences import Preferences
 from qa_reader.gui.question_bar import QuestionBar
+from qa_reader.gui.questions import QuestionController
 from qa_reader.gui.render import PageRenderer
-from qa_reader.gui.runner import Lane, Request, RequestState, when_settled
+from qa_reader.gui.runner import Request, RequestState, when_settled
 from qa_reader.gui.shortcuts import SHORTCUTS, ShortcutsOverlay, key_sequences
-from qa_reader.gui.worker import DocumentContent, EngineRunner, LibraryEntry, load_model
-from qa_reader.types import Answer, AnswerSet
-
-if TYPE_CHECKING:
-    from qa_reader.store import DocumentRecord
+from qa_reader.gui.status_bar import IndexingStatus, ModelStatus
+from qa_reader.gui.worker import EngineRunner
+from qa_reader.types import Answer, AnswerSet, DocumentContent, DocumentRecord, LibraryEntry
 
 log = logging.getLogger(__name__)
 
@@ -56,45 +54,40 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.runner = runner
         self.preferences = preferences
-        self._sample = sample
-        self._asks = Lane("the main window's questions")
-        self._opens = Lane("the main window's documents")
-        self._models = Lane("model loads")
-        self._open_when_indexed: Request | None = None  # the first file of the latest files opened
-        self._pending_jump: Answer | None = None
-        self._opening: int | None = None
-        self._asked_ids: tuple[int, ...] | None = None  # what the answers on show (or on their way) looked in
-        self._session: list[AnswerSet] = []
-        self._model_ready = False
-        self.live_budget = LiveBudget()
-        self._engine_settings = preferences.engine_settings()
-        self._shut_down = False
-        self._lookup = None
-        self._actions: dict[str, QAction] = {}
-
         self.setWindowTitle("QA Reader")
         self.setAccessibleName("QA Reader")
         self.setAcceptDrops(True)
+        self._sample = sample
+        self._shut_down = False
+        self._lookup = None
+        self._actions: dict[str, QAction] = {}
         self.renderer = PageRenderer(self)
         self._build_widgets()
         self._build_actions()
         self._build_status_bar()
-        self._connect_library()
+        self._connect_work()
         self._restore_state()
         # The first work for the runner: once the library is listed, the model loads.
         self.first_listing = self.library_work.refresh()
         when_settled([self.first_listing], self._on_first_listing)
+        self.questions.load_history(self.preferences.take_old_questions())
 
     # --- construction -------------------------------------------------------------------------------
 
     def _build_widgets(self) -> None:
         self.library = LibraryPanel(self)
+        self.library.opened.connect(self.open_document)
+        self.library.removeRequested.connect(self.remove_document)
+        self.library.cancelRequested.connect(self.cancel_indexing)
         self.document = DocumentView(self.renderer, self)
         self.answers = AnswersPanel(self)
+        self.answers.activated.connect(self.jump_to)
         self.question = QuestionBar(self)
         self.question.field.setAcceptDrops(False)
         self.question.set_whole_library(self.preferences.whole_library())
-        self.question.field.set_history(self.preferences.questions())
+        self.question.asked.connect(self._on_asked)
+        self.question.paused.connect(self._on_typing_paused)
+        self.question.scopeChanged.connect(self._on_scope_changed)
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
         self.splitter.setObjectName("mainSplitter")
@@ -110,27 +103,20 @@ class MainWindow(QMainWindow):
         self.answers.setMinimumWidth(240)
 
         central = QWidget(self)
-        layout = QVBoxLayout(central)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(0)
-        layout.addWidget(self.question)
-        layout.addWidget(self.splitter, 1)
+        column(central, self.question, self.splitter)
         self.setCentralWidget(central)
         self.overlay = ShortcutsOverlay(self)
-
-        self.question.asked.connect(self._on_asked)
-        self.question.paused.connect(self._on_typing_paused)
-        self.question.scopeChanged.connect(self._on_scope_changed)
-        self.library.opened.connect(self.open_document)
-        self.library.removeRequested.connect(self._on_remove_requested)
-        self.library.cancelRequested.connect(self.cancel_indexing)
-        self.answers.activated.connect(self.jump_to)
-        self.setTabOrder(self.question.field, self.question.scope)
-        self.setTabOrder(self.question.scope, self.question.ask_button)
-        self.setTabOrder(self.question.ask_button, self.library.list)
-        self.setTabOrder(self.library.list, self.document.pdf)
-        self.setTabOrder(self.document.pdf, self.document.text)
-        self.setTabOrder(self.document.text, self.answers.list)
+        focus_order = (
+            self.question.field,
+            self.question.scope,
+            self.question.ask_button,
+            self.library.list,
+            self.document.pdf,
+            self.document.text,
+            self.answers.list,
+        )
+        for first, second in pairwise(focus_order):
+            self.setTabOrder(first, second)
 
     def _build_actions(self) -> None:
         slots = {
@@ -179,92 +165,50 @@ class MainWindow(QMainWindow):
         self._actions["toggle_scope"].setChecked(self.question.whole_library)
         self.question.scope.toggled.connect(self._actions["toggle_scope"].setChecked)
 
-        remove = QAction("&Remove from Library", self)
-        remove.triggered.connect(self._on_remove_current)
-        self._actions["remove"] = remove
-        self.recent_menu = QMenu("Open &Recent", self)
-        self.recent_menu.aboutToShow.connect(self._on_recent_menu)
+        for name, text, slot in (
+            ("remove", "&Remove from Library", self._on_remove_current),
+            ("about", "&About QA Reader", self._on_about),
+        ):
+            action = QAction(text, self)
+            action.triggered.connect(slot)
+            self._actions[name] = action
+        self.recent_menu = RecentFilesMenu(self.preferences, self)
+        self.recent_menu.chosen.connect(lambda path: self.open_paths([path]))
+        fill_menu_bar(self.menuBar(), self._actions, self.recent_menu)
 
-        menus = self.menuBar()
-        file_menu = menus.addMenu("&File")
-        file_menu.addAction(self._actions["open"])
-        file_menu.addMenu(self.recent_menu)
-        file_menu.addAction(remove)
-        file_menu.addSeparator()
-        file_menu.addAction(self._actions["export"])
-        file_menu.addAction(self._actions["batch"])
-        file_menu.addSeparator()
-        file_menu.addAction(self._actions["quit"])
-        edit_menu = menus.addMenu("&Edit")
-        for name in ("copy_answer", "find", None, "settings"):
-            edit_menu.addSeparator() if name is None else edit_menu.addAction(self._actions[name])
-        view_menu = menus.addMenu("&View")
-        for name in (
-            "zoom_in",
-            "zoom_out",
-            "fit_width",
-            None,
-            "next_page",
-            "previous_page",
-            "go_to_page",
-            None,
-            "focus_library",
-            "focus_document",
-            "focus_answers",
-        ):
-            view_menu.addSeparator() if name is None else view_menu.addAction(self._actions[name])
-        ask_menu = menus.addMenu("&Ask")
-        for name in (
-            "focus_question",
-            "toggle_scope",
-            "ask_selection",
-            None,
-            "next_answer",
-            "previous_answer",
-            None,
-            "lookup",
-            "cancel",
-        ):
-            ask_menu.addSeparator() if name is None else ask_menu.addAction(self._actions[name])
-        help_menu = menus.addMenu("&Help")
-        help_menu.addAction(self._actions["shortcuts"])
-        about = help_menu.addAction("&About QA Reader")
-        about.triggered.connect(self._on_about)
+    def action(self, name: str) -> QAction:
+        """The window's action for a command of shortcuts.py (or "remove"), as its menus and keys trigger it."""
+        return self._actions[name]
 
     def _build_status_bar(self) -> None:
-        bar = self.statusBar()
-        self.index_label = QLabel(self)
-        self.index_progress = QProgressBar(self)
-        self.index_progress.setRange(0, 100)
-        self.index_progress.setMaximumWidth(140)
-        self.index_progress.setMaximumHeight(14)
-        self.index_progress.setTextVisible(False)
-        self.index_progress.setAccessibleName("Indexing progress")
-        self.cancel_button = QToolButton(self)
-        self.cancel_button.setText("Cancel")
-        self.cancel_button.setToolTip("Cancel indexing (Esc)")
-        self.cancel_button.setAutoRaise(True)
-        self.cancel_button.setAccessibleName("Cancel indexing")
-        self.index_label.setAccessibleName("Indexing")
-        self.cancel_button.clicked.connect(self.cancel_indexing)
-        self.model_label = QLabel("Loading the model…", self)
-        self.model_label.setAccessibleName("Model status")
-        for widget in (self.index_label, self.index_progress, self.cancel_button):
-            widget.hide()
-            bar.addPermanentWidget(widget)
-        bar.addPermanentWidget(self.model_label)
+        self.indexing_status = IndexingStatus(self)
+        self.indexing_status.cancelRequested.connect(self.cancel_indexing)
+        self.model_label = ModelStatus(self)
+        self.statusBar().addPermanentWidget(self.indexing_status)
+        self.statusBar().addPermanentWidget(self.model_label)
 
-    def _connect_library(self) -> None:
+    def _connect_work(self) -> None:
         self.library_work = LibraryController(self.runner, self.library, self)
-        self.indexing = self.library_work.indexing
-        self.indexing.progressed.connect(self._on_progressed)
-        self.indexing.failed.connect(self._on_index_failed)
-        self.indexing.cancelled.connect(self._on_cancelled)
-        self.indexing.countChanged.connect(self._on_indexing_changed)
         self.library_work.indexedAgain.connect(self._on_document_changed)
         self.library_work.fileChanged.connect(self._on_file_changed)
         self.library_work.removed.connect(self._on_removed)
         self.library_work.failed.connect(self._show_failure)
+        self.indexing = self.library_work.indexing
+        self.indexing_status.follow(self.indexing)
+        self.indexing.failed.connect(self._on_index_failed)
+        self.indexing.cancelled.connect(self._on_cancelled)
+        self.indexing.countChanged.connect(self._on_indexing_changed)
+        self.questions = QuestionController(self.runner, self.preferences.engine_settings(), self)
+        self.model_label.follow(self.questions)
+        self.questions.answered.connect(self._on_answered)
+        self.questions.failed.connect(self.answers.show_message)
+        self.questions.liveDeclined.connect(self._on_live_declined)
+        self.questions.modelFailed.connect(self._show_failure)
+        self.questions.historyLoaded.connect(self._on_history_loaded)
+        self.opener = DocumentOpener(self.runner, self)
+        self.opener.loaded.connect(self._on_document_loaded)
+        self.opener.failed.connect(self._show_failure)
+        self.opener.indexed.connect(self.open_document)
 
     def _restore_state(self) -> None:
         geometry = self.preferences.window_state("geometry")
@@ -327,20 +271,11 @@ class MainWindow(QMainWindow):
             for path in reversed(paths):
                 self.preferences.add_recent_file(path_key(path))
         requests = self.library_work.add(path_key(path) for path in files)
-        first = self._open_when_indexed = requests[0]
-        when_settled([first], partial(self._on_first_file_settled, first))
+        self.opener.open_when_indexed(requests[0])
         if question:
             self.question.set_text(question)
             when_settled(requests, partial(self._ask_about_indexed, question, requests))
         return requests
-
-    def _on_first_file_settled(self, request: Request) -> None:
-        if request is not self._open_when_indexed:
-            return  # files opened later open instead
-        self._open_when_indexed = None
-        if request.state == RequestState.DONE:
-            self.library.select_document(request.result.id)
-            self.open_document(request.result.id)
 
     def cancel_indexing(self) -> None:
         count = self.indexing.cancel_all()
@@ -353,30 +288,20 @@ class MainWindow(QMainWindow):
         if self.first_listing.state != RequestState.DONE:
             return
         entries: list[LibraryEntry] = self.first_listing.result
-        self.runner.submit(load_model, done=self._on_model_loaded, failed=self._on_model_failed, lane=self._models)
+        self.questions.load_model()
         opening_files = self.indexing.count > 0
         if not entries and not opening_files and self._sample is not None and not self.preferences.sample_offered():
             self.preferences.set_sample_offered()
             if self._sample.is_file():
                 self.open_paths([self._sample], remember=False)
             return
-        if self.document.content is not None or self._opening is not None or self._open_when_indexed is not None:
+        if self.document.content is not None or self.opener.busy:
             return
         last = self.preferences.last_document()
-        usable = [e.record for e in entries if e.record.status in ("ready", "partial") and not e.missing]
+        usable = [e.record for e in entries if e.record.status.searchable and not e.missing]
         chosen = next((r for r in usable if r.path == last), usable[0] if usable else None)
         if chosen is not None:
             self.open_document(chosen.id)
-
-    @Slot(str, str, float)
-    def _on_progressed(self, path: str, stage: str, fraction: float) -> None:
-        if stage == "unchanged":
-            return
-        self.index_label.setText(f"Indexing {Path(path).name}…")
-        # PDFs report every page; other formats read in one go, so a busy bar says that work goes on.
-        silent = stage == "reading" and fraction == 0.0
-        self.index_progress.setRange(0, 0 if silent else 100)
-        self.index_progress.setValue(int(fraction * 100))
 
     @Slot(str, str)
     def _on_index_failed(self, path: str, message: str) -> None:
@@ -385,35 +310,20 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _on_document_changed(self, record: DocumentRecord) -> None:
         """A file changed on disk and was indexed again: show the new text, and never the old answers."""
-        if record.id in (self.document.document_id, self._opening):  # shown, or on its way: show the new text
+        if record.id in (self.document.document_id, self.opener.opening):  # shown, or on its way: the new text
             self.open_document(record.id, force=True)
-        if self._answers_involve(record.id):
+        if self.questions.involve(record.id, self.answers.result):
             question = self.answers.result.question if self.answers.result else self.question.text()
             self.answers.show_message(f"{record.title} changed on disk; asking again…")
             self.document.set_answers([], None, scroll=False)
             if question:
-                self._ask(question, live=False, remember=False)
+                self._ask(question, into_session=False)
         self.statusBar().showMessage(f"{record.title} changed on disk and was indexed again.", MESSAGE_MS)
-
-    def _answers_cover(self, document_id: int) -> bool:
-        """Whether the answers on show (or on their way) looked in this document: a question about one
-        document says nothing about another, while one about the whole library holds for all of them."""
-        return self._asked_ids is None or document_id in self._asked_ids
 
     def _drop_answers(self) -> None:
         """Clear the answers panel and forget the question on its way, if any."""
-        self._asks.forget()
-        self._asked_ids = None
+        self.questions.forget()
         self.answers.show_hint()
-
-    def _answers_involve(self, document_id: int) -> bool:
-        """Whether the answers on show (or on their way) came from, or looked in, this document."""
-        result = self.answers.result
-        if result is None and not self._asks.busy:
-            return False
-        if result is not None and any(a.document_id == document_id for a in result.answers + result.guesses):
-            return True
-        return self._asked_ids is None or document_id in self._asked_ids
 
     @Slot(str)
     def _on_cancelled(self, path: str) -> None:
@@ -421,55 +331,44 @@ class MainWindow(QMainWindow):
 
     @Slot(int)
     def _on_indexing_changed(self, count: int) -> None:
-        indexing = count > 0
-        self._actions["cancel"].setEnabled(indexing)
-        for widget in (self.index_label, self.index_progress, self.cancel_button):
-            widget.setVisible(indexing)
-        if indexing and count > 1:
-            self.index_label.setText(f"Indexing {count} files…")
+        self._actions["cancel"].setEnabled(count > 0)
 
     @Slot(object)
     def _on_file_changed(self, record: DocumentRecord) -> None:
         # Answers from the old text must not appear any more, even one already on its way.
-        if self._answers_involve(record.id):
-            self._asks.forget()
+        if self.questions.involve(record.id, self.answers.result):
+            self.questions.forget()
 
     # --- showing documents ------------------------------------------------------------------------------
 
     @Slot(int)
     def open_document(self, document_id: int, force: bool = False) -> None:
-        if not force and (self.document.document_id == document_id or self._opening == document_id):
-            if self._pending_jump is not None and self.document.document_id == document_id:
-                answer, self._pending_jump = self._pending_jump, None
+        """Show a document (again with `force`, as it is in the library now)."""
+        if not force and self.document.document_id == document_id:
+            answer = self.opener.take_jump(document_id)
+            if answer is not None:
                 self.jump_to(answer)
             return
-        self._opening = document_id
-        self.runner.open_document(
-            document_id, done=self._on_document_loaded, failed=self._on_open_failed, lane=self._opens
-        )
+        self.opener.open(document_id, force)
 
+    @Slot(object)
     def _on_document_loaded(self, content: DocumentContent) -> None:
-        self._opening = None
-        if not self._answers_cover(content.record.id):
+        if not self.questions.covers(content.record.id):
             self._drop_answers()
         self.document.show_content(content)
         self.library.select_document(content.record.id)
         self.preferences.set_last_document(content.record.path)
         self.setWindowTitle(f"{content.record.title} — QA Reader")
-        if self._pending_jump is not None and self._pending_jump.document_id == content.record.id:
-            answer, self._pending_jump = self._pending_jump, None
+        answer = self.opener.take_jump(content.record.id)
+        if answer is not None:
             self.jump_to(answer)
-
-    def _on_open_failed(self, message: str) -> None:
-        self._opening = None
-        self._show_failure(message)
 
     @Slot(object)
     def jump_to(self, answer: Answer) -> None:
         """Show the answer's document and page, the answer highlighted strongest, the others faintly."""
         listed = self.answers.answers()
         if self.document.document_id != answer.document_id:
-            self._pending_jump = answer
+            self.opener.jump_when_open(answer)
             self.document.set_answers(listed, None, scroll=False)
             self.open_document(answer.document_id)
             return
@@ -495,62 +394,54 @@ class MainWindow(QMainWindow):
             return
         scope = "this document" if ids and len(ids) == 1 else "these documents" if ids else "the library"
         self.question.field.remember(question)
-        self._ask(question, live=False, remember=True, target=(ids, scope))
+        self._ask(question, target=(ids, scope))
 
     @Slot(str)
     def _on_asked(self, question: str) -> None:
-        self._ask(question, live=False, remember=True)
+        self._ask(question)
 
     def _ask(
-        self, question: str, live: bool, remember: bool, target: tuple[list[int] | None, str] | None = None
+        self, question: str, target: tuple[list[int] | None, str] | None = None, into_session: bool = True
     ) -> Request:
         """Send a question to the engine, replacing any still on its way; `target` (ids, how to name them)
-        defaults to the scope toggle's. Live questions (asked while typing) stay out of the history."""
+        defaults to the scope toggle's."""
         ids, scope = target or self._scope()
-        self._asked_ids = tuple(ids) if ids is not None else None
-        if not live:
-            self.answers.show_busy(question)
-        return self.runner.submit(
-            lambda engine: engine.ask(question, ids, remember=not live),
-            done=partial(self._on_answered, scope, live, remember),
-            failed=self.answers.show_message,
-            lane=self._asks,
-        )
+        self.answers.show_busy(question)
+        request = self.questions.ask(question, ids, scope, into_session=into_session)
+        assert request is not None  # only a live question may be held back
+        return request
 
     def ask(self, question: str) -> Request:
         """Ask as if typed and entered; returns the request (its result is the AnswerSet)."""
         self.question.set_text(question)
         self.question.field.remember(question)
-        return self._ask(question, live=False, remember=True)
+        return self._ask(question)
 
     @Slot(str)
     def _on_typing_paused(self, question: str) -> None:
-        if self._live_allowed():
-            self._ask(question, live=True, remember=False)
-        elif self._model_ready and not self.indexing.count:
-            records = self.library_work.searchable(self._scope()[0])
-            if records:
-                estimate = self.live_budget.estimate_ms(records, self._engine_settings)
-                self.statusBar().showMessage(
-                    f"Answers while typing are off here: a question takes about {estimate:.0f} ms on this "
-                    "machine. Press Enter to ask.",
-                    MESSAGE_MS,
-                )
+        """Answer as the user types when the engine expects it to be quick (never while files are indexed)."""
+        ids, scope = self._scope()
+        if self.indexing.count or (ids is None and not any(row.searchable for row in self.library.rows())):
+            return
+        self.questions.ask(question, ids, scope, live=True)
 
-    def _live_allowed(self) -> bool:
-        """Whether answering as you type should take well under 100 ms for the current scope."""
-        if not self._model_ready or self.indexing.count:
-            return False
-        ids, _ = self._scope()
-        return self.live_budget.allows(self.library_work.searchable(ids), self._engine_settings)
+    @Slot(float)
+    def _on_live_declined(self, estimate_ms: float) -> None:
+        self.statusBar().showMessage(
+            f"Answers while typing are off here: a question takes about {estimate_ms:.0f} ms on this machine. "
+            "Press Enter to ask.",
+            MESSAGE_MS,
+        )
 
-    def _on_answered(self, scope: str, live: bool, remember: bool, answers: AnswerSet) -> None:
-        self.live_budget.learn(answers, self.library_work.searchable(self._asked_ids), self._engine_settings)
+    @Slot(list)
+    def _on_history_loaded(self, questions: list[str]) -> None:
+        # Questions asked before the history arrived stay the most recent.
+        self.question.field.set_history(self.question.field.history + questions)
+
+    @Slot(object, str, bool)
+    def _on_answered(self, answers: AnswerSet, scope: str, live: bool) -> None:
         self.answers.show_answers(answers, scope, live=live)
         shown = self.answers.answers()
-        if not live and remember:
-            self._session.append(answers)
-            self.preferences.set_questions(self.question.field.history)
         cached = " (from the cache)" if answers.from_cache else ""
         self.statusBar().showMessage(
             f"Answered in {answers.elapsed_ms:.0f} ms{cached}." if answers.found else "No confident answer.",
@@ -585,18 +476,7 @@ class MainWindow(QMainWindow):
         QGuiApplication.clipboard().setText(quoted_with_citation(answer))
         self.statusBar().showMessage("Copied the answer with its citation.", MESSAGE_MS)
 
-    # --- the model, and failures -------------------------------------------------------------------------
-
-    def _on_model_loaded(self, name: str) -> None:
-        self._model_ready = True
-        self.model_label.setText(f"Model: {name}")
-        self.model_label.setToolTip("The question-answering model is loaded.")
-
-    def _on_model_failed(self, message: str) -> None:
-        self._model_ready = False
-        self.model_label.setText("<span style='color:#c0392b'>The model is missing or damaged</span>")
-        self.model_label.setToolTip(message)
-        self._show_failure(message)
+    # --- failures and removal -----------------------------------------------------------------------------
 
     def _show_failure(self, message: str) -> None:
         self.statusBar().showMessage(message, MESSAGE_MS * 2)
@@ -607,14 +487,12 @@ class MainWindow(QMainWindow):
         if showing:
             self.document.show_content(None)
             self.setWindowTitle("QA Reader")
-        if self._answers_involve(document_id) or (showing and self._asked_ids is not None):
+        if self.questions.involve(document_id, self.answers.result) or (
+            showing and self.questions.asked_ids is not None
+        ):
             self._drop_answers()
         title = record.title if record is not None else "The document"
         self.statusBar().showMessage(f"Removed {title} from the library (the file itself is untouched).", MESSAGE_MS)
-
-    @Slot(int)
-    def _on_remove_requested(self, document_id: int) -> None:
-        self.remove_document(document_id)
 
     @Slot()
     def _on_remove_current(self) -> None:
@@ -624,6 +502,7 @@ class MainWindow(QMainWindow):
         elif self.document.document_id is not None:
             self.remove_document(self.document.document_id)
 
+    @Slot(int)
     def remove_document(self, document_id: int) -> None:
         """Remove a document from the library once the user has confirmed it (the file stays on disk)."""
         record = self.library_work.record(document_id)
@@ -688,7 +567,7 @@ class MainWindow(QMainWindow):
         from qa_reader.gui.settings_dialog import SettingsDialog
         from qa_reader.gui.theme import apply_theme
 
-        dialog = SettingsDialog(self._engine_settings, self.preferences.theme(), self)
+        dialog = SettingsDialog(self.questions.settings, self.preferences.theme(), self)
         if dialog.exec() != SettingsDialog.DialogCode.Accepted:
             return
         settings, theme = dialog.chosen()
@@ -700,14 +579,8 @@ class MainWindow(QMainWindow):
                 apply_theme(app, theme)
 
     def apply_settings(self, settings: config.Settings) -> None:
-        self._engine_settings = settings
         self.preferences.set_engine_settings(settings)
-        self.runner.submit(
-            partial(load_model, settings=settings),
-            done=self._on_model_loaded,
-            failed=self._on_model_failed,
-            lane=self._models,
-        )
+        self.questions.load_model(settings)
         self.statusBar().showMessage("Settings saved.", MESSAGE_MS)
 
     def open_batch(self) -> None:
@@ -718,7 +591,7 @@ class MainWindow(QMainWindow):
         dialog.open()
 
     def export_session(self) -> None:
-        if not self._session:
+        if not self.questions.session:
             self.statusBar().showMessage("Nothing to export yet: ask a question first.", MESSAGE_MS)
             return
         path, chosen_filter = QFileDialog.getSaveFileName(
@@ -730,31 +603,18 @@ class MainWindow(QMainWindow):
     def write_session(self, path: Path, csv_format: bool) -> None:
         if csv_format and path.suffix.lower() != ".csv":
             path = path.with_suffix(".csv")
-        text = session_csv(self._session) if csv_format else session_markdown(self._session)
+        session = self.questions.session
+        text = session_csv(session) if csv_format else session_markdown(session)
         try:
             path.write_text(text, encoding="utf-8")
         except OSError as error:
             QMessageBox.warning(self, "Export failed", f"{path} could not be written ({error.strerror}).")
             return
-        self.statusBar().showMessage(f"Exported {len(self._session)} questions to {path.name}.", MESSAGE_MS)
+        self.statusBar().showMessage(f"Exported {len(session)} questions to {path.name}.", MESSAGE_MS)
 
     @property
     def session(self) -> list[AnswerSet]:
-        return list(self._session)
-
-    @Slot()
-    def _on_recent_menu(self) -> None:
-        self.recent_menu.clear()
-        recent = self.preferences.recent_files()
-        for number, path in enumerate(recent, start=1):
-            action = self.recent_menu.addAction(f"&{number % 10} {Path(path).name}")
-            action.setToolTip(path)
-            action.triggered.connect(lambda checked=False, p=path: self.open_paths([p]))
-        if not recent:
-            self.recent_menu.addAction("No recent files").setEnabled(False)
-        else:
-            self.recent_menu.addSeparator()
-            self.recent_menu.addAction("Clear the List").triggered.connect(self.preferences.clear_recent_files)
+        return self.questions.session
 
     @Slot()
     def _on_about(self) -> None:
@@ -784,7 +644,6 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         self.preferences.set_window_state("geometry", self.saveGeometry())
         self.preferences.set_window_state("splitter", self.splitter.saveState())
-        self.preferences.set_questions(self.question.field.history)
         if self._lookup is not None:
             self._lookup.close()
         super().closeEvent(event)

@@ -1,9 +1,9 @@
 """What the app remembers between runs (QSettings in an INI file inside the data folder, so that
-QA_READER_HOME isolates it too): engine settings, theme, recent files, question history, window state."""
+QA_READER_HOME isolates it too): engine settings, theme, recent files, window state. The question history
+is the library's (SQLite), not kept here."""
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings
@@ -28,23 +28,14 @@ class Preferences:
     # --- engine settings and theme --------------------------------------------------------------------
 
     def engine_settings(self) -> config.Settings:
-        """The saved settings, defaults for anything unsaved or unreadable."""
-        defaults = config.Settings()
-        values = {}
-        for name in ("passages_to_read", "max_length", "threads"):
-            values[name] = self._int(f"engine/{name}", getattr(defaults, name))
-        threshold = self._settings.value("engine/threshold", "")
-        try:
-            values["threshold"] = float(threshold) if threshold not in ("", None) else None
-        except (TypeError, ValueError):
-            values["threshold"] = None
-        return dataclasses.replace(defaults, **values)
+        """The saved settings (those declared `saved`), defaults for anything unsaved or unreadable."""
+        keys = {name: f"engine/{name}" for name in config.Settings.names("saved")}
+        values = {name: self._settings.value(key) for name, key in keys.items() if self._settings.contains(key)}
+        return config.Settings.from_saved(values)
 
     def set_engine_settings(self, settings: config.Settings) -> None:
-        self._settings.setValue("engine/passages_to_read", settings.passages_to_read)
-        self._settings.setValue("engine/max_length", settings.max_length)
-        self._settings.setValue("engine/threads", settings.threads)
-        self._settings.setValue("engine/threshold", "" if settings.threshold is None else settings.threshold)
+        for name, text in settings.saved().items():
+            self._settings.setValue(f"engine/{name}", text)
 
     def theme(self) -> str:
         theme = str(self._settings.value("ui/theme", "system"))
@@ -65,11 +56,12 @@ class Preferences:
     def clear_recent_files(self) -> None:
         self._settings.setValue("recent/files", [])
 
-    def questions(self) -> list[str]:
-        return self._list("history/questions")
-
-    def set_questions(self, questions: list[str]) -> None:
-        self._settings.setValue("history/questions", list(questions))
+    def take_old_questions(self) -> list[str]:
+        """The question history earlier versions kept here (most recent first), removed from the file: the
+        library keeps the one history now, and takes these over once."""
+        questions = self._list("history/questions")
+        self._settings.remove("history/questions")
+        return questions
 
     # --- flags and window state ---------------------------------------------------------------------
 
@@ -98,13 +90,11 @@ class Preferences:
     def set_window_state(self, name: str, state: QByteArray) -> None:
         self._settings.setValue(f"window/{name}", state)
 
-    # --- helpers --------------------------------------------------------------------------------------
+    def all_keys(self) -> list[str]:
+        """Every key the file holds ("group/name")."""
+        return list(self._settings.allKeys())
 
-    def _int(self, key: str, default: int) -> int:
-        try:
-            return int(self._settings.value(key, default))
-        except (TypeError, ValueError):
-            return default
+    # --- helpers --------------------------------------------------------------------------------------
 
     def _bool(self, key: str, default: bool) -> bool:
         value = self._settings.value(key, default)

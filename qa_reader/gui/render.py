@@ -90,6 +90,11 @@ class PageRenderer(QObject):
         if pages:
             self._posted.emit()
 
+    @property
+    def running(self) -> bool:
+        """Whether the rendering thread runs (until `stop`)."""
+        return self._thread.isRunning()
+
     def stop(self) -> None:
         self._wish.replace("", 1.0, [])
         self._thread.quit()

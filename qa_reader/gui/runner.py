@@ -8,7 +8,9 @@ request that made them, so a result never has to be matched to its asker by an i
   result of one already running is dropped. Each window keeps lanes of its own, so two windows never
   replace each other's questions.
 - Background requests (indexing a file, one cell of a batch) run only when no other request waits, so a
-  question asked during a long batch of files runs between two files instead of after all of them.
+  question asked during a long batch of files runs between two files instead of after all of them. A long
+  background op calls `Runner.serve_waiting()` between its steps (the pages of a big PDF), so that a question
+  asked meanwhile runs there instead of after the whole file.
 - `Request.cancel()` withdraws a request that has not started and sets its cancel event, which a long op
   (indexing) watches to stop early. Requests may share one event, so that setting it cancels them all.
 - `Runner.on_gui_thread(fn)` gives an op a callable that runs `fn` on the GUI thread (progress reports).
@@ -217,10 +219,10 @@ class _Queue:
         with self._lock:
             (self._background if request.background else self._first).append(request)
 
-    def take(self) -> Request | None:
-        """The next request waiting (now running), or None."""
+    def take(self, background: bool = True) -> Request | None:
+        """The next request waiting (now running), or None; a background one only with `background`."""
         with self._lock:
-            for waiting in (self._first, self._background):
+            for waiting in (self._first, self._background) if background else (self._first,):
                 if waiting:
                     request = waiting.popleft()
                     request._started = True
@@ -276,8 +278,18 @@ class _Executor(QObject):
         if self._stopping.is_set():
             return
         request = self._queue.take()
-        if request is None:
-            return
+        if request is not None:
+            self._finish(request)
+
+    def serve_waiting(self) -> None:
+        """Run every request waiting now but the background ones, inside the op that calls this."""
+        while not self._stopping.is_set():
+            request = self._queue.take(background=False)
+            if request is None:
+                return
+            self._finish(request)
+
+    def _finish(self, request: Request) -> None:
         outcome = self._run(request)
         self._outbox.put(partial(request._settle, *outcome))
         del request, outcome  # see _Outbox
@@ -390,6 +402,14 @@ class Runner(QObject):
         self._queue.put(request)
         self._posted.emit()
         return request
+
+    def serve_waiting(self) -> None:
+        """For a long background op, between two of its steps: run the requests waiting now (but background
+        ones) before it goes on. Only on the runner's thread, inside an op, where the resource is between
+        steps and free for others (the engine says where: `Engine.index`'s `between_steps`)."""
+        if QThread.currentThread() is not self._thread:
+            raise RuntimeError("serve_waiting is called by an op, on the runner's thread")
+        self._executor.serve_waiting()
 
     def on_gui_thread(self, fn: Callable[..., None]) -> Callable[..., None]:
         """A callable for any thread that calls `fn` with the same arguments on the GUI thread, later

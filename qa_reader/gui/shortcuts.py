@@ -52,6 +52,25 @@ SHORTCUTS: tuple[Shortcut, ...] = (
 )
 
 
+# The menu bar: each menu's commands in order, None for a separator. Besides the names above, "recent" is the
+# Open Recent submenu, and "remove" and "about" are actions of the window without a shortcut of their own.
+MENUS: tuple[tuple[str, tuple[str | None, ...]], ...] = (
+    ("&File", ("open", "recent", "remove", None, "export", "batch", None, "quit")),
+    ("&Edit", ("copy_answer", "find", None, "settings")),
+    (
+        "&View",
+        ("zoom_in", "zoom_out", "fit_width", None, "next_page", "previous_page", "go_to_page", None)
+        + ("focus_library", "focus_document", "focus_answers"),
+    ),
+    (
+        "&Ask",
+        ("focus_question", "toggle_scope", "ask_selection", None, "next_answer", "previous_answer", None)
+        + ("lookup", "cancel"),
+    ),
+    ("&Help", ("shortcuts", "about")),
+)
+
+
 def shortcut(name: str) -> Shortcut:
     return next(item for item in SHORTCUTS if item.name == name)
 

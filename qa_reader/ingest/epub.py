@@ -10,10 +10,10 @@ from pathlib import Path
 from urllib.parse import unquote
 from xml.etree import ElementTree
 
-from qa_reader.errors import UserError
+from qa_reader.errors import DocumentError
 from qa_reader.ingest.html import decode_html, extract_html
 from qa_reader.ingest.layout import PARAGRAPH_BREAK
-from qa_reader.types import Document, Page
+from qa_reader.types import Document, FailureReason, Page
 
 _CONTAINER = "META-INF/container.xml"
 _ENCRYPTION = "META-INF/encryption.xml"
@@ -36,9 +36,10 @@ class _Budget:
     def spend(self, size: int) -> None:
         self.left -= size
         if self.left < 0:
-            raise UserError(
+            raise DocumentError(
                 f"{self.name} expands to more than {MAX_BOOK_MB} MB of text; "
-                f"QA Reader reads at most {MAX_BOOK_MB} MB per document."
+                f"QA Reader reads at most {MAX_BOOK_MB} MB per document.",
+                FailureReason.TOO_LARGE,
             )
 
     def check(self, declared: int) -> None:
@@ -63,9 +64,11 @@ def load_epub(path: Path, sha256: str) -> Document:
     try:
         archive = zipfile.ZipFile(path)
     except zipfile.BadZipFile:
-        raise UserError(f"{name} is not a valid EPUB: it is not a ZIP archive.") from None
+        raise DocumentError(f"{name} is not a valid EPUB: it is not a ZIP archive.", FailureReason.DAMAGED) from None
     except OSError as error:
-        raise UserError(f"{name} cannot be read: {(error.strerror or str(error)).lower()}.") from None
+        raise DocumentError(
+            f"{name} cannot be read: {(error.strerror or str(error)).lower()}.", FailureReason.UNREADABLE
+        ) from None
     warnings: list[str] = []
     budget = _Budget(name)
     with archive:
@@ -73,7 +76,9 @@ def load_epub(path: Path, sha256: str) -> Document:
         try:
             package = _parse_xml(_read_member(archive, package_path, name, budget), name, "package file")
         except KeyError:
-            raise UserError(f"{name} is not a valid EPUB: its package file {package_path} is missing.") from None
+            raise DocumentError(
+                f"{name} is not a valid EPUB: its package file {package_path} is missing.", FailureReason.DAMAGED
+            ) from None
         chapter_paths = _spine_paths(package, posixpath.dirname(package_path), name)
         protected = _encrypted_paths(archive, name, budget)
         # The whole spine is paid for up front by its declared sizes, before a byte of it is unpacked.
@@ -81,7 +86,9 @@ def load_epub(path: Path, sha256: str) -> Document:
         chapters = []
         for member in chapter_paths:
             if member in protected:
-                raise UserError(f"{name} is protected by DRM: QA Reader cannot read its text.")
+                raise DocumentError(
+                    f"{name} is protected by DRM: QA Reader cannot read its text.", FailureReason.ENCRYPTED
+                )
             try:
                 data = _read_member(archive, member, name, budget)
             except KeyError:
@@ -94,7 +101,7 @@ def load_epub(path: Path, sha256: str) -> Document:
         book_title = _book_title(package)
 
     if not any(chapter.text for chapter in chapters):
-        raise UserError(f"{name} contains no text.")
+        raise DocumentError(f"{name} contains no text.", FailureReason.NO_TEXT)
     pieces: list[str] = []
     pages = []
     length = 0
@@ -126,11 +133,11 @@ def _package_path(archive: zipfile.ZipFile, name: str, budget: _Budget) -> str:
     try:
         container = _parse_xml(_read_member(archive, _CONTAINER, name, budget), name, "container file")
     except KeyError:
-        raise UserError(f"{name} is not a valid EPUB: it has no {_CONTAINER}.") from None
+        raise DocumentError(f"{name} is not a valid EPUB: it has no {_CONTAINER}.", FailureReason.DAMAGED) from None
     for element in container.iter():
         if _local_name(element.tag) == "rootfile" and element.get("full-path"):
             return element.get("full-path", "")
-    raise UserError(f"{name} is not a valid EPUB: its container file names no package file.")
+    raise DocumentError(f"{name} is not a valid EPUB: its container file names no package file.", FailureReason.DAMAGED)
 
 
 def _spine_paths(package: ElementTree.Element, base: str, name: str) -> list[str]:
@@ -151,7 +158,7 @@ def _spine_paths(package: ElementTree.Element, base: str, name: str) -> list[str
         href = unquote(href.split("#", 1)[0])
         paths.append(posixpath.normpath(posixpath.join(base, href)))
     if not paths:
-        raise UserError(f"{name} is not a valid EPUB: its package file lists no chapters.")
+        raise DocumentError(f"{name} is not a valid EPUB: its package file lists no chapters.", FailureReason.DAMAGED)
     return paths
 
 
@@ -192,7 +199,7 @@ def _read_member(archive: zipfile.ZipFile, member: str, name: str, budget: _Budg
         return b"".join(chunks)
     # RuntimeError is how zipfile says a member is password-protected.
     except (zipfile.BadZipFile, zlib.error, NotImplementedError, EOFError, OSError, RuntimeError):
-        raise UserError(f"{name} is damaged: {member} cannot be unpacked from it.") from None
+        raise DocumentError(f"{name} is damaged: {member} cannot be unpacked from it.", FailureReason.DAMAGED) from None
 
 
 def _declared_size(archive: zipfile.ZipFile, member: str) -> int:
@@ -206,4 +213,4 @@ def _parse_xml(data: bytes, name: str, what: str) -> ElementTree.Element:
     try:
         return ElementTree.fromstring(data)
     except ElementTree.ParseError:
-        raise UserError(f"{name} is not a valid EPUB: its {what} is damaged.") from None
+        raise DocumentError(f"{name} is not a valid EPUB: its {what} is damaged.", FailureReason.DAMAGED) from None

@@ -8,7 +8,8 @@ import zipfile
 import zlib
 from pathlib import Path
 
-from qa_reader.errors import UserError
+from qa_reader.errors import DocumentError
+from qa_reader.types import FailureReason
 
 SUFFIX_FORMATS = {
     ".pdf": "pdf",
@@ -42,18 +43,24 @@ def check_file(path: Path, name: str | None = None) -> None:
     try:
         status = path.stat()
     except FileNotFoundError:
-        raise UserError(f"{name} does not exist: it may have been moved or deleted.") from None
+        raise DocumentError(
+            f"{name} does not exist: it may have been moved or deleted.", FailureReason.UNREADABLE
+        ) from None
     except OSError as error:
         raise _read_error(path, error) from None
     except ValueError:
         # The operating system cannot even look up a name with a NUL character in it.
-        raise UserError(f"{name!r} is not a valid file name.") from None
+        raise DocumentError(f"{name!r} is not a valid file name.", FailureReason.UNREADABLE) from None
     if stat.S_ISDIR(status.st_mode):
-        raise UserError(f"{name} is a folder, not a document: add the files inside it instead.")
+        raise DocumentError(
+            f"{name} is a folder, not a document: add the files inside it instead.", FailureReason.UNSUPPORTED
+        )
     if not stat.S_ISREG(status.st_mode):
-        raise UserError(f"{name} is not a regular file, so it cannot be read as a document.")
+        raise DocumentError(
+            f"{name} is not a regular file, so it cannot be read as a document.", FailureReason.UNSUPPORTED
+        )
     if status.st_size == 0:
-        raise UserError(f"{name} is empty (0 bytes): there is nothing in it to read.")
+        raise DocumentError(f"{name} is empty (0 bytes): there is nothing in it to read.", FailureReason.NO_TEXT)
 
 
 def read_bytes(path: Path, limit: int | None = None) -> bytes:
@@ -118,8 +125,9 @@ def detect_format(path: Path) -> str:
     if head.startswith(_ZIP_MAGIC):
         if suffix_format == "epub" or _is_epub(path):
             return "epub"
-        raise UserError(
-            f"{path.name} is a ZIP-based file QA Reader cannot read: add PDF, text, Markdown, HTML or EPUB files."
+        raise DocumentError(
+            f"{path.name} is a ZIP-based file QA Reader cannot read: add PDF, text, Markdown, HTML or EPUB files.",
+            FailureReason.UNSUPPORTED,
         )
     if suffix_format is not None:
         return suffix_format
@@ -148,12 +156,14 @@ def _looks_like_html(head: bytes) -> bool:
     return start.startswith((b"<!doctype html", b"<html"))
 
 
-def _read_error(path: Path, error: OSError) -> UserError:
+def _read_error(path: Path, error: OSError) -> DocumentError:
     """A sentence for an operating-system error while reading a file."""
     name = path.name or str(path)
     if isinstance(error, PermissionError):
-        return UserError(f"{name} cannot be read: permission denied.")
+        return DocumentError(f"{name} cannot be read: permission denied.", FailureReason.UNREADABLE)
     if isinstance(error, IsADirectoryError):
-        return UserError(f"{name} is a folder, not a document: add the files inside it instead.")
+        return DocumentError(
+            f"{name} is a folder, not a document: add the files inside it instead.", FailureReason.UNSUPPORTED
+        )
     reason = (error.strerror or str(error)).rstrip(".").lower()
-    return UserError(f"{name} cannot be read: {reason}.")
+    return DocumentError(f"{name} cannot be read: {reason}.", FailureReason.UNREADABLE)

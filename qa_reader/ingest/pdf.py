@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pymupdf
 
-from qa_reader.errors import UserError
+from qa_reader.errors import DocumentError, UserError
 from qa_reader.ingest.layout import (
     PARAGRAPH_BREAK,
     clean_line,
@@ -25,7 +25,7 @@ from qa_reader.ingest.layout import (
     running_key,
     split_block_columns,
 )
-from qa_reader.types import Document, Page, Rect
+from qa_reader.types import Document, FailureReason, Page, Rect
 
 # Flags for get_text("rawdict"), each left out on purpose:
 # - TEXT_PRESERVE_LIGATURES: without it MuPDF spells "ﬁ" out as "f" + "i", each with its own box;
@@ -131,15 +131,20 @@ def load_pdf(path: Path, sha256: str, progress: Callable[[int, int], None] | Non
         with _MUPDF_LOCK:
             document = pymupdf.open(path, filetype="pdf")
     except _MUPDF_ERRORS as error:
-        raise UserError(f"{name} is damaged or not a PDF at all: it cannot be opened.") from error
+        raise DocumentError(
+            f"{name} is damaged or not a PDF at all: it cannot be opened.", FailureReason.DAMAGED
+        ) from error
     with document:
         # MuPDF trusts content over the requested type: text or an image named .pdf opens as such.
         if not document.is_pdf:
-            raise UserError(f"{name} is damaged or not a PDF at all: it cannot be opened.")
+            raise DocumentError(f"{name} is damaged or not a PDF at all: it cannot be opened.", FailureReason.DAMAGED)
         if document.needs_pass:
-            raise UserError(f"{name} is encrypted: open it in a PDF viewer, save an unprotected copy and add that.")
+            raise DocumentError(
+                f"{name} is encrypted: open it in a PDF viewer, save an unprotected copy and add that.",
+                FailureReason.ENCRYPTED,
+            )
         if document.page_count == 0:
-            raise UserError(f"{name} is damaged: no page of it can be read.")
+            raise DocumentError(f"{name} is damaged: no page of it can be read.", FailureReason.DAMAGED)
         has_labels = _has_page_labels(document)
         pages = []
         with _garbage_collector_paused():
@@ -157,17 +162,17 @@ def load_pdf(path: Path, sha256: str, progress: Callable[[int, int], None] | Non
     unreadable = [index for index, page in enumerate(pages) if not page.readable or page.damaged]
     scanned = [index for index, page in enumerate(pages) if page.readable and not page.damaged and not page.has_text]
     if len(unreadable) == len(pages) or (repaired and not any(page.has_text for page in pages)):
-        raise UserError(f"{name} is damaged: no page of it can be read.")
+        raise DocumentError(f"{name} is damaged: no page of it can be read.", FailureReason.DAMAGED)
     if not any(page.has_text for page in pages):
         if scanned:
-            raise UserError(f"{name} is scanned: it has no text layer; run OCR on it first.")
-        raise UserError(f"{name} is damaged: no page of it can be read.")
+            raise DocumentError(f"{name} is scanned: it has no text layer; run OCR on it first.", FailureReason.SCANNED)
+        raise DocumentError(f"{name} is damaged: no page of it can be read.", FailureReason.DAMAGED)
 
     builder = _TextBuilder()
     page_records = _assemble(pages, builder)
     text = builder.text()
     if not text:
-        raise UserError(f"{name} contains no text besides page headers and page numbers.")
+        raise DocumentError(f"{name} contains no text besides page headers and page numbers.", FailureReason.NO_TEXT)
 
     warnings = []
     if repaired:

@@ -6,11 +6,11 @@ import codecs
 import re
 from pathlib import Path
 
-from qa_reader.errors import UserError
+from qa_reader.errors import DocumentError, UserError
 from qa_reader.ingest.files import read_bytes
 from qa_reader.ingest.layout import GLYPH_MAP, PARAGRAPH_BREAK
 from qa_reader.ingest.markdown import markdown_headings, strip_markdown
-from qa_reader.types import Document, Page
+from qa_reader.types import Document, FailureReason, Page
 
 # Line and page separators become line breaks before paragraphs are found; everything else that
 # layout.GLYPH_MAP drops or turns into a space is handled the same way as in PDFs.
@@ -61,8 +61,9 @@ def decode_text(data: bytes, name: str, declared: str | None = None) -> tuple[st
     Raises UserError when the bytes are binary data rather than text.
     """
     warnings: list[str] = []
-    binary_error = UserError(
-        f"{name} holds binary data, not text: QA Reader reads PDF, text, Markdown, HTML and EPUB files."
+    binary_error = DocumentError(
+        f"{name} holds binary data, not text: QA Reader reads PDF, text, Markdown, HTML and EPUB files.",
+        FailureReason.UNSUPPORTED,
     )
     if data.startswith(codecs.BOM_UTF8):
         text = _decode_or_replace(data[len(codecs.BOM_UTF8) :], "utf-8", name, warnings)
@@ -221,7 +222,7 @@ def flowing_document(
     """
     text = PARAGRAPH_BREAK.join(paragraphs)
     if not text:
-        raise UserError(f"{path.name} contains no text.")
+        raise DocumentError(f"{path.name} contains no text.", FailureReason.NO_TEXT)
     return Document(
         path=str(path),
         title=title or path.stem,

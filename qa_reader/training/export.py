@@ -276,7 +276,8 @@ def write_folder(run_dir: Path, out_dir: Path, name: str) -> dict:
 
     Returns the manifest written (scores on the full dev set are added by `evaluate`).
     """
-    from qa_reader.evaluate import ParagraphReader, evaluate_paragraphs
+    from qa_reader.evaluate import evaluate_paragraphs
+    from qa_reader.reader.build import build_reader
     from qa_reader.training.data import HELD_OUT_ONE_IN
     from qa_reader.training.loop import held_out_questions
 
@@ -297,7 +298,7 @@ def write_folder(run_dir: Path, out_dir: Path, name: str) -> dict:
     for variant, options in QUANTIZATION_VARIANTS.items():
         path = out_dir / f"model.int8.{variant}.onnx"
         quantize(fp32, path, **options)
-        report, _ = evaluate_paragraphs(ParagraphReader(out_dir, model_file=path.name), dev)
+        report, _ = evaluate_paragraphs(build_reader(out_dir, model_file=path.name), dev)
         candidates[variant] = (report.f1, report.exact_match, path)
         print(f"int8 {variant}: held-out slice F1 {report.f1:.2f} EM {report.exact_match:.2f}", flush=True)
     best_f1 = max(value[0] for value in candidates.values())
@@ -310,7 +311,7 @@ def write_folder(run_dir: Path, out_dir: Path, name: str) -> dict:
     shutil.copyfile(candidates[chosen][2], out_dir / "model.onnx")
     for _, _, path in candidates.values():
         path.unlink()
-    fp32_report, _ = evaluate_paragraphs(ParagraphReader(out_dir, model_file=FP32_FILE), dev)
+    fp32_report, _ = evaluate_paragraphs(build_reader(out_dir, model_file=FP32_FILE), dev)
 
     manifest = {
         "name": name,

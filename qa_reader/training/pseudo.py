@@ -35,8 +35,8 @@ import numpy as np
 
 from qa_reader import squad
 from qa_reader.config import Settings
-from qa_reader.evaluate import ParagraphReader
-from qa_reader.reader.predict import ContextSpan, ReadRequest, read_many
+from qa_reader.reader.build import Reader, build_reader
+from qa_reader.reader.predict import ContextSpan, ReadRequest
 from qa_reader.training.data import SOURCES, default_train_dir
 
 UNLABELED = (
@@ -153,7 +153,7 @@ def summarise(spans: Sequence[ContextSpan], marked: Sequence[tuple[int, int]]) -
 
 
 def teacher_reads(
-    reader: ParagraphReader,
+    reader: Reader,
     questions: Sequence[UnlabeledQuestion],
     chunk: int = 256,
     progress: bool = True,
@@ -169,7 +169,7 @@ def teacher_reads(
         tokenized = dict(zip(contexts, reader.maker.tokenize(contexts)))
         ids = reader.maker.tokenize([q.question for q in part])
         requests = [ReadRequest(i.ids[:limit_tokens], [tokenized[q.context]]) for q, i in zip(part, ids)]
-        spans = read_many(reader.runner, reader.maker, requests, batch_size=64, n_best=40)
+        spans = reader.read(requests, batch_size=64, n_best=40)
         reads = [summarise(s, q.marked) for q, s in zip(part, spans)]
         results.extend(reads)
         if on_chunk is not None:
@@ -213,9 +213,7 @@ def cached_teacher_reads(
                     handle.write(json.dumps({"id": q.id, "model": model_key, "read": asdict(read)}) + "\n")
 
     if missing:
-        teacher_reads(
-            ParagraphReader(model_dir, Settings(threads=threads or TEACHER_THREADS)), missing, on_chunk=remember
-        )
+        teacher_reads(build_reader(model_dir, Settings(threads=threads or TEACHER_THREADS)), missing, on_chunk=remember)
     return [stored[q.id] for q in questions]
 
 

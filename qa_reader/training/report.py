@@ -12,12 +12,12 @@ from pathlib import Path
 from qa_reader import squad
 from qa_reader.evaluate import (
     Calibration,
-    ParagraphReader,
     calibrate_threshold,
     evaluate_documents,
     evaluate_paragraphs,
     threshold_outcome,
 )
+from qa_reader.reader.build import Reader, build_reader
 from qa_reader.training.data import (
     HELD_OUT_ONE_IN,
     SOURCES,
@@ -42,7 +42,7 @@ def measure(model_dir: Path, with_fp32: bool = True, with_ood: bool = True) -> d
     manifest_path = model_dir / "manifest.json"
     manifest = json.loads(manifest_path.read_text())
     scores: dict = manifest.setdefault("scores", {})
-    int8 = ParagraphReader(model_dir)
+    int8 = build_reader(model_dir)
     dev = squad.load(DEV)
 
     def log(message: str) -> None:
@@ -52,7 +52,7 @@ def measure(model_dir: Path, with_fp32: bool = True, with_ood: bool = True) -> d
     scores["squad_v1.1_dev_int8"] = report.as_dict()
     log(f"dev int8: {report.as_dict()}")
     if with_fp32 and (model_dir / FP32_FILE).exists():
-        report, _ = evaluate_paragraphs(ParagraphReader(model_dir, model_file=FP32_FILE), dev)
+        report, _ = evaluate_paragraphs(build_reader(model_dir, model_file=FP32_FILE), dev)
         scores["squad_v1.1_dev_fp32"] = report.as_dict()
         log(f"dev fp32: {report.as_dict()}")
     chosen = held_out_threshold(int8)
@@ -111,7 +111,7 @@ def held_out_pairs(train_dir: Path, per_source: int = 400, seed: int = 7) -> lis
     return pairs
 
 
-def held_out_threshold(reader: ParagraphReader, train_dir: Path | None = None) -> Calibration:
+def held_out_threshold(reader: Reader, train_dir: Path | None = None) -> Calibration:
     """The paragraph-level no-answer threshold, chosen on held-out training questions (`held_out_pairs`)."""
     questions = held_out_pairs(train_dir or default_train_dir())
     _, predictions = evaluate_paragraphs(reader, questions)

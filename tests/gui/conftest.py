@@ -4,6 +4,7 @@ with the tiny model. Everything runs on the offscreen platform."""
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -98,6 +99,22 @@ def make_window(qtbot, tiny_model_dir: Path, gui_home: Path) -> Iterator[Callabl
 @pytest.fixture
 def window(make_window):
     return make_window()
+
+
+def hold_indexing(monkeypatch: pytest.MonkeyPatch, path: Path) -> threading.Event:
+    """Make the engine wait before it indexes `path` until the returned event is set (10 s at most)."""
+    from qa_reader.engine import Engine
+
+    release = threading.Event()
+    index = Engine.index
+
+    def held_index(self, file, *args, **kwargs):
+        if Path(file) == path:
+            release.wait(10)
+        return index(self, file, *args, **kwargs)
+
+    monkeypatch.setattr(Engine, "index", held_index)
+    return release
 
 
 def open_and_wait(qtbot, window, path: Path) -> int:

@@ -83,7 +83,7 @@ def test_settings_dialog_edits_the_budget_threshold_and_theme(qtbot) -> None:
     qtbot.addWidget(dialog)
     assert dialog.budget.currentText().startswith("Balanced")
     dialog.budget.setCurrentIndex(0)
-    dialog._on_budget_chosen(0)
+    dialog.budget.activated.emit(0)
     dialog.automatic_threshold.setChecked(False)
     dialog.threshold.setValue(0.3)
     dialog.theme.setCurrentIndex(dialog.theme.findData("dark"))
@@ -103,6 +103,16 @@ def test_preferences_round_trip(qtbot, gui_home: Path) -> None:
     again = Preferences()
     assert again.engine_settings().passages_to_read == 20 and again.engine_settings().threshold == 0.25
     assert again.recent_files() == ["/a.pdf", "/b.pdf"]
+
+
+def test_preferences_keep_every_setting_declared_saved(qtbot, gui_home: Path) -> None:
+    chosen = config.Settings(passages_to_read=7, max_length=256, threads=2, threshold=0.3, top_k=9)
+    assert set(chosen.saved()) == set(config.Settings.names("saved"))
+    preferences = Preferences()
+    preferences.set_engine_settings(chosen)
+    preferences.sync()
+    again = Preferences().engine_settings()
+    assert again == config.Settings(passages_to_read=7, max_length=256, threads=2, threshold=0.3)  # top_k: unsaved
 
 
 def run_batch(qtbot, window, questions: str):

@@ -1,47 +1,38 @@
-"""Answering while typing: the estimate from the passages a question reads and the speed measured here."""
+"""Answering while typing: the engine says whether a question is quick enough, and a question asked with
+Enter is never replaced by one typed after it."""
 
 from __future__ import annotations
 
-from types import SimpleNamespace
+import threading
 
-from qa_reader import config
-from qa_reader.gui.live import FIRST_MS_PER_PASSAGE, LIVE_BUDGET_MS, LiveBudget
-from qa_reader.types import AnswerSet
-
-SETTINGS = config.Settings(passages_to_read=12, neighbours_of=2, read_whole_below=16)
-
-
-def documents(*passage_counts: int) -> list:
-    return [SimpleNamespace(passage_count=count) for count in passage_counts]
-
-
-def test_small_documents_are_read_whole_and_large_ones_to_a_budget() -> None:
-    assert LiveBudget.passages_read(documents(3, 16), SETTINGS) == 19
-    assert LiveBudget.passages_read(documents(3, 17, 900), SETTINGS) == 3 + 12 + 2 * 2  # one budget for all large
-
-
-def test_only_a_question_well_under_100_ms_is_asked_live() -> None:
-    budget = LiveBudget()
-    fits = int(LIVE_BUDGET_MS // FIRST_MS_PER_PASSAGE)
-    assert budget.allows(documents(fits), SETTINGS)
-    assert not budget.allows(documents(fits + 1), SETTINGS)
-    assert not budget.allows([], SETTINGS)  # nothing to read: nothing to answer
-
-
-def test_the_speed_learns_from_timed_questions_only() -> None:
-    budget = LiveBudget()
-    budget.learn(AnswerSet("q", (), (), 0.5, from_cache=True, elapsed_ms=1.0), documents(4), SETTINGS)
-    assert budget.ms_per_passage == FIRST_MS_PER_PASSAGE
-    budget.learn(AnswerSet("q", (), (), 0.5, elapsed_ms=20.0), documents(4), SETTINGS)  # 5 ms a passage
-    assert budget.ms_per_passage == (FIRST_MS_PER_PASSAGE + 5.0) / 2
+from tests.gui.conftest import open_and_wait
 
 
 def test_the_status_says_when_answers_while_typing_are_off(qtbot, window, life_cycle_file) -> None:
-    from tests.gui.conftest import open_and_wait
-
     open_and_wait(qtbot, window, life_cycle_file)
-    window.live_budget.ms_per_passage = 1000.0  # as slow as a long PDF on a slow laptop
-    window.question.paused.emit("What are the phases?")
+    # As slow as a long PDF on a slow laptop.
+    slowed = window.runner.submit(lambda engine: setattr(engine.speed, "ms_per_passage", 1000.0))
+    qtbot.waitUntil(lambda: slowed.is_settled, timeout=5000)
+    with qtbot.waitSignal(window.questions.liveDeclined, timeout=5000) as declined:
+        window.question.paused.emit("What are the phases?")
     message = window.statusBar().currentMessage()
-    assert "off" in message and "Enter" in message
-    assert window.answers.result is None  # nothing was asked live
+    assert "off" in message and "Enter" in message and f"{declined.args[0]:.0f} ms" in message
+    assert window.answers.result is None  # nothing was read live
+
+
+def test_a_question_typed_live_never_replaces_one_asked_with_enter(qtbot, window, life_cycle_file) -> None:
+    open_and_wait(qtbot, window, life_cycle_file)
+    gate = threading.Event()
+    busy = window.runner.submit(lambda engine: gate.wait(10))  # the engine is busy until the test goes on
+    asked = window.ask("What are the phases?")
+    window.question.paused.emit("What are the phases of")  # typed on while the question waited
+    gate.set()
+    qtbot.waitUntil(lambda: busy.is_settled and asked.is_settled, timeout=10000)
+    assert asked.state == "done"
+    assert window.answers.result.question == "What are the phases?"
+
+
+def test_nothing_is_asked_live_of_an_empty_library(qtbot, window) -> None:
+    window.question.set_whole_library(True)
+    window.question.paused.emit("What are the phases?")
+    assert not window.questions.busy

@@ -12,7 +12,7 @@ from PySide6.QtGui import QDropEvent, QGuiApplication
 
 from qa_reader.gui.answers import GuessRole
 from qa_reader.gui.document_view import Mark, Span
-from tests.gui.conftest import SECOND_ANSWER, ask_and_wait, open_and_wait
+from tests.gui.conftest import SECOND_ANSWER, ask_and_wait, hold_indexing, open_and_wait
 
 ANSWER = "preparation, detection and analysis"
 
@@ -54,14 +54,14 @@ def test_zoom_and_fit_width_keep_the_page_in_view(qtbot, window, life_cycle_pdf:
     open_and_wait(qtbot, window, life_cycle_pdf)
     pdf = window.document.pdf
     fitted = pdf.zoom
-    window._actions["zoom_in"].trigger()
+    window.action("zoom_in").trigger()
     assert pdf.zoom > fitted
-    window._actions["zoom_out"].trigger()
-    window._actions["zoom_out"].trigger()
+    window.action("zoom_out").trigger()
+    window.action("zoom_out").trigger()
     assert pdf.zoom < fitted
-    window._actions["fit_width"].trigger()
+    window.action("fit_width").trigger()
     assert abs(pdf.zoom - fitted) < 1e-6
-    window._actions["next_page"].trigger()
+    window.action("next_page").trigger()
     assert pdf.current_page == 1
 
 
@@ -70,16 +70,16 @@ def test_f3_cycles_through_the_answers_and_enter_jumps(qtbot, window, life_cycle
     result = ask_and_wait(qtbot, window, "What are the phases?")
     assert [a.text for a in result.answers] == [ANSWER, SECOND_ANSWER.rstrip(".")]
 
-    window._actions["next_answer"].trigger()
+    window.action("next_answer").trigger()
     second = result.answers[1]
     assert window.answers.current_answer() == second
     assert window.document.text.marks(Mark.ANSWER) == [Span(second.char_start, second.char_end)]
     first = result.answers[0]
     assert window.document.text.marks(Mark.ALTERNATIVE) == [Span(first.char_start, first.char_end)]
 
-    window._actions["next_answer"].trigger()  # wraps round
+    window.action("next_answer").trigger()  # wraps round
     assert window.answers.current_answer() == result.answers[0]
-    window._actions["previous_answer"].trigger()
+    window.action("previous_answer").trigger()
     assert window.answers.current_answer() == second
 
     window.answers.list.setFocus()
@@ -167,6 +167,32 @@ def test_question_history_walks_with_up_and_down(qtbot, window, life_cycle_file:
     assert field.text() == "draft"
 
 
+def test_the_question_history_is_the_librarys_and_outlives_the_window(qtbot, make_window, life_cycle_file) -> None:
+    first = make_window()
+    open_and_wait(qtbot, first, life_cycle_file)
+    ask_and_wait(qtbot, first, "First question?")
+    ask_and_wait(qtbot, first, "Second question?")
+    first.close()
+    assert "history/questions" not in first.preferences.all_keys()  # one history: not kept in QSettings too
+    again = make_window()
+    qtbot.waitUntil(lambda: again.question.field.history == ["Second question?", "First question?"], timeout=5000)
+
+
+def test_a_history_kept_by_an_earlier_version_is_taken_over_once(qtbot, make_window, gui_home: Path) -> None:
+    from PySide6.QtCore import QSettings
+
+    old = QSettings(str(gui_home / "qa-reader-gui.ini"), QSettings.Format.IniFormat)
+    old.setValue("history/questions", ["Newest old question?", "Oldest old question?"])
+    old.sync()
+    window = make_window()
+    expected = ["Newest old question?", "Oldest old question?"]
+    qtbot.waitUntil(lambda: window.question.field.history == expected, timeout=5000)
+    history = window.runner.submit(lambda engine: engine.history())
+    qtbot.waitUntil(lambda: history.is_settled, timeout=5000)
+    assert history.result == expected
+    assert "history/questions" not in window.preferences.all_keys()
+
+
 def test_scope_toggle_asks_the_whole_library(qtbot, window, life_cycle_file: Path, pets_file: Path) -> None:
     open_and_wait(qtbot, window, pets_file)
     open_and_wait(qtbot, window, life_cycle_file)
@@ -174,7 +200,7 @@ def test_scope_toggle_asks_the_whole_library(qtbot, window, life_cycle_file: Pat
     qtbot.waitUntil(lambda: window.document.content.record.path == str(pets_file), timeout=5000)
 
     assert not ask_and_wait(qtbot, window, "What are the phases?").found
-    window._actions["toggle_scope"].trigger()
+    window.action("toggle_scope").trigger()
     assert window.question.whole_library and window.question.scope.text() == "Whole library"
     result = ask_and_wait(qtbot, window, "What are the phases, really?")
     assert result.found and "in the library" in window.answers.header.text()
@@ -193,10 +219,10 @@ def test_escape_cancels_indexing(qtbot, window, life_cycle_file: Path, pets_file
     cancelled = []
     window.indexing.cancelled.connect(cancelled.append)
     window.open_paths([Path(path) for path in paths])
-    assert window._actions["cancel"].isEnabled()
-    window._actions["cancel"].trigger()
+    assert window.action("cancel").isEnabled()
+    window.action("cancel").trigger()
     qtbot.waitUntil(lambda: window.indexing.count == 0, timeout=10000)
-    assert not window._actions["cancel"].isEnabled()
+    assert not window.action("cancel").isEnabled()
     indexed = [row.path for row in window.library.rows() if row.document_id is not None]
     # The worker may finish a file or two before Esc arrives; the rest come back cancelled, not indexed.
     assert paths[-1] in cancelled and paths[-1] not in indexed
@@ -220,7 +246,7 @@ def test_removing_a_document_clears_it_everywhere(qtbot, window, life_cycle_file
 def test_copy_answer_with_its_citation(qtbot, window, life_cycle_file: Path) -> None:
     open_and_wait(qtbot, window, life_cycle_file)
     ask_and_wait(qtbot, window, "What are the phases?")
-    window._actions["copy_answer"].trigger()
+    window.action("copy_answer").trigger()
     assert QGuiApplication.clipboard().text() == f"“{ANSWER}” — life-cycle, p. 1"
 
 
@@ -244,7 +270,7 @@ def test_selected_text_is_asked_with_ctrl_enter(qtbot, window, life_cycle_file: 
     cursor.setPosition(start)
     cursor.setPosition(start + len("four phases"), cursor.MoveMode.KeepAnchor)
     view.setTextCursor(cursor)
-    window._actions["ask_selection"].trigger()
+    window.action("ask_selection").trigger()
     assert window.question.text() == "four phases"
     qtbot.waitUntil(
         lambda: window.answers.result is not None and window.answers.result.question == "four phases", timeout=5000
@@ -256,7 +282,7 @@ def test_selected_text_is_asked_with_ctrl_enter(qtbot, window, life_cycle_file: 
 
 def test_find_marks_every_match_and_walks_them(qtbot, window, life_cycle_file: Path) -> None:
     open_and_wait(qtbot, window, life_cycle_file)
-    window._actions["find"].trigger()
+    window.action("find").trigger()
     bar = window.document.find_bar
     assert bar.isVisible()
     bar.field.setText("incident")
@@ -288,7 +314,7 @@ def test_without_a_model_the_app_opens_and_says_why(qtbot, make_window, tmp_path
 
 
 def test_shortcuts_overlay_opens_and_closes(qtbot, window) -> None:
-    window._actions["shortcuts"].trigger()
+    window.action("shortcuts").trigger()
     assert window.overlay.isVisible()
     qtbot.keyClick(window.overlay, Qt.Key.Key_Escape)
     assert not window.overlay.isVisible()
@@ -311,7 +337,7 @@ def test_dragging_over_pdf_words_selects_them_for_ctrl_enter(qtbot, window, life
     end = start + len("four phases")
     pdf.go_to_page(1)
     page_start, boxes = content.boxes[1]
-    rect = pdf._page_rect(1)
+    rect = pdf.page_rect(1)
 
     def point(char_offset: int, side: int):
         x0, y0, x1, y1 = boxes[char_offset - page_start]
@@ -323,7 +349,7 @@ def test_dragging_over_pdf_words_selects_them_for_ctrl_enter(qtbot, window, life
     qtbot.mouseRelease(pdf.viewport(), Qt.MouseButton.LeftButton, pos=point(end - 1, +1))
     assert pdf.selected_text() == "four phases"
     assert [h.page_index for h in pdf.marks(Mark.SELECTION)] == [1]
-    window._actions["ask_selection"].trigger()
+    window.action("ask_selection").trigger()
     assert window.question.text() == "four phases"
 
 
@@ -340,6 +366,16 @@ def test_a_scanned_pdf_is_listed_as_scanned_with_the_reason(qtbot, window, tmp_p
     qtbot.waitUntil(lambda: window.library.row(str(path)).status == "scanned", timeout=10000)
     assert "OCR" in window.library.row(str(path)).detail
     assert str(path) in window.preferences.recent_files()
+
+
+def test_a_damaged_pdf_named_scanned_is_listed_as_failed_not_scanned(qtbot, window, tmp_path: Path) -> None:
+    path = tmp_path / "scanned-report.pdf"
+    path.write_bytes(bytes(range(256)) * 8)
+    window.open_paths([path])
+    # Listed by the library (with its id) once the failure is recorded.
+    qtbot.waitUntil(lambda: window.library.row(str(path)).document_id is not None, timeout=10000)
+    row = window.library.row(str(path))
+    assert row.status == "failed" and "is damaged" in row.detail
 
 
 def test_dropping_a_folder_adds_its_documents(qtbot, window, life_cycle_file: Path, pets_file: Path) -> None:
@@ -363,7 +399,7 @@ def test_dropped_files_are_opened(qtbot, window, life_cycle_file: Path) -> None:
 
 
 def test_ctrl_shift_space_opens_the_quick_lookup(qtbot, window) -> None:
-    window._actions["lookup"].trigger()
+    window.action("lookup").trigger()
     assert window.lookup is not None and window.lookup.isVisible()
     window.lookup.close()
 
@@ -371,7 +407,7 @@ def test_ctrl_shift_space_opens_the_quick_lookup(qtbot, window) -> None:
 def test_closing_the_window_stops_the_worker(qtbot, window) -> None:
     window.close()
     assert not window.runner.running
-    assert not window.renderer._thread.isRunning()
+    assert not window.renderer.running
 
 
 def test_a_file_changed_while_the_app_was_closed_is_indexed_again(qtbot, make_window, life_cycle_file: Path) -> None:
@@ -441,22 +477,9 @@ def test_answers_about_the_whole_library_stay_when_another_document_opens(
 def test_a_question_waiting_for_cancelled_files_is_not_asked_of_other_documents(
     qtbot, window, life_cycle_file: Path, pets_file: Path, monkeypatch
 ) -> None:
-    import threading
-
-    from qa_reader.engine import Engine
-
     open_and_wait(qtbot, window, life_cycle_file)
     ask_and_wait(qtbot, window, "What are the phases?")
-    # The pets file waits in the worker until the test has cancelled it.
-    cancelled = threading.Event()
-    index = Engine.index
-
-    def gated_index(self, path, *args, **kwargs):
-        if Path(path) == pets_file:
-            cancelled.wait(10)
-        return index(self, path, *args, **kwargs)
-
-    monkeypatch.setattr(Engine, "index", gated_index)
+    cancelled = hold_indexing(monkeypatch, pets_file)  # the pets file waits until the test has cancelled it
     requests = window.open_paths([pets_file], question="Who likes weather?")
     window.cancel_indexing()
     cancelled.set()
@@ -475,7 +498,7 @@ def test_removing_the_open_document_leaves_no_answers_about_another(
     ask_and_wait(qtbot, window, "What are the phases?")
     window.open_document(pets_id)
     qtbot.waitUntil(lambda: window.document.document_id == pets_id, timeout=5000)
-    window._actions["remove"].trigger()
+    window.action("remove").trigger()
     qtbot.waitUntil(lambda: window.library.row_by_id(pets_id) is None, timeout=5000)
     assert window.document.content is None
     assert window.answers.result is None and window.answers.answers() == []
@@ -572,7 +595,7 @@ def test_citations_give_the_printed_page_label_beside_the_pdf_page(
     ask_and_wait(qtbot, window, "What are the phases of the incident response life cycle?")
     shown = window.answers.model.index(0).data(Qt.ItemDataRole.DisplayRole)
     assert "labelled, p. 47 (PDF page 2)" in shown
-    window._actions["copy_answer"].trigger()
+    window.action("copy_answer").trigger()
     assert QGuiApplication.clipboard().text() == f"“{ANSWER}” — labelled, p. 47 (PDF page 2)"
     window.write_session(tmp_path / "session.md", csv_format=False)
     assert f"**{ANSWER}** — labelled, p. 47 (PDF page 2)" in (tmp_path / "session.md").read_text("utf-8")

@@ -8,8 +8,8 @@ import pymupdf
 import pytest
 
 from qa_reader.gui.document_view import PIXMAPS_KEPT, range_highlights
-from qa_reader.gui.worker import BOXES_KEPT
 from qa_reader.memory import release_free_memory
+from qa_reader.store import BOXES_KEPT
 from tests.gui.conftest import open_and_wait
 
 PAGES = 60
@@ -37,9 +37,9 @@ def test_scrolling_a_long_pdf_keeps_only_the_pages_near_the_viewport(qtbot, wind
         pdf.go_to_page(page_index)
         pdf.viewport().repaint()
         qtbot.waitUntil(lambda: pdf.current_page in pdf.rendered_pages(), timeout=5000)
-        around = len(pdf._visible_pages(extra=0.5))
-        assert len(pdf._pixmaps) <= max(PIXMAPS_KEPT, around)
-        most = max(most, len(pdf._pixmaps))
+        around = len(pdf.visible_pages(extra=0.5))
+        assert pdf.images_held <= max(PIXMAPS_KEPT, around)
+        most = max(most, pdf.images_held)
     assert most < PAGES // 3  # far fewer images than pages looked at
 
 

@@ -11,7 +11,8 @@ import pytest
 from qa_reader.engine import Engine
 from qa_reader.gui.indexing import Indexer
 from qa_reader.gui.runner import Lane, Request, RequestState
-from qa_reader.gui.worker import EngineRunner, list_library, load_model
+from qa_reader.gui.worker import EngineRunner
+from tests.gui.conftest import hold_indexing
 
 WAIT_MS = 10000
 
@@ -60,7 +61,7 @@ def test_a_cancelled_file_never_reaches_the_library(qtbot, runner: EngineRunner,
     with qtbot.waitSignal(indexer.cancelled, timeout=WAIT_MS) as cancelled:
         runner.start()
     assert cancelled.args == [str(life_cycle_file)] and request.state == RequestState.CANCELLED
-    listing = runner.submit(list_library)
+    listing = runner.submit(Engine.library_entries)
     settle(qtbot, listing)
     assert listing.result == []
 
@@ -87,7 +88,7 @@ def test_cancelling_stops_a_file_being_read(qtbot, runner, indexer, life_cycle_p
     indexer.cancel_all()
     settle(qtbot, request)
     assert request.state == RequestState.CANCELLED
-    listing = runner.submit(list_library)
+    listing = runner.submit(Engine.library_entries)
     settle(qtbot, listing)
     assert listing.result == []
 
@@ -97,15 +98,7 @@ def test_a_question_runs_between_two_files(
 ):
     # The first file's request waits until everything is queued, so the order below does not depend on how
     # fast this machine happens to be.
-    queued = threading.Event()
-    engine_index = Engine.index
-
-    def gated_index(self, path, *args, **kwargs):
-        if Path(path) == life_cycle_pdf:
-            queued.wait(10)
-        return engine_index(self, path, *args, **kwargs)
-
-    monkeypatch.setattr(Engine, "index", gated_index)
+    queued = hold_indexing(monkeypatch, life_cycle_pdf)
     runner.start()
     document_id = index(qtbot, indexer, life_cycle_file)
     events = []
@@ -120,6 +113,48 @@ def test_a_question_runs_between_two_files(
     # The question may even overtake the first file; it must never wait for the second.
     assert events.index("answered") < events.index(pets_file.name)
     assert events.index(life_cycle_pdf.name) < events.index(pets_file.name)
+
+
+def test_a_question_is_answered_while_one_big_pdf_is_indexed(
+    qtbot, runner, indexer, life_cycle_file, life_cycle_pdf, monkeypatch
+):
+    from qa_reader import ingest
+
+    pages = 60
+    reading = threading.Event()
+    answered = threading.Event()
+    load = ingest.load
+
+    def slow_load(path, *args, progress=None, **kwargs):
+        """A 60-page PDF whose every page takes a while, until the question has been answered."""
+        document = load(path, *args, **kwargs)
+        for page in range(1, pages + 1):
+            progress(page, pages)
+            reading.set()
+            if not answered.is_set():
+                answered.wait(0.1)
+        return document
+
+    runner.start()
+    document_id = index(qtbot, indexer, life_cycle_file)
+    monkeypatch.setattr(ingest, "load", slow_load)
+    indexing = indexer.index(str(life_cycle_pdf))
+    assert reading.wait(WAIT_MS / 1000)
+    seen = []
+
+    def on_answered(result) -> None:
+        seen.append((result.answers[0].text, indexing.state))
+
+    def ask(engine: Engine):
+        result = engine.ask("What are the phases?", [document_id])
+        answered.set()
+        return result
+
+    question = runner.submit(ask, done=on_answered)
+    settle(qtbot, question, indexing)
+    # Answered between two pages, over the documents already indexed; the PDF was still being read.
+    assert seen == [("preparation, detection and analysis", RequestState.RUNNING)]
+    assert indexing.state == RequestState.DONE and indexing.result.page_count == 2
 
 
 def test_each_windows_lane_keeps_its_own_question(qtbot, runner: EngineRunner, indexer, life_cycle_file) -> None:
@@ -153,7 +188,7 @@ def test_a_missing_model_is_reported_and_asking_says_so(qtbot, gui_home: Path, t
     runner = EngineRunner(gui_home / "library.sqlite3", tmp_path / "no-model")
     runner.start()
     try:
-        loading = runner.submit(load_model)
+        loading = runner.submit(Engine.load_model)
         asking = runner.submit(lambda engine: engine.ask("Anything?"))
         settle(qtbot, loading, asking)
         assert loading.state == RequestState.FAILED and "does not exist" in loading.error
@@ -178,7 +213,7 @@ def test_documents_open_on_their_own_thread(qtbot, runner: EngineRunner, indexer
 
 def test_stop_closes_the_engine_on_its_thread(qtbot, runner: EngineRunner) -> None:
     runner.start()
-    settle(qtbot, runner.submit(list_library))
+    settle(qtbot, runner.submit(Engine.library_entries))
     assert runner.stop() is True
     assert not runner.running
     assert runner.stop() is True  # twice is harmless

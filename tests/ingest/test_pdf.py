@@ -10,9 +10,9 @@ import numpy as np
 import pymupdf
 import pytest
 
-from qa_reader.errors import UserError
+from qa_reader.errors import DocumentError, UserError
 from qa_reader.ingest import load
-from qa_reader.types import Document
+from qa_reader.types import Document, FailureReason
 
 from .builders import PAGE_HEIGHT, PAGE_WIDTH, paragraph_lines, write_pdf
 
@@ -207,6 +207,24 @@ def test_an_encrypted_pdf_is_refused(tmp_path: Path) -> None:
 
     with pytest.raises(UserError, match=r"^secret\.pdf is encrypted: .*save an unprotected copy"):
         load(path)
+
+
+def test_refusals_say_why_in_a_code_as_well_as_in_words(tmp_path: Path) -> None:
+    options = {"encryption": pymupdf.PDF_ENCRYPT_AES_256, "user_pw": "secret", "owner_pw": "owner"}
+    noise = tmp_path / "scanned-notes.pdf"  # a name that says "scanned", on a file that is damaged
+    noise.write_bytes(bytes(range(256)) * 8)
+    cases = {
+        write_pdf(tmp_path / "scan.pdf", [None, None]): FailureReason.SCANNED,
+        write_pdf(tmp_path / "secret.pdf", [paragraph_lines(72, 200, ["Hidden."])], save_options=options): (
+            FailureReason.ENCRYPTED
+        ),
+        noise: FailureReason.DAMAGED,
+        write_pdf(tmp_path / "blank.pdf", [[(72, 30, "7", 10)]]): FailureReason.NO_TEXT,
+    }
+    for path, reason in cases.items():
+        with pytest.raises(DocumentError) as refused:
+            load(path)
+        assert refused.value.reason is reason, (path.name, str(refused.value))
 
 
 def test_a_pdf_with_only_an_owner_password_loads(tmp_path: Path) -> None:

@@ -1,0 +1,84 @@
+"""The one place a reader is built (the model folder, its tokenizer's windows and an ONNX session), for the
+engine, evaluation, the benchmark and training alike."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from qa_reader.config import Settings
+from qa_reader.errors import UserError
+from qa_reader.reader.model import ModelFolder
+from qa_reader.reader.predict import BatchRunner, ContextSpan, ReadRequest, read_many
+from qa_reader.reader.windows import WindowMaker, WindowSettings
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """The reader's best span for a question and its probability ("" when there is no span)."""
+
+    text: str
+    probability: float
+    null_probability: float
+
+
+@dataclass(frozen=True, eq=False)
+class Reader:
+    """A model ready to read: its verified folder, the window maker of its tokenizer and its session."""
+
+    model: ModelFolder
+    maker: WindowMaker
+    session: BatchRunner
+    max_answer_tokens: int = 30
+
+    def read(
+        self,
+        requests: Sequence[ReadRequest],
+        *,
+        max_answer_tokens: int | None = None,
+        batch_size: int = 32,
+        n_best: int = 20,
+    ) -> list[list[ContextSpan]]:
+        """Each request's candidate spans over its contexts, best first (see `predict.read_many`)."""
+        longest = self.max_answer_tokens if max_answer_tokens is None else max_answer_tokens
+        return read_many(
+            self.session, self.maker, requests, batch_size=batch_size, max_answer_tokens=longest, n_best=n_best
+        )
+
+    def predict(self, question: str, context: str) -> Prediction:
+        """The best span of one paragraph for one question, as the SQuAD benchmark asks it."""
+        request = ReadRequest(self.maker.question_ids(question), self.maker.tokenize([context]))
+        spans = self.read([request])[0]
+        if not spans:
+            return Prediction("", 0.0, 1.0)
+        best = spans[0]
+        return Prediction(context[best.char_start : best.char_end], best.probability, best.null_probability)
+
+
+def build_reader(
+    model: ModelFolder | str | Path, settings: Settings | None = None, model_file: str | None = None
+) -> Reader:
+    """A reader of the model folder (opened and verified when given as a path) with the settings' window
+    length, stride, threads and longest answer. `model_file` reads another graph of the folder (an fp32 twin):
+    the manifest's checksum, which is model.onnx's, is then neither checked nor part of its identity.
+
+    Raises UserError for a missing or damaged model folder, tokenizer or graph.
+    """
+    settings = settings or Settings()
+    if not isinstance(model, ModelFolder):
+        model = ModelFolder.open(model, verify=model_file is None)
+    if model_file is not None:
+        model = ModelFolder(model.path, {**model.manifest, "sha256": ""})
+    # onnxruntime is loaded when the first reader is built, not when the app starts.
+    from qa_reader.reader.session import OnnxReader
+
+    windows = WindowSettings(
+        max_length=min(settings.max_length, model.max_sequence_length), doc_stride=settings.doc_stride
+    )
+    try:
+        maker = WindowMaker.from_file(model.tokenizer_file, windows)
+    except Exception as error:  # tokenizers raises plain Exceptions for unreadable files
+        raise UserError(f"The tokenizer {model.tokenizer_file} cannot be read ({error}).") from error
+    session = OnnxReader(model, settings.threads, model_file=model_file)
+    return Reader(model, maker, session, settings.max_answer_tokens)
