@@ -36,6 +36,16 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--top-k", type=int, default=5, metavar="K", help="answers per question (default 5)")
     ask.add_argument("--json", action="store_true", help="one JSON object per question per line")
 
+    batch = commands.add_parser(
+        "batch", help="questions over many documents into Parquet or JSON Lines parts (resumable; --ray to scale)"
+    )
+    batch.add_argument("documents", nargs="+", metavar="DOCS", help="files, folders (recursive) or glob patterns")
+    batch.add_argument("--questions", type=Path, required=True, metavar="FILE", help="one question per line")
+    batch.add_argument("--out", type=Path, required=True, metavar="OUT", help="OUT.parquet or OUT.jsonl: a folder")
+    batch.add_argument("--top-k", type=int, default=1, metavar="K", help="answers per question (default 1)")
+    batch.add_argument("--ray", metavar="auto|ADDRESS", help="run on a Ray cluster (needs the scale extra)")
+    batch.add_argument("--ray-cpus", type=int, metavar="N", help="CPUs of a cluster --ray auto starts here")
+
     index = commands.add_parser("index", help="add files to the library")
     index.add_argument("files", nargs="+", type=Path, metavar="FILE")
 
@@ -87,6 +97,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _start_gui(args)
         handler = {
             "ask": _ask,
+            "batch": _batch,
             "index": _index,
             "library": _library,
             "eval": _eval,
@@ -160,6 +171,34 @@ def _ask(args: argparse.Namespace) -> int:
                 _print_answers(result)
     finally:
         engine.close()
+    return EXIT_USER_ERROR if skipped else EXIT_OK
+
+
+def _batch(args: argparse.Namespace) -> int:
+    from qa_reader.batch.inputs import expand_documents
+
+    if args.top_k < 1:
+        raise UserError("--top-k must be at least 1.")
+    questions, skipped = _read_questions(args.questions)
+    paths = expand_documents(args.documents)
+    if args.ray is None:
+        from qa_reader.batch.local import run_local
+
+        show = _counter("batch")
+        summary = run_local(
+            paths, questions, args.out, args.top_k, args.model, progress=lambda tally: show(tally.seen, len(paths))
+        )
+        if sys.stderr.isatty():
+            print(file=sys.stderr)
+    else:
+        try:
+            from qa_reader.batch import cluster
+        except ImportError as error:
+            raise UserError(f"--ray needs Ray and pyarrow ({error}): pip install 'qa-reader[scale]'.") from None
+        with cluster.ray_cluster(args.ray, args.ray_cpus):  # Ray Data shows its own progress
+            summary = cluster.run_on_ray(paths, questions, args.out, args.top_k, args.model)
+    print("\n".join(summary.lines()))
+    print(f"Written to {args.out}")
     return EXIT_USER_ERROR if skipped else EXIT_OK
 
 
