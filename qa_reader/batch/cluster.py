@@ -116,7 +116,7 @@ def run_on_ray(
     """
     started = time.perf_counter()
     writer = PartWriter(out, part_documents, part_seconds)
-    written = _digests(writer.written())
+    written = _Written.arguments(writer.written())
     tally = Tally(len(paths), len(questions))
     model = ray.put(_model_files(Path(model_dir) if model_dir is not None else config.default_model_dir()))
     context = ray.data.DataContext.get_current()
@@ -132,7 +132,7 @@ def run_on_ray(
         warnings.filterwarnings("ignore", "`ray_remote_args` is deprecated", category=Warning)
         dataset = dataset.map_batches(
             _prepare_batch,
-            fn_kwargs={"written": written},
+            fn_kwargs=written,
             batch_size=DOCUMENTS_PER_TASK,
             batch_format="numpy",
             num_cpus=INGEST_CPUS,
@@ -160,23 +160,32 @@ def run_on_ray(
     return summary
 
 
-class _Digests:
-    """Membership of sha256 hex digests in a sorted array of the raw digests (shared zero-copy by Ray's object
-    store, 32 bytes a document, where a set of a million strings would be unpickled by every task)."""
+class _Written:
+    """`prepare`'s `written` keys on a worker: sha256s in a sorted array of the raw digests (shared zero-copy by
+    Ray's object store, 32 bytes a document, where a set of a million strings would be unpickled by every
+    task), and the few path keys of documents that could not be hashed."""
 
-    def __init__(self, digests: np.ndarray) -> None:
+    def __init__(self, digests: np.ndarray, paths: frozenset[str]) -> None:
         self._digests = digests
+        self._paths = paths
 
-    def __contains__(self, sha256: object) -> bool:
-        if not isinstance(sha256, str) or len(sha256) != 64:
+    @classmethod
+    def arguments(cls, keys: set[str]) -> dict:
+        """The arguments for `cls` (sent to every preparing task) that hold `keys`."""
+        hashes = [bytes.fromhex(key) for key in keys if not key.startswith("path:")]
+        return {
+            "digests": np.sort(np.array(hashes, dtype="S32")),
+            "paths": frozenset(k for k in keys if k.startswith("path:")),
+        }
+
+    def __contains__(self, key: object) -> bool:
+        if not isinstance(key, str):
             return False
-        key = np.array([bytes.fromhex(sha256)], dtype="S32")
-        position = int(np.searchsorted(self._digests, key[0]))
-        return position < len(self._digests) and self._digests[position] == key[0]
-
-
-def _digests(sha256s: set[str]) -> np.ndarray:
-    return np.sort(np.array([bytes.fromhex(sha256) for sha256 in sha256s], dtype="S32"))
+        if key.startswith("path:"):
+            return key in self._paths
+        digest = np.array([bytes.fromhex(key)], dtype="S32")[0]
+        position = int(np.searchsorted(self._digests, digest))
+        return position < len(self._digests) and self._digests[position] == digest
 
 
 def _objects(items: list) -> np.ndarray:
@@ -186,8 +195,8 @@ def _objects(items: list) -> np.ndarray:
     return array
 
 
-def _prepare_batch(batch: dict[str, np.ndarray], written: np.ndarray) -> dict[str, np.ndarray]:
-    done = _Digests(written)
+def _prepare_batch(batch: dict[str, np.ndarray], digests: np.ndarray, paths: frozenset[str]) -> dict[str, np.ndarray]:
+    done = _Written(digests, paths)
     return {"prepared": _objects([prepare(str(path), done) for path in batch["path"]])}
 
 

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from qa_reader.batch.steps import COLUMNS, AnswerRow, DocumentResult, Outcome
+from qa_reader.batch.steps import COLUMNS, AnswerRow, DocumentResult, Outcome, path_key
 from qa_reader.errors import UserError
 
 FORMATS = {".parquet": "parquet", ".jsonl": "jsonl"}
@@ -142,13 +142,14 @@ class PartWriter:
         return sorted(self.folder.glob(f"part-*.{self.format}"))
 
     def written(self) -> set[str]:
-        """The sha256 of every document already written for good (answered or failed: see Outcome.final)."""
+        """The keys of every document already written for good (answered or failed: see Outcome.final): its
+        sha256, or its `path_key` when it could not be hashed."""
         done: set[str] = set()
         final = {str(outcome) for outcome in Outcome if outcome.final}
         for part in self.parts():
-            for sha256, status in _read_keys(part, self.format):
-                if sha256 and status in final:
-                    done.add(sha256)
+            for document, sha256, status in _read_keys(part, self.format):
+                if status in final:
+                    done.add(sha256 or path_key(document))
         return done
 
     def add(self, result: DocumentResult) -> None:
@@ -240,14 +241,15 @@ def _write_jsonl(path: Path, rows: Iterable[AnswerRow]) -> None:
         os.fsync(file.fileno())
 
 
-def _read_keys(part: Path, file_format: str) -> list[tuple[str, str]]:
-    """(sha256, status) of every row of a part."""
+def _read_keys(part: Path, file_format: str) -> list[tuple[str, str, str]]:
+    """(document, sha256, status) of every row of a part."""
+    keys = ("document", "sha256", "status")
     try:
         if file_format == "parquet":
-            table = _pyarrow().parquet.read_table(part, columns=["sha256", "status"])
-            return list(zip(table.column("sha256").to_pylist(), table.column("status").to_pylist()))
+            table = _pyarrow().parquet.read_table(part, columns=list(keys))
+            return list(zip(*(table.column(key).to_pylist() for key in keys)))
         rows = [json.loads(line) for line in part.read_text(encoding="utf-8").splitlines()]
-        return [(row["sha256"], row["status"]) for row in rows]
+        return [(row["document"], row["sha256"], row["status"]) for row in rows]
     except OSError as error:
         raise UserError(f"The part {part} cannot be read ({error.strerror}).") from None
     except Exception as error:  # pyarrow's errors, or JSON, for a damaged file

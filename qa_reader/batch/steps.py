@@ -93,8 +93,14 @@ def shown_path(path: str) -> str:
     return os.fsencode(path).decode("utf-8", errors="replace")
 
 
+def path_key(path: str) -> str:
+    """What keys a document written without a sha256 (one that could not be read at all: missing, empty)."""
+    return f"path:{shown_path(path)}"
+
+
 def prepare(path: str, written: Container[str] = frozenset()) -> Prepared:
-    """Hash and load one file; skip it (unloaded) when its sha256 is in `written`.
+    """Hash and load one file; skip it (unloaded) when its sha256 is in `written`, or when it cannot be hashed
+    and its `path_key` is.
 
     Never raises for the input: a file that cannot be read comes back with outcome FAILED and the reason, and
     an unexpected exception with outcome ERROR, so one bad file cannot end a job over a million.
@@ -111,7 +117,10 @@ def prepare(path: str, written: Container[str] = frozenset()) -> Prepared:
             return Prepared(path, sha256, outcome=Outcome.SKIPPED, seconds=time.perf_counter() - started)
         document = ingest.load(file, sha256=sha256)
     except UserError as error:
-        return Prepared(path, sha256, None, Outcome.FAILED, str(error), time.perf_counter() - started)
+        outcome = Outcome.SKIPPED if not sha256 and path_key(path) in written else Outcome.FAILED
+        return Prepared(
+            path, sha256, None, outcome, "" if outcome is Outcome.SKIPPED else str(error), time.perf_counter() - started
+        )
     except Exception as error:  # a parser's bug: this file's row says so, the job goes on
         log.exception("Preparing %s failed", shown_path(path))
         return Prepared(path, sha256, None, Outcome.ERROR, _unexpected(error), time.perf_counter() - started)
