@@ -24,7 +24,11 @@ def test_a_folder_gives_its_documents_below_it_sorted(documents):
 def test_files_are_kept_as_named_and_each_path_comes_once(documents, monkeypatch):
     monkeypatch.chdir(documents)
     found = expand_documents(["picture.png", "missing.pdf", documents / "sub", "sub/pets.txt", "./picture.png"])
-    assert found == [str(documents / "picture.png"), str(documents / "missing.pdf"), str(documents / "sub" / "pets.txt")]
+    assert found == [
+        str(documents / "picture.png"),
+        str(documents / "missing.pdf"),
+        str(documents / "sub" / "pets.txt"),
+    ]
 
 
 def test_patterns_match_files_and_folders_at_any_depth(documents):
