@@ -73,6 +73,9 @@ def _parser() -> argparse.ArgumentParser:
     bench = commands.add_parser("bench", help="latency: int8 vs fp32, indexing and questions on a long PDF")
     bench.add_argument("--questions", type=int, default=300, metavar="N", help="SQuAD dev questions to time")
     bench.add_argument("--pdf", type=Path, help="the long PDF (default: the NIST SP 800-82r2 in shared data)")
+    bench.add_argument("--batch", action="store_true", help="time qa-reader batch: in-process, Ray with 1 and 2 CPUs")
+    bench.add_argument("--folder", type=Path, help="--batch: the PDFs (default: the sample PDFs in shared data)")
+    bench.add_argument("--repeats", type=int, default=3, metavar="N", help="--batch: runs of each (default 3)")
     bench.add_argument("--json", action="store_true")
 
     open_ = commands.add_parser("open", help="open files in the desktop app")
@@ -406,9 +409,14 @@ def _counter(label: str):
 def _bench(args: argparse.Namespace) -> int:
     from qa_reader import bench
 
-    report = bench.run(
-        args.model or config.default_model_dir(), args.questions, args.pdf, log=None if args.json else print
-    )
+    model_dir = args.model or config.default_model_dir()
+    log = None if args.json else print
+    if args.batch:
+        if args.repeats < 1:
+            raise UserError("--repeats must be at least 1.")
+        report = bench.run_batch(model_dir, args.folder, args.repeats, log=log)
+    else:
+        report = bench.run(model_dir, args.questions, args.pdf, log=log)
     if args.json:
         print(json.dumps(report))
     return EXIT_OK

@@ -70,7 +70,7 @@ def ray_cluster(address: str = "auto", cpus: int | None = None) -> Iterator[None
             try:
                 ray.init(address="auto", **options)
             except ConnectionError:
-                start_local_cluster(cpus)
+                _start_local(cpus)
         else:
             ray.init(address=address, **options)
     except ConnectionError as error:
@@ -81,9 +81,20 @@ def ray_cluster(address: str = "auto", cpus: int | None = None) -> Iterator[None
         ray.shutdown()
 
 
-def start_local_cluster(cpus: int | None = None) -> None:
-    """Start a Ray cluster on this machine only, on `cpus` CPUs (None: all): no dashboard, no usage statistics,
-    and no cloud probing (see _OFFLINE). The variables are set only while Ray starts its processes."""
+@contextlib.contextmanager
+def local_cluster(cpus: int | None = None) -> Iterator[None]:
+    """A Ray cluster on this machine only, on `cpus` CPUs (None: all), while the block runs (see
+    `_start_local`); stopped after."""
+    _start_local(cpus)
+    try:
+        yield
+    finally:
+        ray.shutdown()
+
+
+def _start_local(cpus: int | None) -> None:
+    """Start a Ray cluster on this machine only: no dashboard, no usage statistics, and no cloud probing (see
+    _OFFLINE). The variables are set only while Ray starts its processes."""
     saved = {name: os.environ.get(name) for name in _OFFLINE}
     os.environ.update(_OFFLINE)
     try:

@@ -29,10 +29,10 @@ SAMPLE_PDFS = ("nics-background-checks-2015-11.pdf", "liu-schwartz-smith-naacl20
 def cluster():
     from qa_reader.batch import cluster
 
-    cluster.start_local_cluster(cpus=2)
-    assert ray.cluster_resources()["CPU"] == 2
-    yield cluster
-    ray.shutdown()
+    with cluster.local_cluster(cpus=2):
+        assert ray.cluster_resources()["CPU"] == 2
+        yield cluster
+    assert not ray.is_initialized()
 
 
 def test_the_pipeline_gives_the_rows_of_the_local_engine(cluster, tmp_path, capsys):
