@@ -12,7 +12,6 @@ import os
 import shutil
 import tempfile
 import threading
-import time
 import warnings
 import weakref
 from collections.abc import Iterator, Sequence
@@ -24,7 +23,7 @@ import ray.data
 
 from qa_reader import config
 from qa_reader.batch.local import Progress
-from qa_reader.batch.output import PART_DOCUMENTS, PART_SECONDS, PartWriter, Summary, Tally
+from qa_reader.batch.output import PART_DOCUMENTS, PART_SECONDS, Recorder, Summary
 from qa_reader.batch.steps import Prepared, prepare, read, reading_engine
 from qa_reader.errors import UserError
 from qa_reader.reader.model import MANIFEST_FILE, MODEL_FILE, TOKENIZER_FILE, ModelFolder
@@ -125,10 +124,7 @@ def run_on_ray(
     the cluster a bounded number of documents in flight. A document whose preparing task crashed its worker
     more than INGEST_RETRIES times is left out (counted as lost; the next run tries it again).
     """
-    started = time.perf_counter()
-    writer = PartWriter(out, part_documents, part_seconds)
-    written = _Written.arguments(writer.written())
-    tally = Tally(len(paths), len(questions))
+    recorder = Recorder(out, len(paths), len(questions), progress, part_documents, part_seconds)
     model = ray.put(_model_files(Path(model_dir) if model_dir is not None else config.default_model_dir()))
     context = ray.data.DataContext.get_current()
     context.max_errored_blocks = -1
@@ -143,7 +139,7 @@ def run_on_ray(
         warnings.filterwarnings("ignore", "`ray_remote_args` is deprecated", category=Warning)
         dataset = dataset.map_batches(
             _prepare_batch,
-            fn_kwargs=written,
+            fn_kwargs=_Written.arguments(recorder.written),
             batch_size=DOCUMENTS_PER_TASK,
             batch_format="numpy",
             num_cpus=INGEST_CPUS,
@@ -160,15 +156,10 @@ def run_on_ray(
     try:
         for batch in dataset.iter_batches(batch_size=None, batch_format="numpy"):
             for result in batch["result"]:
-                writer.add(result)
-                tally.add(result)
-                if progress is not None:
-                    progress(tally)
+                recorder.record(result)
     finally:
-        writer.flush()
-    summary = tally.summary(time.perf_counter() - started)
-    writer.write_summary(summary)
-    return summary
+        recorder.flush()
+    return recorder.finish()
 
 
 class _Written:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from qa_reader.batch.output import PART_DOCUMENTS, PART_SECONDS, PartWriter, Summary, Tally
+from qa_reader.batch.output import PART_DOCUMENTS, PART_SECONDS, Recorder, Summary, Tally
 from qa_reader.batch.steps import prepare, read, reading_engine
 
 Progress = Callable[[Tally], None]
@@ -29,21 +28,12 @@ def run_local(
     Memory holds one document at a time and the rows of the part being gathered. Interrupted (Ctrl+C), it
     writes the documents already read before it stops. Raises UserError for an unusable output folder or model.
     """
-    started = time.perf_counter()
-    writer = PartWriter(out, part_documents, part_seconds)
-    written = writer.written()
-    tally = Tally(len(paths), len(questions))
+    recorder = Recorder(out, len(paths), len(questions), progress, part_documents, part_seconds)
     engine = reading_engine(model_dir, threads)
     try:
         for path in paths:
-            result = read(engine, prepare(path, written), questions, top_k)
-            writer.add(result)
-            tally.add(result)
-            if progress is not None:
-                progress(tally)
+            recorder.record(read(engine, prepare(path, recorder.written), questions, top_k))
     finally:
         engine.close()
-        writer.flush()
-    summary = tally.summary(time.perf_counter() - started)
-    writer.write_summary(summary)
-    return summary
+        recorder.flush()
+    return recorder.finish()

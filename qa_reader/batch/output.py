@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -108,6 +108,44 @@ class Tally:
             ingest_seconds=round(self.ingest_seconds, 3),
             read_seconds=round(self.read_seconds, 3),
         )
+
+
+class Recorder:
+    """Where one run's DocumentResults go, in-process or from a cluster: the output folder's parts, the tally and
+    the progress callback; `finish` writes what is left and the summary."""
+
+    def __init__(
+        self,
+        out: Path,
+        documents: int,
+        questions: int,
+        progress: Callable[[Tally], None] | None = None,
+        part_documents: int = PART_DOCUMENTS,
+        part_seconds: float = PART_SECONDS,
+    ) -> None:
+        """Open the output folder (see PartWriter) and read the keys of what it holds: `written`."""
+        self._started = time.perf_counter()
+        self._writer = PartWriter(out, part_documents, part_seconds)
+        self.written = self._writer.written()
+        self.tally = Tally(documents, questions)
+        self._progress = progress
+
+    def record(self, result: DocumentResult) -> None:
+        self._writer.add(result)
+        self.tally.add(result)
+        if self._progress is not None:
+            self._progress(self.tally)
+
+    def flush(self) -> None:
+        """Write the documents recorded so far (also when the run stops on an exception)."""
+        self._writer.flush()
+
+    def finish(self) -> Summary:
+        """Write what is left, then the summary; return it."""
+        self._writer.flush()
+        summary = self.tally.summary(time.perf_counter() - self._started)
+        self._writer.write_summary(summary)
+        return summary
 
 
 class PartWriter:
