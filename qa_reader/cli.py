@@ -182,6 +182,8 @@ def _batch(args: argparse.Namespace) -> int:
 
     if args.top_k < 1:
         raise UserError("--top-k must be at least 1.")
+    if args.ray_cpus is not None and (args.ray_cpus < 1 or args.ray is None):
+        raise UserError("--ray-cpus takes a whole number from 1, with --ray auto.")
     questions, skipped = _read_questions(args.questions)
     paths = expand_documents(args.documents)
     if args.ray is None:

@@ -47,6 +47,7 @@ def test_a_question_line_that_cannot_be_asked_is_skipped_and_named(run, document
     ("arguments", "message"),
     [
         (["--top-k", "0"], "--top-k must be at least 1."),
+        (["--ray-cpus", "2"], "--ray-cpus takes a whole number from 1, with --ray auto."),
         (["--out", "answers.csv"], "name it OUT.parquet or OUT.jsonl"),
         (["MISSING/*.pdf"], "matches no file."),
     ],
