@@ -40,7 +40,6 @@ INGEST_RETRIES = 2  # a task whose worker died (a parser crash) runs again at mo
 # requests fail on the spot; Ray's own gRPC ignores proxies.
 _NOWHERE = "http://127.0.0.1:9"
 _OFFLINE = {
-    "RAY_USAGE_STATS_ENABLED": "0",
     "http_proxy": _NOWHERE,
     "HTTP_PROXY": _NOWHERE,
     "https_proxy": _NOWHERE,
@@ -93,7 +92,8 @@ def local_cluster(cpus: int | None = None) -> Iterator[None]:
 
 def _start_local(cpus: int | None) -> None:
     """Start a Ray cluster on this machine only: no dashboard, no usage statistics, and no cloud probing (see
-    _OFFLINE). The variables are set only while Ray starts its processes."""
+    _OFFLINE: those variables are set only while Ray starts its processes, which keep them)."""
+    os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
     saved = {name: os.environ.get(name) for name in _OFFLINE}
     os.environ.update(_OFFLINE)
     try:
@@ -104,7 +104,6 @@ def _start_local(cpus: int | None) -> None:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
-        os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
 
 
 def run_on_ray(
