@@ -9,6 +9,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from qa_reader import config, squad
@@ -152,6 +153,7 @@ def run_batch(model_dir: Path, folder: Path | None, repeats: int, log: Callable[
     time over its pages and question-document pairs; the in-process run also says how its time divides
     between preparing (per page) and reading (per pair). Raises UserError without the scale extra."""
     from qa_reader.batch.inputs import expand_documents
+    from qa_reader.batch.job import Job
     from qa_reader.batch.local import run_local
     from qa_reader.batch.output import read_rows
 
@@ -161,20 +163,21 @@ def run_batch(model_dir: Path, folder: Path | None, repeats: int, log: Callable[
         raise UserError(f"bench --batch needs Ray and pyarrow ({error}): pip install 'qa-reader[scale]'.") from None
     say = log or (lambda line: None)
     folder = folder or shared_data() / "pdfs"
-    paths = expand_documents([folder])
-    questions = list(PDF_QUESTIONS)
+    paths = tuple(expand_documents([folder]))
+    questions = PDF_QUESTIONS
     summaries: dict[str, list] = {name: [] for name in BATCH_CONFIGURATIONS}
     starts: dict[str, list[float]] = {name: [] for name in BATCH_CONFIGURATIONS[1:]}
     identical = True
     with tempfile.TemporaryDirectory() as scratch:
         for attempt in range(repeats):
             outputs = {name: Path(scratch) / f"{name}-{attempt}.jsonl" for name in BATCH_CONFIGURATIONS}
-            summaries["local"].append(run_local(paths, questions, outputs["local"], model_dir=model_dir, threads=1))
+            job = Job(paths, questions, outputs["local"], model_dir=model_dir)
+            summaries["local"].append(run_local(job, threads=1))
             for name in BATCH_CONFIGURATIONS[1:]:
                 started = time.perf_counter()
                 with cluster.local_cluster(cpus=int(name.split("-")[1])):
                     starts[name].append(time.perf_counter() - started)
-                    summaries[name].append(cluster.run_on_ray(paths, questions, outputs[name], model_dir=model_dir))
+                    summaries[name].append(cluster.run_on_ray(replace(job, out=outputs[name])))
             rows = {name: sorted(map(repr, read_rows(output))) for name, output in outputs.items()}
             identical = identical and rows["local"] == rows["ray-1"] == rows["ray-2"]
             say(

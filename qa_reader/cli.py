@@ -179,20 +179,19 @@ def _ask(args: argparse.Namespace) -> int:
 
 def _batch(args: argparse.Namespace) -> int:
     from qa_reader.batch.inputs import expand_documents
+    from qa_reader.batch.job import Job
 
     if args.top_k < 1:
         raise UserError("--top-k must be at least 1.")
     if args.ray_cpus is not None and (args.ray_cpus < 1 or args.ray is None):
         raise UserError("--ray-cpus takes a whole number from 1, with --ray auto.")
     questions, skipped = _read_questions(args.questions)
-    paths = expand_documents(args.documents)
+    job = Job(tuple(expand_documents(args.documents)), tuple(questions), args.out, args.top_k, args.model)
     if args.ray is None:
         from qa_reader.batch.local import run_local
 
         show = _counter("batch")
-        summary = run_local(
-            paths, questions, args.out, args.top_k, args.model, progress=lambda tally: show(tally.seen, len(paths))
-        )
+        summary = run_local(job, progress=lambda tally: show(tally.seen, len(job.paths)))
         if sys.stderr.isatty():
             print(file=sys.stderr)
     else:
@@ -201,7 +200,7 @@ def _batch(args: argparse.Namespace) -> int:
         except ImportError as error:
             raise UserError(f"--ray needs Ray and pyarrow ({error}): pip install 'qa-reader[scale]'.") from None
         with cluster.ray_cluster(args.ray, args.ray_cpus):  # Ray Data shows its own progress
-            summary = cluster.run_on_ray(paths, questions, args.out, args.top_k, args.model)
+            summary = cluster.run_on_ray(job)
     print("\n".join(summary.lines()))
     print(f"Written to {args.out}")
     return EXIT_USER_ERROR if skipped else EXIT_OK

@@ -14,7 +14,7 @@ import tempfile
 import threading
 import warnings
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -22,8 +22,8 @@ import ray
 import ray.data
 
 from qa_reader import config
-from qa_reader.batch.local import Progress
-from qa_reader.batch.output import PART_DOCUMENTS, PART_SECONDS, Recorder, Summary
+from qa_reader.batch.job import Job, Progress
+from qa_reader.batch.output import Recorder, Summary
 from qa_reader.batch.steps import Prepared, prepare, read, reading_engine
 from qa_reader.errors import UserError
 from qa_reader.reader.model import MANIFEST_FILE, MODEL_FILE, TOKENIZER_FILE, ModelFolder
@@ -106,31 +106,23 @@ def _start_local(cpus: int | None) -> None:
                 os.environ[name] = value
 
 
-def run_on_ray(
-    paths: Sequence[str],
-    questions: Sequence[str],
-    out: Path,
-    top_k: int = 1,
-    model_dir: Path | None = None,
-    progress: Progress | None = None,
-    part_documents: int = PART_DOCUMENTS,
-    part_seconds: float = PART_SECONDS,
-) -> Summary:
-    """`run_local`'s job on the connected Ray cluster (see `ray_cluster`), with the same rows and output.
+def run_on_ray(job: Job, progress: Progress | None = None) -> Summary:
+    """`run_local` on the connected Ray cluster (see `ray_cluster`), with the same rows and output.
 
     The driver's model folder travels to the readers through Ray's object store, so the workers need QA Reader
     installed but no model of their own. Blocks stream: the driver holds the rows of the part being gathered,
     the cluster a bounded number of documents in flight. A document whose preparing task crashed its worker
     more than INGEST_RETRIES times is left out (counted as lost; the next run tries it again).
     """
-    recorder = Recorder(out, len(paths), len(questions), progress, part_documents, part_seconds)
-    model = ray.put(_model_files(Path(model_dir) if model_dir is not None else config.default_model_dir()))
+    recorder = Recorder(job, progress)
+    model = ray.put(_model_files(job.model_dir or config.default_model_dir()))
     context = ray.data.DataContext.get_current()
     context.max_errored_blocks = -1
     readers = max(1, int(ray.cluster_resources().get("CPU", 1)))
     logging.getLogger("ray.data").setLevel(logging.WARNING)
     dataset = ray.data.from_items(
-        [{"path": path} for path in paths], override_num_blocks=max(1, math.ceil(len(paths) / DOCUMENTS_PER_TASK))
+        [{"path": path} for path in job.paths],
+        override_num_blocks=max(1, math.ceil(len(job.paths) / DOCUMENTS_PER_TASK)),
     )
     with warnings.catch_warnings():
         # Ray Data retries a task whose worker died forever unless told otherwise, and only the deprecated
@@ -146,7 +138,7 @@ def run_on_ray(
         )
     dataset = dataset.map_batches(
         _Reader,
-        fn_constructor_kwargs={"model": [model], "questions": list(questions), "top_k": top_k},
+        fn_constructor_kwargs={"model": [model], "questions": list(job.questions), "top_k": job.top_k},
         batch_size=1,
         batch_format="numpy",
         compute=ray.data.ActorPoolStrategy(min_size=1, max_size=readers),

@@ -12,20 +12,18 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from qa_reader.batch.job import PART_DOCUMENTS, PART_SECONDS, Job, Progress
 from qa_reader.batch.steps import COLUMNS, AnswerRow, DocumentResult, Outcome, path_key
 from qa_reader.errors import UserError
 
 FORMATS = {".parquet": "parquet", ".jsonl": "jsonl"}
 SUMMARY_FILE = "_summary.json"
 SCALE_HINT = "pip install 'qa-reader[scale]'"
-# A part is written when this many documents or seconds have gathered: a killed job redoes at most that much.
-PART_DOCUMENTS = 64
-PART_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -114,20 +112,12 @@ class Recorder:
     """Where one run's DocumentResults go, in-process or from a cluster: the output folder's parts, the tally and
     the progress callback; `finish` writes what is left and the summary."""
 
-    def __init__(
-        self,
-        out: Path,
-        documents: int,
-        questions: int,
-        progress: Callable[[Tally], None] | None = None,
-        part_documents: int = PART_DOCUMENTS,
-        part_seconds: float = PART_SECONDS,
-    ) -> None:
-        """Open the output folder (see PartWriter) and read the keys of what it holds: `written`."""
+    def __init__(self, job: Job, progress: Progress | None = None) -> None:
+        """Open the job's output folder (see PartWriter) and read the keys of what it holds: `written`."""
         self._started = time.perf_counter()
-        self._writer = PartWriter(out, part_documents, part_seconds)
+        self._writer = PartWriter(job.out, job.part_documents, job.part_seconds)
         self.written = self._writer.written()
-        self.tally = Tally(documents, questions)
+        self.tally = Tally(len(job.paths), len(job.questions))
         self._progress = progress
 
     def record(self, result: DocumentResult) -> None:

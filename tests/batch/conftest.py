@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from qa_reader.batch.inputs import expand_documents
+from qa_reader.batch.job import Job
 from tests.conftest import LIFE_CYCLE
 from tests.ingest.builders import paragraph_lines, write_pdf
 
@@ -49,3 +51,8 @@ def questions_file(tmp_path: Path) -> Path:
 def ordered(rows: list[dict]) -> list[dict]:
     """Rows in a fixed order (parts come in the order documents finish)."""
     return sorted(rows, key=lambda row: (row["document"], row["question"] or "", row["rank"] or 0))
+
+
+def folder_job(folder: Path, out: Path, model_dir: Path, **options) -> Job:
+    """A job asking QUESTIONS of every document in `folder`."""
+    return Job(tuple(expand_documents([folder])), tuple(QUESTIONS), out, model_dir=model_dir, **options)

@@ -9,11 +9,10 @@ import shutil
 
 import pytest
 
-from qa_reader.batch.inputs import expand_documents
 from qa_reader.batch.local import run_local
 from qa_reader.batch.output import read_rows
 from qa_reader.cli import main
-from tests.batch.conftest import QUESTIONS, READABLE, UNREADABLE, make_documents, ordered
+from tests.batch.conftest import QUESTIONS, READABLE, UNREADABLE, folder_job, make_documents, ordered
 from tests.conftest import shared_file
 
 if os.environ.get("CI") == "true":  # CI installs the scale extra (make test): these must run there
@@ -61,14 +60,15 @@ def test_the_pipeline_gives_the_rows_of_the_local_engine(cluster, tmp_path, caps
 def test_a_resumed_job_reads_nothing_twice_whichever_way_it_ran(cluster, tmp_path, tiny_model_dir):
     documents = make_documents(tmp_path / "documents")
     out = tmp_path / "answers.parquet"
-    first = run_local(expand_documents([documents]), QUESTIONS, out, model_dir=tiny_model_dir)
+    job = folder_job(documents, out, tiny_model_dir)
+    first = run_local(job)
     parts, rows = sorted(out.glob("part-*")), ordered(read_rows(out))
-    again = cluster.run_on_ray(expand_documents([documents]), QUESTIONS, out, model_dir=tiny_model_dir)
+    again = cluster.run_on_ray(job)
     assert (again.answered, again.failed, again.skipped) == (0, 0, first.documents)
     assert sorted(out.glob("part-*")) == parts and ordered(read_rows(out)) == rows
 
     (documents / "sub" / "new.txt").write_text("Preparation and analysis come first.", encoding="utf-8")
-    third = cluster.run_on_ray(expand_documents([documents]), QUESTIONS, out, model_dir=tiny_model_dir)
+    third = cluster.run_on_ray(folder_job(documents, out, tiny_model_dir))
     assert (third.answered, third.skipped, third.lost) == (1, first.documents, 0)
     assert {row["document"] for row in read_rows(out)} - {row["document"] for row in rows} == {
         str(documents / "sub" / "new.txt")

@@ -11,25 +11,26 @@ from pathlib import Path
 import pytest
 
 from qa_reader.batch import local
-from qa_reader.batch.inputs import expand_documents
 from qa_reader.batch.local import run_local
 from qa_reader.batch.output import SUMMARY_FILE, read_rows
-from tests.batch.conftest import QUESTIONS, READABLE, UNREADABLE, ordered
+from tests.batch.conftest import QUESTIONS, READABLE, UNREADABLE, folder_job, ordered
 
 # Stops itself with SIGKILL (no cleanup, as a crash or `kill -9`) once `after` documents are done.
 KILLED_RUN = """
 import os, signal, sys
 from pathlib import Path
 from qa_reader.batch.inputs import expand_documents
+from qa_reader.batch.job import Job
 from qa_reader.batch.local import run_local
 folder, out, model, after = sys.argv[1:5]
-questions = sys.argv[5:]
+questions = tuple(sys.argv[5:])
 
 def progress(tally):
     if tally.seen == int(after):
         os.kill(os.getpid(), signal.SIGKILL)
 
-run_local(expand_documents([folder]), questions, Path(out), model_dir=Path(model), progress=progress, part_documents=2)
+job = Job(tuple(expand_documents([folder])), questions, Path(out), model_dir=Path(model), part_documents=2)
+run_local(job, progress=progress)
 """
 
 
@@ -50,7 +51,7 @@ def spy_reads(monkeypatch):
 
 def test_every_document_gets_a_row_per_answer_or_one_with_its_reason(documents, tmp_path, tiny_model_dir):
     out = tmp_path / "answers.jsonl"
-    summary = run_local(expand_documents([documents]), QUESTIONS, out, top_k=2, model_dir=tiny_model_dir)
+    summary = run_local(folder_job(documents, out, tiny_model_dir, top_k=2))
     rows = read_rows(out)
     assert summary.documents == len(READABLE) + len(UNREADABLE)
     assert (summary.answered, summary.failed, summary.errors, summary.skipped) == (len(READABLE), 3, 0, 0)
@@ -70,26 +71,26 @@ def test_every_document_gets_a_row_per_answer_or_one_with_its_reason(documents, 
 
 def test_a_second_run_skips_what_the_first_wrote_and_reads_what_is_new(documents, tmp_path, tiny_model_dir, spy_reads):
     out = tmp_path / "answers.jsonl"
-    run_local(expand_documents([documents]), QUESTIONS, out, model_dir=tiny_model_dir)
+    run_local(folder_job(documents, out, tiny_model_dir))
     parts, rows = sorted(out.glob("part-*")), ordered(read_rows(out))
     spy_reads.clear()
-    again = run_local(expand_documents([documents]), QUESTIONS, out, model_dir=tiny_model_dir)
+    again = run_local(folder_job(documents, out, tiny_model_dir))
     assert spy_reads == []
     assert (again.answered, again.failed, again.skipped) == (0, 0, len(READABLE) + len(UNREADABLE))
     assert sorted(out.glob("part-*")) == parts and ordered(read_rows(out)) == rows
 
     (documents / "sub" / "new.txt").write_text("The new phase is preparation and analysis.", encoding="utf-8")
     (documents / "notes.md").write_text("# Notes\n\nEdited: the weather is sunny.", encoding="utf-8")
-    third = run_local(expand_documents([documents]), QUESTIONS, out, model_dir=tiny_model_dir)
+    third = run_local(folder_job(documents, out, tiny_model_dir))
     assert sorted(spy_reads) == ["new.txt", "notes.md"]  # new content, whatever its path
     assert (third.answered, third.skipped) == (2, len(READABLE) + len(UNREADABLE) - 1)
 
 
 @pytest.mark.slow
 def test_a_killed_job_loses_at_most_the_part_in_flight_and_resumes(documents, tmp_path, tiny_model_dir, spy_reads):
-    paths = expand_documents([documents])
-    reference = tmp_path / "reference.jsonl"
-    run_local(paths, QUESTIONS, reference, model_dir=tiny_model_dir)
+    reference = folder_job(documents, tmp_path / "reference.jsonl", tiny_model_dir)
+    run_local(reference)
+    paths = reference.paths
     out = tmp_path / "answers.jsonl"
     command = [sys.executable, "-c", KILLED_RUN, str(documents), str(out), str(tiny_model_dir), "5", *QUESTIONS]
     killed = subprocess.run(command, capture_output=True, text=True, timeout=120)
@@ -99,10 +100,10 @@ def test_a_killed_job_loses_at_most_the_part_in_flight_and_resumes(documents, tm
     assert written == {Path(path).name for path in paths[:4]}
 
     spy_reads.clear()
-    resumed = run_local(paths, QUESTIONS, out, model_dir=tiny_model_dir)
+    resumed = run_local(folder_job(documents, out, tiny_model_dir))
     assert resumed.skipped == 4 and resumed.answered + resumed.failed == len(paths) - 4
     assert set(spy_reads) == {Path(path).name for path in paths[4:]} - set(UNREADABLE)
-    assert ordered(read_rows(out)) == ordered(read_rows(reference))
+    assert ordered(read_rows(out)) == ordered(read_rows(reference.out))
 
 
 def test_an_interrupted_run_writes_the_documents_it_finished(documents, tmp_path, tiny_model_dir):
@@ -113,5 +114,5 @@ def test_an_interrupted_run_writes_the_documents_it_finished(documents, tmp_path
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        run_local(expand_documents([documents]), QUESTIONS, out, model_dir=tiny_model_dir, progress=stop)
+        run_local(folder_job(documents, out, tiny_model_dir), progress=stop)
     assert len({row["document"] for row in read_rows(out)}) == 3
