@@ -117,10 +117,10 @@ def prepare(path: str, written: Container[str] = frozenset()) -> Prepared:
             return Prepared(path, sha256, outcome=Outcome.SKIPPED, seconds=time.perf_counter() - started)
         document = ingest.load(file, sha256=sha256)
     except UserError as error:
-        outcome = Outcome.SKIPPED if not sha256 and path_key(path) in written else Outcome.FAILED
-        return Prepared(
-            path, sha256, None, outcome, "" if outcome is Outcome.SKIPPED else str(error), time.perf_counter() - started
-        )
+        seconds = time.perf_counter() - started
+        if not sha256 and path_key(path) in written:  # written as unreadable before, and unreadable still
+            return Prepared(path, outcome=Outcome.SKIPPED, seconds=seconds)
+        return Prepared(path, sha256, None, Outcome.FAILED, str(error), seconds)
     except Exception as error:  # a parser's bug: this file's row says so, the job goes on
         log.exception("Preparing %s failed", shown_path(path))
         return Prepared(path, sha256, None, Outcome.ERROR, _unexpected(error), time.perf_counter() - started)
