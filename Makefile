@@ -3,6 +3,8 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The tests also run the batch on a local Ray cluster: the scale extra, which the app itself never needs.
+SCALE_STAMP := $(VENV)/.installed-scale
 
 .PHONY: run test lint train-env installer clean
 
@@ -12,10 +14,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+$(SCALE_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,scale]'
+	touch $(SCALE_STAMP)
+
 run: $(STAMP)
 	$(BIN)/qa-reader
 
-test: $(STAMP)
+test: $(SCALE_STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest
 	$(BIN)/lint-imports
 

@@ -31,11 +31,14 @@ DOCUMENT_TYPES = {
 }
 
 # Modules the app never needs that PyInstaller would follow into through the build environment or optional
-# imports: the training stack, test tools, pymupdf's LLM and layout helpers (pymupdf carries on without
-# pymupdf4llm), diagnostics only (numpy's yaml, onnxruntime's psutil), and the Qt modules beside the four
-# the GUI uses (QtCore, QtGui, QtWidgets, QtNetwork).
+# imports: the training stack, the batch's Ray pipeline and Parquet (the scale extra), test tools, pymupdf's
+# LLM and layout helpers (pymupdf carries on without pymupdf4llm), diagnostics only (numpy's yaml,
+# onnxruntime's psutil), and the Qt modules beside the four the GUI uses (QtCore, QtGui, QtWidgets, QtNetwork).
 EXCLUDED_MODULES = (
     "qa_reader.training",
+    "qa_reader.batch.cluster",
+    "ray",
+    "pyarrow",
     "torch",
     "transformers",
     "safetensors",

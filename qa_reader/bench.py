@@ -1,5 +1,6 @@
 """`qa-reader bench`: medians measured in one run — int8 against fp32 on SQuAD paragraphs, then
-indexing and asking over a long PDF, cold and cached."""
+indexing and asking over a long PDF, cold and cached; with `--batch`, `qa-reader batch` over a folder of PDFs
+in-process and on a local Ray cluster of 1 and 2 CPUs."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from qa_reader import config, squad
@@ -138,4 +140,89 @@ def run(model_dir: Path, question_count: int, pdf: Path | None, log: Callable[[s
         f"({100 * report['pdf_scoring_ms_p50'] / max(report['pdf_question_ms_p50'], 1e-9):.1f} %)"
     )
     say(f"Cached answer: median {report['pdf_cached_ms_p50']} ms")
+    return report
+
+
+BATCH_CONFIGURATIONS = ("local", "ray-1", "ray-2")
+
+
+def run_batch(model_dir: Path, folder: Path | None, repeats: int, log: Callable[[str], None] | None) -> dict:
+    """Time `qa-reader batch` over the PDFs of `folder` (default: the shared sample PDFs) with PDF_QUESTIONS:
+    in-process with one reader thread, then on a new local Ray cluster of 1 and of 2 CPUs, in turn `repeats`
+    times; return the medians (and print them through `log`). Pages and pairs per second are the run's wall
+    time over its pages and question-document pairs; the in-process run also says how its time divides
+    between preparing (per page) and reading (per pair). Raises UserError without the scale extra."""
+    from qa_reader.batch.inputs import expand_documents
+    from qa_reader.batch.job import Job
+    from qa_reader.batch.local import run_local
+    from qa_reader.batch.output import read_rows
+
+    try:
+        from qa_reader.batch import cluster
+    except ImportError as error:
+        raise UserError(f"bench --batch needs Ray and pyarrow ({error}): pip install 'qa-reader[scale]'.") from None
+    say = log or (lambda line: None)
+    folder = folder or shared_data() / "pdfs"
+    paths = tuple(expand_documents([folder]))
+    questions = PDF_QUESTIONS
+    summaries: dict[str, list] = {name: [] for name in BATCH_CONFIGURATIONS}
+    starts: dict[str, list[float]] = {name: [] for name in BATCH_CONFIGURATIONS[1:]}
+    identical = True
+    with tempfile.TemporaryDirectory() as scratch:
+        for attempt in range(repeats):
+            outputs = {name: Path(scratch) / f"{name}-{attempt}.jsonl" for name in BATCH_CONFIGURATIONS}
+            job = Job(paths, questions, outputs["local"], model_dir=model_dir)
+            summaries["local"].append(run_local(job, threads=1))
+            for name in BATCH_CONFIGURATIONS[1:]:
+                started = time.perf_counter()
+                with cluster.local_cluster(cpus=int(name.split("-")[1])):
+                    starts[name].append(time.perf_counter() - started)
+                    summaries[name].append(cluster.run_on_ray(replace(job, out=outputs[name])))
+            rows = {name: sorted(map(repr, read_rows(output))) for name, output in outputs.items()}
+            identical = identical and rows["local"] == rows["ray-1"] == rows["ray-2"]
+            say(
+                f"  run {attempt + 1} of {repeats}: "
+                + ", ".join(f"{n} {s[-1].seconds:.1f} s" for n, s in summaries.items())
+            )
+    first = summaries["local"][0]
+    report: dict = {
+        "batch_folder": str(folder),
+        "batch_documents": first.documents,
+        "batch_failed": first.failed + first.errors,
+        "batch_pages": first.pages,
+        "batch_questions": len(questions),
+        "batch_pairs": first.pairs,
+        "batch_repeats": repeats,
+        "batch_identical_rows": identical,
+    }
+    for name, runs in summaries.items():
+        key = name.replace("-", "")
+        report[f"batch_{key}_s"] = round(statistics.median(s.seconds for s in runs), 2)
+        report[f"batch_{key}_pages_per_s"] = round(statistics.median(s.pages_per_second for s in runs), 3)
+        report[f"batch_{key}_pairs_per_s"] = round(statistics.median(s.pairs_per_second for s in runs), 3)
+    for name, values in starts.items():
+        report[f"batch_{name.replace('-', '')}_cluster_start_s"] = round(statistics.median(values), 2)
+    report["batch_local_ingest_ms_per_page"] = round(
+        statistics.median(1000 * s.ingest_seconds / s.pages for s in summaries["local"]), 1
+    )
+    report["batch_local_read_s_per_pair"] = round(
+        statistics.median(s.read_seconds / s.pairs for s in summaries["local"]), 3
+    )
+    say(
+        f"Batch over {folder}: {first.documents} documents ({report['batch_failed']} failed), {first.pages} pages, "
+        f"{len(questions)} questions = {first.pairs} pairs; medians of {repeats} runs"
+    )
+    labels = {"local": "in-process, 1 reader thread", "ray-1": "Ray, 1 CPU", "ray-2": "Ray, 2 CPUs"}
+    for name in BATCH_CONFIGURATIONS:
+        key = name.replace("-", "")
+        start = f" (+ {report[f'batch_{key}_cluster_start_s']} s to start the cluster)" if name != "local" else ""
+        say(
+            f"  {labels[name]:<28} {report[f'batch_{key}_s']:>7.1f} s{start}: "
+            f"{report[f'batch_{key}_pages_per_s']:.2f} pages/s, {report[f'batch_{key}_pairs_per_s']:.3f} pairs/s"
+        )
+    say(
+        f"  in-process split: preparing {report['batch_local_ingest_ms_per_page']} ms per page, "
+        f"reading {report['batch_local_read_s_per_pair']} s per question-document pair"
+    )
+    say(f"  identical rows in every configuration: {'yes' if identical else 'NO'}")
     return report

@@ -36,6 +36,16 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--top-k", type=int, default=5, metavar="K", help="answers per question (default 5)")
     ask.add_argument("--json", action="store_true", help="one JSON object per question per line")
 
+    batch = commands.add_parser(
+        "batch", help="questions over many documents into Parquet or JSON Lines parts (resumable; --ray to scale)"
+    )
+    batch.add_argument("documents", nargs="+", metavar="DOCS", help="files, folders (recursive) or glob patterns")
+    batch.add_argument("--questions", type=Path, required=True, metavar="FILE", help="one question per line")
+    batch.add_argument("--out", type=Path, required=True, metavar="OUT", help="OUT.parquet or OUT.jsonl: a folder")
+    batch.add_argument("--top-k", type=int, default=1, metavar="K", help="answers per question (default 1)")
+    batch.add_argument("--ray", metavar="auto|ADDRESS", help="run on a Ray cluster (needs the scale extra)")
+    batch.add_argument("--ray-cpus", type=int, metavar="N", help="CPUs of a cluster --ray auto starts here")
+
     index = commands.add_parser("index", help="add files to the library")
     index.add_argument("files", nargs="+", type=Path, metavar="FILE")
 
@@ -63,6 +73,9 @@ def _parser() -> argparse.ArgumentParser:
     bench = commands.add_parser("bench", help="latency: int8 vs fp32, indexing and questions on a long PDF")
     bench.add_argument("--questions", type=int, default=300, metavar="N", help="SQuAD dev questions to time")
     bench.add_argument("--pdf", type=Path, help="the long PDF (default: the NIST SP 800-82r2 in shared data)")
+    bench.add_argument("--batch", action="store_true", help="time qa-reader batch: in-process, Ray with 1 and 2 CPUs")
+    bench.add_argument("--folder", type=Path, help="--batch: the PDFs (default: the sample PDFs in shared data)")
+    bench.add_argument("--repeats", type=int, default=3, metavar="N", help="--batch: runs of each (default 3)")
     bench.add_argument("--json", action="store_true")
 
     open_ = commands.add_parser("open", help="open files in the desktop app")
@@ -87,6 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _start_gui(args)
         handler = {
             "ask": _ask,
+            "batch": _batch,
             "index": _index,
             "library": _library,
             "eval": _eval,
@@ -160,6 +174,35 @@ def _ask(args: argparse.Namespace) -> int:
                 _print_answers(result)
     finally:
         engine.close()
+    return EXIT_USER_ERROR if skipped else EXIT_OK
+
+
+def _batch(args: argparse.Namespace) -> int:
+    from qa_reader.batch.inputs import expand_documents
+    from qa_reader.batch.job import Job
+
+    if args.top_k < 1:
+        raise UserError("--top-k must be at least 1.")
+    if args.ray_cpus is not None and (args.ray_cpus < 1 or args.ray is None):
+        raise UserError("--ray-cpus takes a whole number from 1, with --ray auto.")
+    questions, skipped = _read_questions(args.questions)
+    job = Job(tuple(expand_documents(args.documents)), tuple(questions), args.out, args.top_k, args.model)
+    if args.ray is None:
+        from qa_reader.batch.local import run_local
+
+        show = _counter("batch")
+        summary = run_local(job, progress=lambda tally: show(tally.seen, len(job.paths)))
+        if sys.stderr.isatty():
+            print(file=sys.stderr)
+    else:
+        try:
+            from qa_reader.batch import cluster
+        except ImportError as error:
+            raise UserError(f"--ray needs Ray and pyarrow ({error}): pip install 'qa-reader[scale]'.") from None
+        with cluster.ray_cluster(args.ray, args.ray_cpus):  # Ray Data shows its own progress
+            summary = cluster.run_on_ray(job)
+    print("\n".join(summary.lines()))
+    print(f"Written to {args.out}")
     return EXIT_USER_ERROR if skipped else EXIT_OK
 
 
@@ -369,9 +412,14 @@ def _counter(label: str):
 def _bench(args: argparse.Namespace) -> int:
     from qa_reader import bench
 
-    report = bench.run(
-        args.model or config.default_model_dir(), args.questions, args.pdf, log=None if args.json else print
-    )
+    model_dir = args.model or config.default_model_dir()
+    log = None if args.json else print
+    if args.batch:
+        if args.repeats < 1:
+            raise UserError("--repeats must be at least 1.")
+        report = bench.run_batch(model_dir, args.folder, args.repeats, log=log)
+    else:
+        report = bench.run(model_dir, args.questions, args.pdf, log=log)
     if args.json:
         print(json.dumps(report))
     return EXIT_OK
