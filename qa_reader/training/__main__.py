@@ -51,6 +51,9 @@ def main(argv: list[str] | None = None) -> None:
     calibrate.add_argument("--every", type=int, default=2, help="ask every N-th held-out question (default 2)")
     calibrate.add_argument("--cache", type=Path, default=None, help="save (or reuse) the collected candidates here")
     calibrate.add_argument("--ablation", action="store_true", help="also measure each feature left out")
+    calibrate.add_argument(
+        "--silver", type=Path, default=None, help="a pseudo-label output: its held-out articles are asked too"
+    )
     plot = commands.add_parser("plot", help="copy RUN_DIR's curve.csv into OUT_DIR and draw curve.png")
     plot.add_argument("run_dir", type=Path)
     plot.add_argument("out_dir", type=Path)
@@ -108,7 +111,14 @@ def main(argv: list[str] | None = None) -> None:
     elif args.command == "calibrate":
         from qa_reader.training.calibrate import calibrate
 
-        calibrate(args.model_dir, args.train_dir, every=args.every, cache=args.cache, with_ablation=args.ablation)
+        calibrate(
+            args.model_dir,
+            args.train_dir,
+            every=args.every,
+            cache=args.cache,
+            with_ablation=args.ablation,
+            silver=args.silver,
+        )
     elif args.command == "plot":
         from qa_reader.training.report import plot_curve
 

@@ -59,9 +59,14 @@ ANSWERABLE_SHARE = 2 / 3
 # question about something else: easy to refuse), or of its own document with every paragraph holding its
 # answer taken out (a question on the document's topic that it does not answer: what SQuAD 2.0's
 # unanswerable questions are like, and the hard case for "not found").
-ASK_OWN, ASK_ELSEWHERE, ASK_WITHOUT_ANSWER = 0, 1, 2
+# A fourth kind comes from the silver SQuAD 2.0 train set (`--silver`): questions the labelling found
+# unanswerable, written against their own paragraph to look answerable, asked of their own article.
+ASK_OWN, ASK_ELSEWHERE, ASK_WITHOUT_ANSWER, ASK_SILVER_UNANSWERABLE = 0, 1, 2, 3
 # The unanswerable part of the mix, by kind: a person mostly asks a document about its own topic.
 UNANSWERABLE_MIX = {ASK_ELSEWHERE: 0.25, ASK_WITHOUT_ANSWER: 0.75}
+# With the silver set: half of them are SQuAD 2.0's kind, the rest as above.
+UNANSWERABLE_MIX_WITH_SILVER = {ASK_ELSEWHERE: 0.125, ASK_WITHOUT_ANSWER: 0.375, ASK_SILVER_UNANSWERABLE: 0.5}
+SILVER = "silver"  # the source name training gives the silver set: its held-out articles are the same
 # A document left with fewer paragraphs than this once the answer's are taken out is not asked.
 MIN_PARAGRAPHS_LEFT = 10
 
@@ -108,13 +113,15 @@ def held_out_documents(
     sources: Sequence[str] = CALIBRATION_SOURCES,
     paragraphs_per_document: int = PARAGRAPHS_PER_DOCUMENT,
     log: Log = print,
+    silver: Path | None = None,
 ) -> list[tuple[str, Document, list[squad.Question]]]:
     """(source, document, its questions) for the held-out paragraphs of each source, cut into documents of
-    `paragraphs_per_document` paragraphs (a source whose file is missing is skipped, with a line in the log)."""
-    paths = {source.name: source.relative_path for source in SOURCES}
+    `paragraphs_per_document` paragraphs (a source whose file is missing is skipped, with a line in the log);
+    with `silver`, the held-out articles of that pseudo-labelled SQuAD 2.0 file too (source SILVER)."""
+    paths = {source.name: train_dir / source.relative_path for source in SOURCES}
+    named = [(name, paths[name]) for name in sources] + ([(SILVER, silver)] if silver is not None else [])
     documents = []
-    for name in sources:
-        path = train_dir / paths[name]
+    for name, path in named:
         if not path.is_file():
             log(f"  {path} is missing: {name} is left out")
             continue
@@ -139,6 +146,50 @@ def held_out_documents(
     return documents
 
 
+class _Recorder:
+    """The candidates of every ask, gathered into the arrays of a Collected."""
+
+    def __init__(self) -> None:
+        self.features: list[np.ndarray] = []
+        self.rows: dict[str, list] = {name: [] for name in ("f1", "valid", "ask", "start", "end", "text_key")}
+        self.asks: dict[str, list] = {name: [] for name in ("answerable", "group", "kind")}
+
+    def ask(self, engine: Engine, document_id: int, questions: Sequence[squad.Question], kind: int, group: int) -> None:
+        """Ask `questions` of one document; only ASK_OWN asks are answerable (F1 against their answers)."""
+        own = kind == ASK_OWN
+        rows = self.rows
+        for question, candidates in zip(
+            questions, engine.candidates([q.question for q in questions], [document_id], all_features=True)
+        ):
+            ask = len(self.asks["answerable"])
+            for name, value in (("answerable", own), ("group", group), ("kind", kind)):
+                self.asks[name].append(value)
+            for span, evidence in zip(candidates.spans, candidates.evidence):
+                _, passage = candidates.rows[candidates.passage_ids[span.context_index]]
+                rows["f1"].append(squad.score(evidence.text, question.answers)[1] if own else 0.0)
+                rows["valid"].append(bool(evidence.text.strip()) and "\n\n" not in evidence.text)
+                rows["ask"].append(ask)
+                rows["start"].append(passage.char_start + span.char_start)
+                rows["end"].append(passage.char_start + span.char_end)
+                rows["text_key"].append(zlib.crc32((squad.normalize_answer(evidence.text) or evidence.text).encode()))
+            self.features.append(candidates.features.astype(np.float32))
+
+    def collected(self) -> Collected:
+        rows, asks = self.rows, self.asks
+        return Collected(
+            np.vstack(self.features) if self.features else np.zeros((0, len(FEATURES)), np.float32),
+            np.asarray(rows["f1"], np.float32),
+            np.asarray(rows["valid"], bool),
+            np.asarray(rows["ask"], np.int64),
+            np.asarray(asks["answerable"], bool),
+            np.asarray(asks["group"], np.int64),
+            np.asarray(rows["start"], np.int64),
+            np.asarray(rows["end"], np.int64),
+            np.asarray(rows["text_key"], np.int64),
+            np.asarray(asks["kind"], np.int8),
+        )
+
+
 def collect(
     model_dir: Path,
     train_dir: Path,
@@ -146,63 +197,48 @@ def collect(
     log: Log = print,
     sources: Sequence[str] = CALIBRATION_SOURCES,
     paragraphs_per_document: int = PARAGRAPHS_PER_DOCUMENT,
+    silver: Path | None = None,
+    silver_every: int = 1,
 ) -> Collected:
-    """Ask held-out questions through the engine and record every candidate's features and F1."""
+    """Ask held-out questions through the engine and record every candidate's features and F1. Silver
+    documents are asked every `silver_every`-th question of their own (answerable: against the silver
+    label; unanswerable: ASK_SILVER_UNANSWERABLE), and serve as nobody's "next document"."""
     engine = Engine(None, model_dir, Settings(threshold=0.0))
     engine.load_model()
-    documents = held_out_documents(train_dir, sources, paragraphs_per_document, log)
+    documents = held_out_documents(train_dir, sources, paragraphs_per_document, log, silver)
     ids = [engine.add_document(document) for _, document, _ in documents]
-    features, f1s, valid, asks, answerable, groups, kinds = [], [], [], [], [], [], []
-    starts, ends, keys = [], [], []
+    recorder = _Recorder()
     started = time.monotonic()
     for index, (source, document, questions) in enumerate(documents):
+        if source == SILVER:
+            asked = questions[::silver_every]
+            answerable = [q for q in asked if q.answers]
+            unanswerable = [q for q in asked if not q.answers]
+            recorder.ask(engine, ids[index], answerable, ASK_OWN, index)
+            recorder.ask(engine, ids[index], unanswerable, ASK_SILVER_UNANSWERABLE, index)
+            log(
+                f"  {document.title}: {len(answerable)} + {len(unanswerable)} silver unanswerable"
+                f" ({time.monotonic() - started:.0f} s)"
+            )
+            continue
         same_source = [i for i, (s, _, _) in enumerate(documents) if s == source]
         other = same_source[(same_source.index(index) + 1) % len(same_source)]
         asked = [q for q in questions[::every] if q.answers]
         elsewhere = [q for q in asked if other != index and not _answer_in(q, documents[other][1].text)]
-        plan = [(ids[index], asked, ASK_OWN), (ids[other], elsewhere, ASK_ELSEWHERE)]
-        removed = []
+        recorder.ask(engine, ids[index], asked, ASK_OWN, index)
+        recorder.ask(engine, ids[other], elsewhere, ASK_ELSEWHERE, index)
+        without_count = 0
         for without, left_out in _without_answer(document, asked):
-            removed.append(engine.add_document(without))
-            plan.append((removed[-1], left_out, ASK_WITHOUT_ANSWER))
-        for target, batch, kind in plan:
-            own = kind == ASK_OWN
-            for question, candidates in zip(
-                batch, engine.candidates([q.question for q in batch], [target], all_features=True)
-            ):
-                ask = len(answerable)
-                answerable.append(own)
-                kinds.append(kind)
-                groups.append(index)
-                for span, evidence in zip(candidates.spans, candidates.evidence):
-                    f1s.append(squad.score(evidence.text, question.answers)[1] if own else 0.0)
-                    valid.append(bool(evidence.text.strip()) and "\n\n" not in evidence.text)
-                    asks.append(ask)
-                    _, passage = candidates.rows[candidates.passage_ids[span.context_index]]
-                    starts.append(passage.char_start + span.char_start)
-                    ends.append(passage.char_start + span.char_end)
-                    keys.append(zlib.crc32((squad.normalize_answer(evidence.text) or evidence.text).encode()))
-                features.append(candidates.features.astype(np.float32))
-        for document_id in removed:
-            engine.remove(document_id)
-        without_count = sum(len(batch) for _, batch, kind in plan if kind == ASK_WITHOUT_ANSWER)
+            copy_id = engine.add_document(without)
+            recorder.ask(engine, copy_id, left_out, ASK_WITHOUT_ANSWER, index)
+            engine.remove(copy_id)
+            without_count += len(left_out)
         log(
             f"  {document.title}: {len(asked)} + {len(elsewhere)} elsewhere + {without_count} without their answer"
             f" ({time.monotonic() - started:.0f} s)"
         )
     engine.close()
-    return Collected(
-        np.vstack(features) if features else np.zeros((0, len(FEATURES)), np.float32),
-        np.asarray(f1s, np.float32),
-        np.asarray(valid, bool),
-        np.asarray(asks, np.int64),
-        np.asarray(answerable, bool),
-        np.asarray(groups, np.int64),
-        np.asarray(starts, np.int64),
-        np.asarray(ends, np.int64),
-        np.asarray(keys, np.int64),
-        np.asarray(kinds, np.int8),
-    )
+    return recorder.collected()
 
 
 def _without_answer(
@@ -431,7 +467,7 @@ def fit(data: Collected, features: Sequence[str] = RANKING_FEATURES, log: Log = 
     )
     refused_by_kind = {
         name: round(100 * float((top.score[~top.answerable][kinds == kind] < choice.threshold).mean()), 2)
-        for name, kind in (("elsewhere", ASK_ELSEWHERE), ("without_answer", ASK_WITHOUT_ANSWER))
+        for kind, name in KIND_NAMES.items()
         if (kinds == kind).any()
     }
     fitted = fit_calibrator(data, np.ones(len(data.f1), bool), features, display_top=display_top)
@@ -439,10 +475,7 @@ def fit(data: Collected, features: Sequence[str] = RANKING_FEATURES, log: Log = 
     notes = {
         "right_means": f"token F1 >= {RIGHT_F1} against a gold answer",
         "answerable_share": round(ANSWERABLE_SHARE, 4),
-        "unanswerable_mix": {
-            "elsewhere": UNANSWERABLE_MIX[ASK_ELSEWHERE],
-            "without_answer": UNANSWERABLE_MIX[ASK_WITHOUT_ANSWER],
-        },
+        "unanswerable_mix": {KIND_NAMES[kind]: share for kind, share in mix_for(kinds).items()},
         "display_fitted_on": (
             f"the first {display_top} answer(s) listed for each question asked of its own document "
             "(overlapping cuts and repeated texts skipped, as the engine lists them)"
@@ -458,16 +491,25 @@ def fit(data: Collected, features: Sequence[str] = RANKING_FEATURES, log: Log = 
         },
         "answerable_asks": int(data.ask_answerable.sum()),
         "unanswerable_asks": int((~data.ask_answerable).sum()),
-        "unanswerable_asks_without_answer": int((data.kinds == ASK_WITHOUT_ANSWER).sum()),
+        "unanswerable_asks_by_kind": {name: int((data.kinds == kind).sum()) for kind, name in KIND_NAMES.items()},
         "candidates": len(data.f1),
     }
     return calibrator, notes
 
 
+def mix_for(kinds: np.ndarray) -> dict[int, float]:
+    """The unanswerable mix that applies: with silver SQuAD 2.0 questions among the kinds, or without."""
+    return UNANSWERABLE_MIX_WITH_SILVER if (kinds == ASK_SILVER_UNANSWERABLE).any() else UNANSWERABLE_MIX
+
+
+KIND_NAMES = {ASK_ELSEWHERE: "elsewhere", ASK_WITHOUT_ANSWER: "without_answer", ASK_SILVER_UNANSWERABLE: "silver"}
+
+
 def unanswerable_mix_weights(kinds: np.ndarray) -> np.ndarray:
     """Weights of unanswerable asks so that each kind present carries its UNANSWERABLE_MIX share (the shares
     of the kinds present renormalised; asks of a kind outside the mix weigh nothing)."""
-    present = {kind: share for kind, share in UNANSWERABLE_MIX.items() if (kinds == kind).any()}
+    mix = mix_for(kinds)
+    present = {kind: share for kind, share in mix.items() if (kinds == kind).any()}
     total = sum(present.values())
     weights = np.zeros(kinds.shape)
     for kind, share in present.items():
@@ -512,12 +554,14 @@ def calibrate(
     cache: Path | None = None,
     with_ablation: bool = False,
     log: Log = print,
+    silver: Path | None = None,
 ) -> dict:
-    """Collect (or load `cache`), fit, optionally ablate, and write the calibration into the manifest."""
+    """Collect (or load `cache`), fit, optionally ablate, and write the calibration into the manifest.
+    `silver`: a pseudo-labelled SQuAD 2.0 file whose held-out articles are asked too."""
     if cache is not None and cache.exists():
         data = Collected.load(cache)
     else:
-        data = collect(model_dir, train_dir or default_train_dir(), every=every, log=log)
+        data = collect(model_dir, train_dir or default_train_dir(), every=every, log=log, silver=silver)
         if cache is not None:
             data.save(cache)
     log(f"{len(data.f1)} candidates from {len(data.ask_answerable)} questions asked")
@@ -527,6 +571,11 @@ def calibrate(
     calibrator, notes = fit(data, log=log)
     if results:
         notes["ablation_cross_fitted"] = results
+    if (data.kinds == ASK_SILVER_UNANSWERABLE).any():
+        notes["silver"] = (
+            "held-out articles of the silver SQuAD 2.0 train set, every question asked of its own article "
+            "(unanswerable by the labelling's split, or answerable against its silver label)"
+        )
     entry = write_calibration(model_dir, calibrator, notes)
     log(json.dumps({k: v for k, v in entry.items() if k != "ablation_cross_fitted"}, indent=2))
     return entry
