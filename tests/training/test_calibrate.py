@@ -196,3 +196,39 @@ def test_each_kind_of_unanswerable_question_carries_its_share_of_the_mix():
     assert len(set(weights[kinds == ASK_WITHOUT_ANSWER])) == 1
     # One kind alone (an old cache) carries the whole unanswerable share.
     assert unanswerable_mix_weights(np.array([ASK_ELSEWHERE] * 4)).tolist() == [0.25] * 4
+
+
+def test_held_out_silver_articles_are_asked_of_themselves_with_their_unanswerable_questions(
+    train_dir, tiny_model_dir, tmp_path
+):
+    from qa_reader.training import calibrate
+
+    articles = []
+    for i in range(60):
+        context = _context(i)
+        answer = f"preparation, step{i} and analysis"
+        qas = [
+            {
+                "id": f"a{i}",
+                "question": f"What are the phases of cycle{i}?",
+                "answers": [{"text": answer, "answer_start": context.index(answer)}],
+            },
+            {"id": f"u{i}", "question": f"Who invented cycle{i}?", "answers": [], "is_impossible": True},
+        ]
+        articles.append({"title": f"silver {i}", "paragraphs": [{"context": context, "qas": qas}]})
+    silver = tmp_path / "silver.json"
+    silver.write_text(json.dumps({"data": articles}))
+    held = [i for i in range(60) if held_out_unit(calibrate.SILVER, f"silver {i}", _context(i), True)]
+    assert held, "the fixture needs a held-out silver article"
+
+    data = collect(tiny_model_dir, train_dir, every=1, sources=[], silver=silver, log=lambda _: None)
+    kinds = data.kinds
+    assert (kinds == calibrate.ASK_SILVER_UNANSWERABLE).sum() == len(held)
+    assert (kinds == calibrate.ASK_OWN).sum() == len(held) and data.ask_answerable.sum() == len(held)
+    assert not np.isin(kinds, [calibrate.ASK_ELSEWHERE, calibrate.ASK_WITHOUT_ANSWER]).any()
+    weights = calibrate.unanswerable_mix_weights(np.array([calibrate.ASK_ELSEWHERE, calibrate.ASK_SILVER_UNANSWERABLE]))
+    shares = calibrate.UNANSWERABLE_MIX_WITH_SILVER
+    expected = shares[calibrate.ASK_SILVER_UNANSWERABLE] / (
+        shares[calibrate.ASK_ELSEWHERE] + shares[calibrate.ASK_SILVER_UNANSWERABLE]
+    )
+    assert weights[1] == pytest.approx(expected)
