@@ -73,8 +73,6 @@ def main(argv: list[str] | None = None) -> int:
         QTimer.singleShot(150, scroll)
 
     def finish() -> None:
-        engine = running.client._worker._engine
-        outcome["tokens"] = len(engine._tokens) if engine is not None else None
         outcome["rss"] = f"VmRSS {_mib(_status('VmRSS'))}, VmHWM {_mib(_status('VmHWM'))}"
         import ctypes
 
@@ -125,7 +123,6 @@ def main(argv: list[str] | None = None) -> int:
         megabytes = sum(b.nbytes for _, b in held.values()) / 2**20
         print(f"character boxes held by the view: {len(held)} pages ({megabytes:.1f} MB)")
         print(f"document text: {len(content.text):,} characters")
-    print(f"tokenised passages cached by the engine: {outcome.get('tokens')}")
     print(outcome.get("python", ""), end="")
     running.window.shutdown()
     running.server.close()
