@@ -1,5 +1,6 @@
 """Whole-document evaluation (right paragraph, refusals, calibration error, the plot) and the baseline reader."""
 
+import json
 import sys
 
 import pytest
@@ -133,3 +134,158 @@ def test_the_no_answer_threshold_trades_refusals_against_answers():
     best = calibrate_threshold(predictions, QUESTIONS)
     assert best.threshold == 0.4 and best.f1 == pytest.approx(200 / 3)  # the first threshold that reaches it
     assert threshold_outcome(predictions, QUESTIONS, 1.01).f1 == pytest.approx(100 / 3)  # refuses all
+
+
+class _Clock:
+    """A stand-in for time.perf_counter that only moves when told to."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_paragraph_timings_are_per_question_in_milliseconds_with_their_percentiles(monkeypatch):
+    clock = _Clock()
+    monkeypatch.setattr("qa_reader.evaluate.time.perf_counter", clock)
+    steps = iter(range(1, 11))  # the n-th question takes n * 10 ms
+
+    class _TimedReader:
+        def predict(self, question: str, context: str) -> Prediction:
+            clock.now += next(steps) * 0.010
+            return Prediction("preparation, detection and analysis", 0.5, 0.1)
+
+    progress: list[tuple[int, int]] = []
+    report, _ = evaluate_paragraphs(
+        _TimedReader(), [QUESTIONS[0]] * 10, lambda done, total: progress.append((done, total))
+    )
+
+    assert progress == [(number, 10) for number in range(1, 11)]
+    assert report.ms_mean == pytest.approx(55.0)
+    assert report.ms_p50 == pytest.approx(55.0)
+    assert report.ms_p90 == pytest.approx(91.0)
+    assert report.questions_per_second == pytest.approx(10 / 0.55)
+    assert report.as_dict() == {
+        "exact_match": 100.0,
+        "f1": 100.0,
+        "questions": 10,
+        "questions_per_second": 18.18,
+        "ms_mean": 55.0,
+        "ms_p50": 55.0,
+        "ms_p90": 91.0,
+    }
+
+
+def test_a_report_of_no_elapsed_time_has_no_speed(monkeypatch):
+    monkeypatch.setattr("qa_reader.evaluate.time.perf_counter", _Clock())
+    report, _ = evaluate_paragraphs(_FixedReader("four"), [QUESTIONS[0]])
+    assert report.questions_per_second == 0.0 and report.ms_mean == 0.0
+
+
+def test_the_baseline_paragraph_reader_gives_its_span_and_never_a_no_answer():
+    from qa_reader.evaluate import BaselineParagraphReader
+
+    expected = sliding_window_answer("What are the phases of the life cycle?", PHASES)
+    prediction = BaselineParagraphReader().predict("What are the phases of the life cycle?", PHASES)
+    assert prediction == Prediction(PHASES[expected.char_start : expected.char_end], expected.score, 0.0)
+    assert prediction.text
+
+
+def test_each_article_becomes_one_document_of_its_paragraphs_in_order():
+    from qa_reader.evaluate import article_documents
+
+    other = squad.Question("x1", "Weather", "It rains.", "What does it do?", ("rains",), (3,), 5)
+    articles = article_documents([QUESTIONS[0], other, QUESTIONS[1], QUESTIONS[2]])
+    assert list(articles) == ["Incidents", "Weather"]
+    document, asked = articles["Incidents"]
+    # Paragraphs in the order their questions come, each once, joined by a blank line.
+    assert document.text == PHASES + "\n\n" + TEAM
+    assert (document.path, document.title, document.format, document.sha256) == (
+        "squad://Incidents",
+        "Incidents",
+        "txt",
+        "squad:Incidents",
+    )
+    assert [(page.page_index, page.char_start, page.char_end) for page in document.pages] == [
+        (0, 0, len(document.text))
+    ]
+    assert asked == [QUESTIONS[0], QUESTIONS[1], QUESTIONS[2]]
+    assert articles["Weather"][0].text == "It rains." and articles["Weather"][1] == [other]
+
+
+def test_the_baseline_on_whole_articles_knows_which_paragraph_it_answered_from(tmp_path):
+    # The baseline picks the sentence sharing most words with the question; no model is loaded.
+    questions = [
+        _question("b1", TEAM, 0, "Which phases does the incident response life cycle have?", "several phases"),
+        _question("b2", PHASES, 1, "What are the four phases of the life cycle?", "preparation"),
+    ]
+    progress: list[tuple[int, int]] = []
+    evaluation = evaluate_documents(
+        tmp_path / "no-model", questions, reader="baseline", progress=lambda done, total: progress.append((done, total))
+    )
+    first, second = evaluation.outcomes
+    assert first.text in PHASES and not first.right_paragraph and first.found and first.f1 == 0.0
+    assert second.text in PHASES and second.right_paragraph and second.found
+    assert progress == [(2, 2)]
+    assert evaluation.uncalibrated is None
+
+
+def test_the_right_paragraph_runs_from_its_first_character_to_its_last():
+    from qa_reader.evaluate import _outcome
+
+    bounds = {0: (0, 10), 1: (12, 20)}
+    question = _question("p", PHASES, 1, "What are the phases?", "preparation")
+    where = {start: _outcome(question, "x", 0.5, True, start, bounds).right_paragraph for start in (11, 12, 19, 20)}
+    assert where == {11: False, 12: True, 19: True, 20: False}
+
+
+def test_threshold_figures_without_answerable_or_without_unanswerable_questions():
+    from qa_reader.evaluate import threshold_outcome
+
+    answerable_only = threshold_outcome([Prediction("four phases", 0.2, 0.0)], [QUESTIONS[0]], 0.5)
+    assert answerable_only.no_answer_accuracy == 0.0 and answerable_only.has_answer_f1 == 0.0
+    assert answerable_only.questions == 1 and answerable_only.threshold == 0.5
+    unanswerable_only = threshold_outcome([Prediction("the sky", 0.2, 0.0)], [QUESTIONS[2]], 0.5)
+    assert unanswerable_only.has_answer_f1 == 0.0 and unanswerable_only.no_answer_accuracy == 100.0
+    assert (unanswerable_only.f1, unanswerable_only.exact_match) == (100.0, 100.0)
+
+
+def test_the_threshold_search_tries_answering_everything_and_nothing():
+    from qa_reader.evaluate import calibrate_threshold
+
+    # Every question unanswerable: refusing all (1.01, above any probability) is best.
+    refuse = calibrate_threshold([Prediction("x", 1.0, 0.0), Prediction("y", 0.7, 0.0)], [QUESTIONS[2]] * 2)
+    assert refuse.threshold == 1.01 and refuse.f1 == 100.0
+    # Every answer right, even at probability 0: answering all (0.0) is best, and the first to reach it.
+    right = Prediction("preparation, detection and analysis", 0.0, 0.0)
+    answer = calibrate_threshold([right, right], [QUESTIONS[0]] * 2)
+    assert answer.threshold == 0.0 and answer.exact_match == 100.0 and answer.questions == 2
+
+
+def test_load_questions_says_what_is_wrong_with_the_file(tmp_path):
+    from qa_reader.evaluate import load_questions
+
+    with pytest.raises(UserError, match="does not exist"):
+        load_questions(tmp_path / "missing.json")
+    for name, content in (("broken.json", "{"), ("other.json", '{"rows": []}'), ("latin.json", b"\xff\xfe{")):
+        path = tmp_path / name
+        path.write_bytes(content if isinstance(content, bytes) else content.encode())
+        with pytest.raises(UserError, match="is not a SQuAD JSON file"):
+            load_questions(path)
+    empty = tmp_path / "empty.json"
+    empty.write_text('{"data": []}')
+    with pytest.raises(UserError, match="holds no questions"):
+        load_questions(empty)
+
+
+def test_load_questions_keeps_the_first_ones_up_to_the_limit(tmp_path):
+    from qa_reader.evaluate import load_questions
+
+    qas = [{"id": str(n), "question": f"Q{n}?", "answers": []} for n in range(5)]
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps({"data": [{"title": "T", "paragraphs": [{"context": "C.", "qas": qas}]}]}))
+    assert [q.id for q in load_questions(path, limit=2)] == ["0", "1"]
+    assert len(load_questions(path)) == 5
+    with pytest.raises(UserError, match="holds no questions"):
+        load_questions(path, limit=0)
