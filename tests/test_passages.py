@@ -155,3 +155,31 @@ def test_passages_tile_the_text_at_word_bounds_within_the_limits(limits, text):
         pieces = sum(-(-len(word) // SMALL_WORD_CHARS) for word in passage.text.split())
         assert pieces <= limits.max_words, passage
     assert [p.char_start for p in passages] == sorted(p.char_start for p in passages)
+
+
+def test_a_paragraph_of_exactly_the_maximum_stays_whole_and_one_word_more_is_cut_at_the_target():
+    limits = PassageSettings()
+    exactly = _words(limits.max_words, "w")
+    assert [len(p.text.split()) for p in split_passages(exactly)] == [limits.max_words]
+    # One sentence too long: hard cuts of target_words, and the rest (too big to join back) apart.
+    over = _words(limits.max_words + 1, "w")
+    assert [len(p.text.split()) for p in split_passages(over)] == [limits.target_words, 51]
+
+
+def test_a_paragraph_of_exactly_the_character_limit_stays_whole():
+    limits = PassageSettings()
+    words = ["x" * 19] * 100  # 100 words of 19 characters and 99 spaces: 1,999 characters
+    text = " ".join(words) + "."
+    assert len(text) == limits.max_chars
+    assert [p.text for p in split_passages(text)] == [text]
+    assert len(split_passages(text + "y")) == 2
+
+
+def test_contents_take_three_leaders_or_leaders_over_a_fifth_of_the_text():
+    prose = "This guide explains how the team handles an incident from the first report to the review. " * 3
+    assert looks_like_contents(prose + "Scope .... 1 Roles .... 2 Tools .... 3")
+    assert not looks_like_contents(prose + "Scope .... 1 Roles .... 2")
+    # One leader: contents only when it is more than a fifth of the text.
+    assert looks_like_contents("Introduction ........ 1")
+    assert not looks_like_contents("abcdefghijklmnop....")  # 4 of 20 characters: exactly a fifth
+    assert not looks_like_contents("")
