@@ -57,11 +57,12 @@ def _recording(run, shapes: list[tuple[int, int]]):
 def test_windows_of_all_requests_are_read_once_in_batches_of_similar_length():
     maker = WindowMaker(build_tokenizer(CONTEXT.split()), WindowSettings(max_length=9, doc_stride=3))
     question = maker.question_ids("theta")
-    # Windows of 6, 5, 9 and 9 tokens: sorted by length, the two short ones share a batch and its padding.
+    # Windows of 6, then 9 and 9, then 5 tokens: sorted by length, the two short ones share a batch and its
+    # padding (in the order given, each batch would be padded to 9).
     requests = [
         ReadRequest(question, maker.tokenize(["alpha beta"])),
-        ReadRequest(question, maker.tokenize(["alpha"])),
         ReadRequest(question, maker.tokenize([CONTEXT])),
+        ReadRequest(question, maker.tokenize(["alpha"])),
     ]
     shapes: list[tuple[int, int]] = []
     run = _recording(_lookup_runner(maker, {"alpha": 4.0, "eta": 4.0}), shapes)
@@ -69,7 +70,7 @@ def test_windows_of_all_requests_are_read_once_in_batches_of_similar_length():
     spans = read_many(run, maker, requests, batch_size=2, max_answer_tokens=1)
 
     assert shapes == [(2, 6), (2, 9)]
-    assert [CONTEXT[s.char_start : s.char_end] for s in (spans[0][0], spans[1][0])] == ["alpha", "alpha"]
+    assert [CONTEXT[s.char_start : s.char_end] for s in (spans[0][0], spans[2][0])] == ["alpha", "alpha"]
 
 
 def test_by_default_windows_go_to_the_runner_thirty_two_at_a_time():
