@@ -80,6 +80,8 @@ def test_every_array_has_the_integer_type_the_graph_and_the_decoder_expect():
     for context in contexts:
         assert context.ids.dtype == np.int64
         assert context.char_offsets.dtype == np.int32 and context.char_offsets.shape == (len(context), 2)
+    # Even with nothing to tokenise (numpy would make an empty list float64).
+    assert maker.question_ids("").dtype == np.int64 and maker.tokenize([""])[0].ids.dtype == np.int64
     windows = maker.windows(question, contexts)
     for window in windows:
         assert window.input_ids.dtype == np.int64 and window.char_offsets.dtype == np.int32
