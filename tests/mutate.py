@@ -164,9 +164,13 @@ def run_module(module: str, minutes: float, jobs: int, fresh: bool) -> Outcome:
     fingerprint = tests_fingerprint()
     tested_with = fingerprint_file.read_text().strip() if fingerprint_file.exists() else None
 
+    # Survivors judged by other tests than these (or by a run that did not finish) are tried again.
+    stale = Outcome(module, statuses(work)).survivors() if tested_with != fingerprint else []
+
     finished = mutmut(work, "run", "--max-children", str(jobs), deadline=deadline)
-    if finished and tested_with is not None and tested_with != fingerprint:
-        retry = [name for name, status in statuses(work).items() if status not in KILLED | NOT_RUN]
+    if finished and stale:
+        current = statuses(work)
+        retry = [name for name in stale if current.get(name) in {"survived", "no tests", "suspicious"}]
         if retry:
             print(f"{module}: the tests changed; trying the {len(retry)} survivors again", flush=True)
             finished = mutmut(work, "run", "--max-children", str(jobs), *retry, deadline=deadline)
