@@ -183,3 +183,20 @@ def test_contents_take_three_leaders_or_leaders_over_a_fifth_of_the_text():
     assert looks_like_contents("Introduction ........ 1")
     assert not looks_like_contents("abcdefghijklmnop....")  # 4 of 20 characters: exactly a fifth
     assert not looks_like_contents("")
+
+
+def test_short_paragraphs_merge_up_to_exactly_the_maximum_and_a_paragraph_of_the_minimum_stands_alone():
+    assert [len(p.text.split()) for p in split_passages(_words(50, "a") + "\n\n" + _words(150, "b"))] == [200]
+    assert [len(p.text.split()) for p in split_passages(_words(60, "a") + "\n\n" + _words(100, "b"))] == [60, 100]
+    assert [len(p.text.split()) for p in split_passages(_words(100, "a") + "\n\n" + _words(60, "b"))] == [100, 60]
+
+
+def test_short_paragraphs_far_into_a_document_merge_as_they_do_at_its_start():
+    # The character limits count from where a passage starts, not from the start of the document.
+    long_words = " ".join("x" * 14 for _ in range(100)) + "."  # 100 words, 1,500 characters
+    middle = [_words(10, "p"), _words(10, "q"), _words(100, "r")]
+    passages = split_passages("\n\n".join([long_words, *middle]))
+    assert [len(p.text.split()) for p in passages] == [100, 120]
+    last = [_words(100, "r"), _words(10, "s")]
+    passages = split_passages("\n\n".join([long_words, *last]))
+    assert [len(p.text.split()) for p in passages] == [100, 110]
