@@ -128,6 +128,9 @@ def test_the_no_answer_threshold_trades_refusals_against_answers():
     ]
     everything = threshold_outcome(predictions, QUESTIONS, 0.0)
     assert everything.f1 == pytest.approx(100 / 3) and everything.no_answer_accuracy == 0.0
+    assert everything.exact_match == pytest.approx(100 / 3)  # answering the unanswerable q3 is no exact match
+    partial = threshold_outcome([Prediction("preparation, detection", 0.9, 0.0)], QUESTIONS[:1], 0.0)
+    assert (partial.exact_match, partial.f1) == (0.0, pytest.approx(200 / 3))
     strict = threshold_outcome(predictions, QUESTIONS, 0.35)  # refuses q3 only: right to
     assert strict.no_answer_accuracy == 100.0 and strict.has_answer_f1 == 50.0
     assert strict.f1 == pytest.approx(200 / 3)
@@ -149,31 +152,32 @@ class _Clock:
 def test_paragraph_timings_are_per_question_in_milliseconds_with_their_percentiles(monkeypatch):
     clock = _Clock()
     monkeypatch.setattr("qa_reader.evaluate.time.perf_counter", clock)
-    steps = iter(range(1, 11))  # the n-th question takes n * 10 ms
+    steps = iter(range(1, 11))  # the n-th question takes n * 10.1234 ms
 
     class _TimedReader:
         def predict(self, question: str, context: str) -> Prediction:
-            clock.now += next(steps) * 0.010
-            return Prediction("preparation, detection and analysis", 0.5, 0.1)
+            clock.now += next(steps) * 0.0101234
+            return Prediction("preparation, detection", 0.5, 0.1)
 
     progress: list[tuple[int, int]] = []
-    report, _ = evaluate_paragraphs(
-        _TimedReader(), [QUESTIONS[0]] * 10, lambda done, total: progress.append((done, total))
-    )
+    exact = _question("q5", PHASES, 1, "What comes first?", "preparation, detection")
+    questions = [QUESTIONS[0]] * 7 + [exact] * 3
+    report, _ = evaluate_paragraphs(_TimedReader(), questions, lambda done, total: progress.append((done, total)))
 
     assert progress == [(number, 10) for number in range(1, 11)]
-    assert report.ms_mean == pytest.approx(55.0)
-    assert report.ms_p50 == pytest.approx(55.0)
-    assert report.ms_p90 == pytest.approx(91.0)
-    assert report.questions_per_second == pytest.approx(10 / 0.55)
+    assert report.ms_mean == pytest.approx(55.6787)
+    assert report.ms_p50 == pytest.approx(55.6787)
+    assert report.ms_p90 == pytest.approx(92.12294)
+    assert report.questions_per_second == pytest.approx(10 / 0.556787)
+    # Three exact answers in ten; the others are 2 of their 4 gold words (F1 = 2 * 1 * 1/2 / (1 + 1/2) = 2/3).
     assert report.as_dict() == {
-        "exact_match": 100.0,
-        "f1": 100.0,
+        "exact_match": 30.0,
+        "f1": 76.67,
         "questions": 10,
-        "questions_per_second": 18.18,
-        "ms_mean": 55.0,
-        "ms_p50": 55.0,
-        "ms_p90": 91.0,
+        "questions_per_second": 17.96,
+        "ms_mean": 55.68,
+        "ms_p50": 55.68,
+        "ms_p90": 92.12,
     }
 
 
@@ -257,8 +261,8 @@ def test_the_threshold_search_tries_answering_everything_and_nothing():
     # Every question unanswerable: refusing all (1.01, above any probability) is best.
     refuse = calibrate_threshold([Prediction("x", 1.0, 0.0), Prediction("y", 0.7, 0.0)], [QUESTIONS[2]] * 2)
     assert refuse.threshold == 1.01 and refuse.f1 == 100.0
-    # Every answer right, even at probability 0: answering all (0.0) is best, and the first to reach it.
-    right = Prediction("preparation, detection and analysis", 0.0, 0.0)
+    # Every answer right: answering all (0.0) is best, and the first threshold to reach it.
+    right = Prediction("preparation, detection and analysis", 0.3, 0.0)
     answer = calibrate_threshold([right, right], [QUESTIONS[0]] * 2)
     assert answer.threshold == 0.0 and answer.exact_match == 100.0 and answer.questions == 2
 
@@ -289,3 +293,79 @@ def test_load_questions_keeps_the_first_ones_up_to_the_limit(tmp_path):
     assert len(load_questions(path)) == 5
     with pytest.raises(UserError, match="holds no questions"):
         load_questions(path, limit=0)
+
+
+def _outcome_of(answerable: bool, found: bool, f1: float, score: float = 0.5) -> DocumentOutcome:
+    return DocumentOutcome(answerable, "x", score, found, True, float(f1 == 1.0), f1)
+
+
+def test_the_document_report_times_questions_and_rounds_its_figures_to_four_places():
+    outcomes = [_outcome_of(True, True, 1.0), _outcome_of(True, False, 1.0), _outcome_of(True, True, 0.0)]
+    report = document_report(outcomes, wall_s=2.0)
+    assert report.questions_per_second == 1.5 and report.ms_per_question == pytest.approx(2000 / 3)
+    assert report.f1_with_refusals == pytest.approx(100 / 3) and report.answerable_refused == pytest.approx(100 / 3)
+    assert report.unanswerable_refused is None
+    assert report.as_dict()["f1"] == 66.6667 and report.as_dict()["ms_per_question"] == 666.6667
+    assert report.as_dict()["questions"] == 3 and report.as_dict()["unanswerable_refused"] is None
+    one = document_report([_outcome_of(True, True, 1.0)], wall_s=0.5)
+    assert one.ms_per_question == 500.0
+    nothing = document_report([], wall_s=0.0)
+    assert (nothing.questions_per_second, nothing.ms_per_question, nothing.exact_match, nothing.f1) == (0, 0, 0, 0)
+
+
+def test_an_answer_of_exactly_half_the_words_counts_as_right_for_the_calibration_error():
+    # Scored 1.0 and right: no calibration error; had F1 0.5 counted as wrong, the error would be 1.
+    assert document_report([_outcome_of(True, True, 0.5, score=1.0)], wall_s=1.0).ece == pytest.approx(0.0)
+
+
+def test_paragraphs_of_an_article_have_their_bounds_in_its_text():
+    from qa_reader.evaluate import _articles
+
+    [(document, asked, bounds)] = _articles(QUESTIONS).values()
+    assert bounds == {1: (0, len(PHASES)), 0: (len(PHASES) + 2, len(PHASES) + 2 + len(TEAM))}
+    assert all(document.text[start:end] in (PHASES, TEAM) for start, end in bounds.values())
+
+
+def test_whole_articles_are_asked_in_batches_and_the_settings_reach_the_engine(tiny_model_dir):
+    from qa_reader.config import Settings
+
+    many = [
+        _question(f"m{n}", PHASES, 1, "What are the phases?", "preparation, detection and analysis") for n in range(65)
+    ]
+    progress: list[tuple[int, int]] = []
+    evaluation = evaluate_documents(tiny_model_dir, many, progress=lambda done, total: progress.append((done, total)))
+    assert progress == [(64, 65), (65, 65)]
+    assert all(o.found and o.f1 == 1.0 for o in evaluation.outcomes)
+    # A threshold no answer reaches: every answer is a greyed guess, and the guess is still scored.
+    strict = evaluate_documents(tiny_model_dir, QUESTIONS[:1], settings=Settings(threshold=1.0))
+    [outcome] = strict.outcomes
+    assert not outcome.found and outcome.text == "preparation, detection and analysis" and outcome.f1 == 1.0
+    assert strict.report.answerable_refused == 100.0
+
+
+def test_the_baseline_asks_every_article_and_takes_no_time_on_a_stopped_clock(tmp_path, monkeypatch):
+    monkeypatch.setattr("qa_reader.evaluate.time.perf_counter", _Clock())
+    other = squad.Question("w1", "Weather", "It rains in April.", "When does it rain?", ("April",), (12,), 5)
+    evaluation = evaluate_documents(tmp_path / "no-model", [QUESTIONS[0], other], reader="baseline")
+    assert len(evaluation.outcomes) == 2 and evaluation.outcomes[1].text
+    assert evaluation.report.questions_per_second == 0.0
+
+
+def test_the_paragraph_reader_reads_with_the_settings_and_the_graph_file_given(tiny_model_dir, tmp_path):
+    import shutil
+
+    from qa_reader.config import Settings
+    from qa_reader.evaluate import ParagraphReader
+    from qa_reader.reader.windows import WindowSettings
+
+    reader = ParagraphReader(tiny_model_dir, Settings(max_length=96, doc_stride=32, threads=1))
+    assert reader.maker.settings == WindowSettings(max_length=96, doc_stride=32)
+    assert reader.predict("What are the phases?", PHASES).text == "preparation, detection and analysis"
+    # Another graph in the folder (an fp32 twin): read without the manifest's checksum, which is model.onnx's.
+    folder = shutil.copytree(tiny_model_dir, tmp_path / "model")
+    (folder / "twin.onnx").write_bytes((folder / "model.onnx").read_bytes())
+    (folder / "model.onnx").write_bytes(b"changed")
+    twin = ParagraphReader(folder, model_file="twin.onnx")
+    assert twin.predict("What are the phases?", PHASES).text == "preparation, detection and analysis"
+    with pytest.raises(UserError):
+        ParagraphReader(folder)
