@@ -200,3 +200,26 @@ def test_short_paragraphs_far_into_a_document_merge_as_they_do_at_its_start():
     last = [_words(100, "r"), _words(10, "s")]
     passages = split_passages("\n\n".join([long_words, *last]))
     assert [len(p.text.split()) for p in passages] == [100, 110]
+
+
+def _two_sentences(words: int, characters: int) -> str:
+    """A paragraph of two sentences of words / 2 words each, exactly `characters` long."""
+    half = ["w" * 8] * (words // 2 - 1)
+    first, second = " ".join([*half, "end."]), " ".join([*half, "x"])
+    second += "x" * (characters - len(first) - 1 - len(second) - 1) + "."
+    return first + " " + second
+
+
+def test_a_paragraph_within_both_limits_is_never_cut_at_its_sentences():
+    exact_words = _two_sentences(PassageSettings().max_words, 1500)
+    assert [len(p.text.split()) for p in split_passages(exact_words)] == [200]
+    # Exactly at the character limit, after another paragraph (the limit is the paragraph's own length).
+    exact_characters = _two_sentences(160, PassageSettings().max_chars)
+    assert len(exact_characters) == PassageSettings().max_chars
+    passages = split_passages(_words(100, "a") + "\n\n" + exact_characters)
+    assert [len(p.text.split()) for p in passages] == [100, 160]
+
+
+def test_a_sentence_of_exactly_the_maximum_inside_a_long_paragraph_stays_whole():
+    text = _words(200, "s") + " " + _words(10, "t")
+    assert [len(p.text.split()) for p in split_passages(text)] == [200, 10]
