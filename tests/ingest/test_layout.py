@@ -214,3 +214,13 @@ def test_repeated_keys_need_three_pages_and_a_quarter_of_them() -> None:
     twenty = [{"h"} if index < 4 else set() for index in range(20)]
     assert repeated_keys(twenty) == set()
     assert repeated_keys([{"h"} if index < 5 else set() for index in range(20)]) == {"h"}
+
+
+def test_two_blocks_are_read_top_first_whatever_order_they_come_in() -> None:
+    assert reading_order([(72.0, 400.0, 500.0, 420.0), (72.0, 100.0, 500.0, 120.0)]) == [1, 0]
+
+
+def test_blocks_that_no_gap_separates_are_read_top_to_bottom_then_left_to_right() -> None:
+    # Overlapping in both directions: no band and no gap to cut at.
+    assert reading_order([(0.0, 100.0, 200.0, 150.0), (50.0, 20.0, 250.0, 120.0)]) == [1, 0]
+    assert reading_order([(100.0, 20.0, 300.0, 120.0), (0.0, 20.0, 200.0, 120.0)]) == [1, 0]
