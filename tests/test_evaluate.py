@@ -360,7 +360,11 @@ def test_the_paragraph_reader_reads_with_the_settings_and_the_graph_file_given(t
 
     reader = ParagraphReader(tiny_model_dir, Settings(max_length=96, doc_stride=32, threads=1))
     assert reader.maker.settings == WindowSettings(max_length=96, doc_stride=32)
-    assert reader.predict("What are the phases?", PHASES).text == "preparation, detection and analysis"
+    prediction = reader.predict("What are the phases?", PHASES)
+    assert prediction.text == "preparation, detection and analysis"
+    assert 0.5 < prediction.probability <= 1.0 and 0.0 <= prediction.null_probability < 0.5
+    # A paragraph without a word: no span, and all the probability on "no answer".
+    assert reader.predict("What are the phases?", "") == Prediction("", 0.0, 1.0)
     # Another graph in the folder (an fp32 twin): read without the manifest's checksum, which is model.onnx's.
     folder = shutil.copytree(tiny_model_dir, tmp_path / "model")
     (folder / "twin.onnx").write_bytes((folder / "model.onnx").read_bytes())
