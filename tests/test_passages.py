@@ -189,6 +189,8 @@ def test_short_paragraphs_merge_up_to_exactly_the_maximum_and_a_paragraph_of_the
     assert [len(p.text.split()) for p in split_passages(_words(50, "a") + "\n\n" + _words(150, "b"))] == [200]
     assert [len(p.text.split()) for p in split_passages(_words(60, "a") + "\n\n" + _words(100, "b"))] == [60, 100]
     assert [len(p.text.split()) for p in split_passages(_words(100, "a") + "\n\n" + _words(60, "b"))] == [100, 60]
+    # A short last paragraph joins the one before it up to exactly the maximum too.
+    assert [len(p.text.split()) for p in split_passages(_words(150, "a") + "\n\n" + _words(50, "b"))] == [200]
 
 
 def test_short_paragraphs_far_into_a_document_merge_as_they_do_at_its_start():
