@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # The tests also run the batch on a local Ray cluster: the scale extra, which the app itself never needs.
 SCALE_STAMP := $(VENV)/.installed-scale
 
-.PHONY: run test lint train-env installer clean
+.PHONY: run test lint mutate train-env installer clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,19 @@ test: $(SCALE_STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check qa_reader tests packaging
+
+# Mutation testing of the Qt-free core (mutmut), a module at a time with that module's tests, each module's
+# verdicts kept in build/mutate/ so that a second run tests only what changed; not part of `make test`.
+# MODULES="passages store" picks modules, MINUTES bounds each one (a later run goes on where it stopped).
+MUTATE_STAMP := $(VENV)/.mutate-installed
+MINUTES ?= 20
+
+$(MUTATE_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,mutate]'
+	touch $(MUTATE_STAMP)
+
+mutate: $(MUTATE_STAMP)
+	nice -n 10 $(BIN)/python -m tests.mutate --minutes $(MINUTES) $(MODULES)
 
 # The installer for the system it runs on, in dist/ (see packaging/). On Linux: the .deb, then installed,
 # self-tested, started under Xvfb for a screenshot and removed again; not part of `make test`.

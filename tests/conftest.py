@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -13,7 +14,12 @@ from tests.support.tiny_model import build_model_folder
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+# The project's shared data sits beside the clone (X/main and X/shared, as CI lays them out), unless
+# QA_READER_SHARED_DATA names the data folder elsewhere.
+SHARED_DATA = Path(
+    os.environ.get("QA_READER_SHARED_DATA") or Path(__file__).resolve().parents[1].parent / "shared" / "data"
+)
+IN_CI = os.environ.get("CI") == "true"
 
 LIFE_CYCLE = (
     "The incident response process has several phases. The initial phase involves establishing and training "
@@ -54,9 +60,19 @@ def text_document(text: str, path: str = "/virtual/life-cycle.txt", sha256: str 
     return Document(path, Path(path).stem, "txt", sha256, text, (Page(0, 0, len(text)),))
 
 
+def unavailable(what: str, remedy: str) -> NoReturn:
+    """Skip the test for want of `what`; in CI (CI=true), where everything must be there, fail it instead."""
+    if IN_CI:
+        pytest.fail(f"{what}: CI must run this test ({remedy})", pytrace=False)
+    pytest.skip(f"{what} ({remedy})")
+
+
 def shared_file(*parts: str) -> Path:
-    """A file from ../shared/data, skipping the test when the folder is not there."""
+    """A file or folder from the shared data; skips the test when it is not there (fails it in CI)."""
     path = SHARED_DATA.joinpath(*parts)
     if not path.exists():
-        pytest.skip(f"{path} is not available")
+        unavailable(
+            f"the shared data {path} is not there",
+            "clone the repo beside the shared/ folder, or set QA_READER_SHARED_DATA to its data/ folder",
+        )
     return path

@@ -37,6 +37,40 @@ def test_kerned_glyphs_whose_boxes_overlap_stay_one_rect():
     assert line_rects(boxes) == [(10, 100, 25, 110)]
 
 
+def test_a_jump_back_to_the_left_low_on_the_page_starts_a_new_rect_too():
+    # How far a box may step back and still continue the line is one line height, wherever the line is.
+    boxes = np.array([[300, 700, 305, 710], [305, 700, 310, 710], [40, 700, 45, 710]], dtype=np.float32)
+    assert line_rects(boxes) == [(300, 700, 310, 710), (40, 700, 45, 710)]
+
+
+def test_the_limits_of_a_line_are_inclusive():
+    # A box whose centre is on the line's top or bottom edge, or that steps back by exactly one line height,
+    # continues the line (the line below spans y 100-110 and x 0-30).
+    line = [[0, 100, 10, 110], [10, 100, 30, 110]]
+    centre_on_the_bottom_edge = [30, 105, 40, 115]
+    centre_on_the_top_edge = [30, 95, 40, 105]
+    one_height_back = [20, 100, 25, 110]
+    for after in (centre_on_the_bottom_edge, centre_on_the_top_edge, one_height_back):
+        assert len(line_rects(np.array([*line, after]))) == 1, after
+
+
+def test_boxes_of_no_width_or_height_count_and_inverted_ones_do_not():
+    # A zero-width box (a space, a combining mark) is a character of the line and widens it to where it is.
+    assert line_rects(np.array([[0, 100, 10, 110], [14, 100, 14, 110]])) == [(0, 100, 14, 110)]
+    assert line_rects(np.array([[0, 100, 10, 110], [10, 104, 12, 104]])) == [(0, 100, 12, 110)]
+    # A box whose right edge is left of its left edge (or whose bottom is above its top) is not a glyph.
+    assert line_rects(np.array([[0, 100, 10, 110], [30, 100, 12, 110]])) == [(0, 100, 10, 110)]
+    assert line_rects(np.array([[0, 100, 10, 110], [10, 110, 12, 100]])) == [(0, 100, 10, 110)]
+
+
+def test_rects_are_plain_floats_whatever_the_boxes_type():
+    single = np.array([[0, 100, 10, 110], [10, 100, 20, 111]], dtype=np.float32)
+    integers = [[0, 100, 10, 110], [10, 99, 20, 110]]
+    for boxes in (single, integers):
+        [rect] = line_rects(boxes)
+        assert all(isinstance(value, float) for value in rect), rect
+
+
 def _ten_wide_boxes(count: int) -> np.ndarray:
     """Boxes of `count` characters on one line, character i covering x in [10 i, 10 i + 10)."""
     return np.array([[10 * i, 100, 10 * i + 10, 110] for i in range(count)], dtype=np.float32)
@@ -52,6 +86,20 @@ def test_span_highlights_cover_exactly_the_answer_characters_on_their_page():
         Highlight(0, ((80, 100, 100, 110),)),
         Highlight(1, ((0, 100, 10, 110),)),
     ]
+
+
+def test_only_the_pages_the_span_touches_are_read():
+    pages = [Page(0, 0, 10), Page(1, 10, 20), Page(2, 20, 30)]
+    boxes = {0: (0, _ten_wide_boxes(10)), 1: (10, _ten_wide_boxes(10)), 2: (20, _ten_wide_boxes(10))}
+    asked: list[int] = []
+
+    def page_boxes(page_index: int):
+        asked.append(page_index)
+        return boxes[page_index]
+
+    # The span is page 1 exactly: it ends where page 2 starts and starts where page 0 ends.
+    assert span_highlights(pages, page_boxes, 10, 20) == [Highlight(1, ((0, 100, 100, 110),))]
+    assert asked == [1]
 
 
 def test_no_boxes_no_rects():

@@ -155,3 +155,73 @@ def test_passages_tile_the_text_at_word_bounds_within_the_limits(limits, text):
         pieces = sum(-(-len(word) // SMALL_WORD_CHARS) for word in passage.text.split())
         assert pieces <= limits.max_words, passage
     assert [p.char_start for p in passages] == sorted(p.char_start for p in passages)
+
+
+def test_a_paragraph_of_exactly_the_maximum_stays_whole_and_one_word_more_is_cut_at_the_target():
+    limits = PassageSettings()
+    exactly = _words(limits.max_words, "w")
+    assert [len(p.text.split()) for p in split_passages(exactly)] == [limits.max_words]
+    # One sentence too long: hard cuts of target_words, and the rest (too big to join back) apart.
+    over = _words(limits.max_words + 1, "w")
+    assert [len(p.text.split()) for p in split_passages(over)] == [limits.target_words, 51]
+
+
+def test_a_paragraph_of_exactly_the_character_limit_stays_whole():
+    limits = PassageSettings()
+    words = ["x" * 19] * 100  # 100 words of 19 characters and 99 spaces: 1,999 characters
+    text = " ".join(words) + "."
+    assert len(text) == limits.max_chars
+    assert [p.text for p in split_passages(text)] == [text]
+    assert len(split_passages(text + "y")) == 2
+
+
+def test_contents_take_three_leaders_or_leaders_over_a_fifth_of_the_text():
+    prose = "This guide explains how the team handles an incident from the first report to the review. " * 3
+    assert looks_like_contents(prose + "Scope .... 1 Roles .... 2 Tools .... 3")
+    assert not looks_like_contents(prose + "Scope .... 1 Roles .... 2")
+    # One leader: contents only when it is more than a fifth of the text.
+    assert looks_like_contents("Introduction ........ 1")
+    assert not looks_like_contents("abcdefghijklmnop....")  # 4 of 20 characters: exactly a fifth
+    assert not looks_like_contents("")
+
+
+def test_short_paragraphs_merge_up_to_exactly_the_maximum_and_a_paragraph_of_the_minimum_stands_alone():
+    assert [len(p.text.split()) for p in split_passages(_words(50, "a") + "\n\n" + _words(150, "b"))] == [200]
+    assert [len(p.text.split()) for p in split_passages(_words(60, "a") + "\n\n" + _words(100, "b"))] == [60, 100]
+    assert [len(p.text.split()) for p in split_passages(_words(100, "a") + "\n\n" + _words(60, "b"))] == [100, 60]
+    # A short last paragraph joins the one before it up to exactly the maximum too.
+    assert [len(p.text.split()) for p in split_passages(_words(150, "a") + "\n\n" + _words(50, "b"))] == [200]
+
+
+def test_short_paragraphs_far_into_a_document_merge_as_they_do_at_its_start():
+    # The character limits count from where a passage starts, not from the start of the document.
+    long_words = " ".join("x" * 14 for _ in range(100)) + "."  # 100 words, 1,500 characters
+    middle = [_words(10, "p"), _words(10, "q"), _words(100, "r")]
+    passages = split_passages("\n\n".join([long_words, *middle]))
+    assert [len(p.text.split()) for p in passages] == [100, 120]
+    last = [_words(100, "r"), _words(10, "s")]
+    passages = split_passages("\n\n".join([long_words, *last]))
+    assert [len(p.text.split()) for p in passages] == [100, 110]
+
+
+def _two_sentences(words: int, characters: int) -> str:
+    """A paragraph of two sentences of words / 2 words each, exactly `characters` long."""
+    half = ["w" * 8] * (words // 2 - 1)
+    first, second = " ".join([*half, "end."]), " ".join([*half, "x"])
+    second += "x" * (characters - len(first) - 1 - len(second) - 1) + "."
+    return first + " " + second
+
+
+def test_a_paragraph_within_both_limits_is_never_cut_at_its_sentences():
+    exact_words = _two_sentences(PassageSettings().max_words, 1500)
+    assert [len(p.text.split()) for p in split_passages(exact_words)] == [200]
+    # Exactly at the character limit, after another paragraph (the limit is the paragraph's own length).
+    exact_characters = _two_sentences(160, PassageSettings().max_chars)
+    assert len(exact_characters) == PassageSettings().max_chars
+    passages = split_passages(_words(100, "a") + "\n\n" + exact_characters)
+    assert [len(p.text.split()) for p in passages] == [100, 160]
+
+
+def test_a_sentence_of_exactly_the_maximum_inside_a_long_paragraph_stays_whole():
+    text = _words(200, "s") + " " + _words(10, "t")
+    assert [len(p.text.split()) for p in split_passages(text)] == [200, 10]

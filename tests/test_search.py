@@ -132,3 +132,27 @@ def test_only_the_configured_number_of_hits_bring_their_neighbours():
     chosen = choose_passages(library, "Where is saffron kept?", [document_id], settings)
     rows = library.passage_rows(chosen)
     assert [rows[i][1].index for i in chosen] == [10, 9, 11, 20, 30]
+
+
+def test_a_document_of_exactly_the_whole_reading_size_is_read_whole():
+    library = Library(None)
+    text = _long_document()
+    document_id = library.save_document(text_document(text), split_passages(text), 1.0, 1)
+    count = library.document(document_id).passage_count
+    whole = Settings(passages_to_read=1, neighbours_of=0, read_whole_below=count)
+    assert len(choose_passages(library, "What is the secret ingredient?", [document_id], whole)) == count
+    searched = Settings(passages_to_read=1, neighbours_of=0, read_whole_below=count - 1)
+    assert len(choose_passages(library, "What is the secret ingredient?", [document_id], searched)) == 1
+
+
+def test_a_question_without_words_reads_nothing_of_a_large_document_but_all_of_a_small_one():
+    library = Library(None)
+    large_text = _long_document()
+    large = library.save_document(text_document(large_text), split_passages(large_text), 1.0, 1)
+    small = library.save_document(
+        text_document("A short note.", "/virtual/note.txt", "sha-note"), split_passages("A short note."), 1.0, 1
+    )
+    settings = Settings(passages_to_read=3, neighbours_of=1, read_whole_below=5)
+    assert choose_passages(library, "?!", [large], settings) == []
+    [passage_id] = choose_passages(library, "?!", [small, large], settings)
+    assert library.passage_rows([passage_id])[passage_id][1].text == "A short note."

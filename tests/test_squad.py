@@ -1,6 +1,10 @@
 """The SQuAD metric against the official definition on hand-made cases."""
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -70,3 +74,54 @@ def test_load_reads_articles_paragraphs_and_questions(tmp_path):
     assert [q.id for q in questions] == ["1", "2"]
     assert questions[0].answers == ("def",) and questions[0].answer_starts == (4,)
     assert questions[1].paragraph_index == 1 and questions[1].answers == ()
+
+
+def test_load_keeps_every_field_across_articles_and_numbers_paragraphs_through_the_file(tmp_path):
+    # A second article without a title, and a SQuAD 2.0 question without an "answers" list.
+    payload = {
+        "data": [
+            {
+                "title": "Café",
+                "paragraphs": [
+                    {
+                        "context": "Le café est noir.",
+                        "qas": [
+                            {"id": 7, "question": "Quel café ?", "answers": [{"text": "noir", "answer_start": 12}]}
+                        ],
+                    }
+                ],
+            },
+            {
+                "paragraphs": [
+                    {"context": "First.", "qas": [{"id": "a", "question": "One?", "answers": []}]},
+                    {"context": "Second.", "qas": [{"id": "b", "question": "Two?", "plausible_answers": []}]},
+                ]
+            },
+        ]
+    }
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps(payload, ensure_ascii=False), encoding="utf-8")
+
+    assert squad.load(path) == [
+        squad.Question("7", "Café", "Le café est noir.", "Quel café ?", ("noir",), (12,), 0),
+        squad.Question("a", "", "First.", "One?", (), (), 1),
+        squad.Question("b", "", "Second.", "Two?", (), (), 2),
+    ]
+
+
+def test_load_reads_utf_8_whatever_the_locale_says(tmp_path):
+    # Windows and a C locale would read a file with the locale's encoding; SQuAD files are UTF-8.
+    path = tmp_path / "s.json"
+    context = "Der Bürgermeister von Köln."
+    question = {"id": "1", "question": "Wer?", "answers": []}
+    payload = {"data": [{"title": "Köln", "paragraphs": [{"context": context, "qas": [question]}]}]}
+    path.write_text(json.dumps(payload, ensure_ascii=False), encoding="utf-8")
+    package_root = Path(squad.__file__).resolve().parents[1]
+    environment = {**os.environ, "LC_ALL": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0"}
+    environment["PYTHONPATH"] = str(package_root)
+    code = "import sys; from qa_reader import squad; print(ascii(squad.load(sys.argv[1])[0].context))"
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(path)], env=environment, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == ascii(context)

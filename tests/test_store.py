@@ -10,7 +10,7 @@ from qa_reader.engine import Engine
 from qa_reader.errors import UserError
 from qa_reader.ingest.files import sha256_file
 from qa_reader.passages import split_passages
-from qa_reader.store import MIGRATIONS, Library
+from qa_reader.store import MIGRATIONS, Library, database_error
 from qa_reader.types import Document, DocumentStatus, FailureReason, Page
 from tests.conftest import LIFE_CYCLE, text_document
 from tests.ingest.builders import paragraph_lines, write_pdf
@@ -244,3 +244,101 @@ def test_an_sqlite_error_that_is_our_bug_stays_one():
     document_id = library.save_document(text_document(LIFE_CYCLE), split_passages(LIFE_CYCLE), 1.0, 1)
     with pytest.raises(sqlite3.OperationalError, match="syntax error"):
         library.bm25("AND AND", [document_id], 5)  # a bad FTS5 query: not a damaged library
+
+
+def _sqlite_error(message: str, code_name: str | None) -> sqlite3.Error:
+    """An error as sqlite3 raises it: with the result code's name, or (from older paths) only a message."""
+    error = sqlite3.OperationalError(message)
+    if code_name is not None:
+        error.sqlite_errorname = code_name
+    return error
+
+
+@pytest.mark.parametrize(
+    ("code_name", "message", "sentence"),
+    [
+        ("SQLITE_FULL", "database or disk is full", "The disk is full: the library {where} cannot grow"),
+        ("SQLITE_CORRUPT", "database disk image is malformed", "The library {where} is damaged ("),
+        ("SQLITE_NOTADB", "file is not a database", "The library {where} is not a usable database ("),
+        ("SQLITE_READONLY", "attempt to write a readonly database", "The library {where} is read-only (the file)"),
+        ("SQLITE_BUSY", "database is locked", "The library {where} is busy: another QA Reader held it"),
+        ("SQLITE_LOCKED", "database table is locked", "The library {where} is busy"),
+        ("SQLITE_IOERR_WRITE", "disk I/O error", "The library {where} cannot be read or written ("),
+        ("SQLITE_CANTOPEN", "unable to open database file", "The library {where} cannot be read or written ("),
+    ],
+)
+def test_each_environmental_sqlite_error_is_a_sentence_by_its_code_or_else_its_message(
+    tmp_path, code_name, message, sentence
+):
+    path = tmp_path / "library.sqlite3"
+    for where, error in (
+        (str(path), _sqlite_error("something went wrong", code_name)),  # the code decides, not the text
+        (str(path), _sqlite_error(message, None)),
+    ):
+        user_error = database_error(path, error)
+        assert user_error is not None and str(user_error).startswith(sentence.format(where=where)), (error, user_error)
+    in_memory = database_error(None, _sqlite_error(message, code_name))
+    assert in_memory is not None and "in memory" in str(in_memory)
+
+
+def test_an_sqlite_error_of_ours_is_no_sentence_even_if_its_message_looks_like_one(tmp_path):
+    # A code says what happened; the message is read only when there is no code.
+    assert database_error(tmp_path / "l.sqlite3", _sqlite_error("no such table: x", "SQLITE_ERROR")) is None
+    assert database_error(tmp_path / "l.sqlite3", _sqlite_error("database or disk is full", "SQLITE_ERROR")) is None
+    assert database_error(tmp_path / "l.sqlite3", _sqlite_error("no such table: x", None)) is None
+
+
+def test_a_failed_file_is_remembered_with_nothing_of_its_content(tmp_path):
+    library = Library(None)
+    document = text_document(LIFE_CYCLE, path="/virtual/Report.PDF")
+    library.save_document(document, split_passages(LIFE_CYCLE), 3.0, 30)
+    document_id = library.record_failure("/virtual/Report.PDF", "Report.PDF is encrypted.", "sha-x", 5.0, 50)
+    record = library.document(document_id)
+    assert (record.path, record.title, record.format, record.status, record.error) == (
+        "/virtual/Report.PDF",
+        "Report.PDF",
+        "pdf",
+        "failed",
+        "Report.PDF is encrypted.",
+    )
+    assert (record.sha256, record.size, record.mtime, record.sample_sha256) == ("sha-x", 50, 5.0, "")
+    assert (record.page_count, record.passage_count, record.warnings) == (0, 0, ())
+    assert library.passage_ids([document_id]) == [] and library.pages(document_id) == []
+    assert [r.id for r in library.documents()] == [document_id]
+    # Without the file's details, nothing is claimed about it.
+    other = library.document(library.record_failure("/virtual/notes", "notes cannot be read."))
+    assert (other.format, other.sha256, other.size, other.mtime) == ("", "", 0, 0.0)
+
+
+def test_touch_records_a_full_hash_and_forgets_an_old_sample(monkeypatch):
+    library = Library(None)
+    document = text_document(LIFE_CYCLE)
+    document_id = library.save_document(document, split_passages(LIFE_CYCLE), 1.0, 10, sample_sha256="old")
+    monkeypatch.setattr("qa_reader.store.time.time", lambda: 1234.5)
+    library.touch(document_id, 2.0, 20)
+    record = library.document(document_id)
+    assert (record.mtime, record.size, record.sample_sha256, record.indexed_at) == (2.0, 20, "", 1234.5)
+    library.touch(document_id, 3.0, 30, "new")
+    assert library.document(document_id).sample_sha256 == "new"
+
+
+def test_passages_and_pages_with_boxes_read_back_per_document():
+    library = Library(None)
+    pdf = _pdf_like()
+    pdf_id = library.save_document(pdf, split_passages(pdf.text), 1.0, 1)
+    text_id = library.save_document(text_document(LIFE_CYCLE), split_passages(LIFE_CYCLE), 1.0, 1)
+    assert library.passages(pdf_id) == split_passages(pdf.text)
+    assert library.passages(text_id) == split_passages(LIFE_CYCLE)
+    assert library.pages_with_boxes(pdf_id) == {0, 1}
+    assert library.pages_with_boxes(text_id) == set()
+
+
+def test_history_keeps_the_two_hundred_most_recent_questions_by_default(monkeypatch):
+    library = Library(None)
+    clock = iter(range(1000, 2000))
+    monkeypatch.setattr("qa_reader.store.time.time", lambda: float(next(clock)))
+    for number in range(201):
+        library.add_history(f"question {number}?", "1", "")
+    history = library.history()
+    assert len(history) == 200 and history[0] == "question 200?" and "question 0?" not in history
+    assert library.history(limit=2) == ["question 200?", "question 199?"]

@@ -360,8 +360,9 @@ class Runner(QObject):
         return self._thread.isRunning()
 
     def stop(self) -> bool:
-        """Cancel every request, close the resource on its thread and wait for it; False on a timeout.
-        No callback runs after this, and requests submitted later are cancelled at once."""
+        """Cancel every request, close the resource on its thread and wait until the thread has ended;
+        False when that took longer than STOP_WAIT_MS. No callback runs after this, and requests submitted
+        later are cancelled at once."""
         self._stopping.set()
         for request in self._unsettled:
             request.cancel_event.set()
@@ -369,11 +370,18 @@ class Runner(QObject):
         if self._thread.isRunning():
             self._stopRequested.emit()
             stopped = self._thread.wait(STOP_WAIT_MS)
+            if not stopped:
+                # An op that does not watch its cancel event is still running. Its thread must end before
+                # this runner can go: Qt aborts the process when a running QThread is destroyed.
+                log.warning(
+                    "The thread %s did not stop within %d ms; waiting for its op",
+                    self._thread.objectName(),
+                    STOP_WAIT_MS,
+                )
+                self._thread.wait()
         for request in self._unsettled:  # they never settle now
             request._release()
         self._unsettled.clear()
-        if not stopped:
-            log.warning("The thread %s did not stop within %d ms", self._thread.objectName(), STOP_WAIT_MS)
         return stopped
 
     def submit(

@@ -47,7 +47,10 @@ def test_a_second_call_hands_its_files_to_the_running_app(qtbot, window, gui_hom
         second.stdout.close()
         assert second.returncode == 0, output
         assert "handed over" in output
-        qtbot.waitUntil(lambda: window.answers.result is not None, timeout=10000)
+        # The answer and the document's page come back from two threads, in either order.
+        qtbot.waitUntil(
+            lambda: window.answers.result is not None and window.document.content is not None, timeout=10000
+        )
         assert window.document.content.record.path == str(life_cycle_file)
         assert window.answers.answers()[0].text == "preparation, detection and analysis"
     finally:

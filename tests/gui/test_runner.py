@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import threading
+import time
 import weakref
 from functools import partial
 
@@ -183,14 +184,16 @@ def test_a_cancelled_request_never_runs(qtbot, runner: Runner, made) -> None:
 
 def test_a_running_op_sees_its_cancel_event(qtbot, runner: Runner) -> None:
     started = threading.Event()
+    # The op watches the event it was given: it may start before `submit` has returned the request.
+    cancel = threading.Event()
 
     def long_job(resource: Resource) -> None:
         started.set()
-        while not request.cancel_event.wait(0.01):
+        while not cancel.wait(0.01):
             pass
         raise RuntimeError("stopped half way")  # what an op that honours its event raises
 
-    request = runner.submit(long_job, failed=pytest.fail)
+    request = runner.submit(long_job, failed=pytest.fail, cancel=cancel)
     assert started.wait(WAIT_MS / 1000)
     assert request.state == RequestState.RUNNING
     request.cancel()
@@ -314,3 +317,19 @@ def test_tests_can_wait_on_the_settled_signal(qtbot, runner: Runner) -> None:
     with qtbot.waitSignal(request.settled, timeout=WAIT_MS):
         pass  # it settles on a later turn of the event loop, never inside submit
     assert request.result == "signalled" and request.is_settled
+
+
+def test_stop_waits_for_an_op_that_outlasts_the_stop_wait(qtbot, runner: Runner, monkeypatch) -> None:
+    # Closing the app while an op that does not watch its cancel event runs: its thread must still have ended
+    # when stop returns, because Qt aborts the process when a running QThread is destroyed.
+    monkeypatch.setattr("qa_reader.gui.runner.STOP_WAIT_MS", 50)
+    started = threading.Event()
+
+    def stubborn(resource: Resource) -> None:
+        started.set()
+        time.sleep(0.5)
+
+    runner.submit(stubborn)
+    assert started.wait(WAIT_MS / 1000)
+    assert runner.stop() is False  # it took longer than the wait
+    assert not runner.running

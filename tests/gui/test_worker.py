@@ -203,11 +203,14 @@ def test_documents_open_on_their_own_thread(qtbot, runner: EngineRunner, indexer
     # The engine's thread is busy: opening the document must not wait for it.
     gate = threading.Event()
     busy = runner.submit(lambda engine: gate.wait(WAIT_MS / 1000))
-    opened = runner.open_document(document_id, done=lambda content: None)
-    settle(qtbot, opened)
-    assert busy.state == RequestState.RUNNING
-    assert opened.result.record.id == document_id and opened.result.text.startswith("The incident")
-    gate.set()
+    try:
+        qtbot.waitUntil(lambda: busy.state == RequestState.RUNNING, timeout=WAIT_MS)
+        opened = runner.open_document(document_id, done=lambda content: None)
+        settle(qtbot, opened)
+        assert busy.state == RequestState.RUNNING
+        assert opened.result.record.id == document_id and opened.result.text.startswith("The incident")
+    finally:
+        gate.set()
     settle(qtbot, busy)
 
 

@@ -13,7 +13,6 @@ Placed = tuple[float, float, str, float]
 
 PAGE_WIDTH = 612.0
 PAGE_HEIGHT = 792.0
-SHARED_PDFS = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "pdfs"
 
 
 def write_pdf(

@@ -82,6 +82,27 @@ def test_clean_line_collapses_spaces_and_trims_ends() -> None:
     assert kept[:, 0].tolist() == [10.0, 15.0, 30.0]
 
 
+def test_clean_line_collapses_runs_of_plain_spaces_keeping_the_first_space_s_box() -> None:
+    # Only plain spaces (the fast path) and the same with a tab (glyph by glyph): the same text and boxes.
+    for line in ("  two  words   here ", "  two \t words   here "):
+        text, kept = clean_line(list(line), boxes_for(line))
+        assert text == "two words here", line
+        assert kept.shape == (len(text), 4) and kept.dtype == np.float32
+        assert [line[int(x0 // 5)] for x0 in kept[:, 0]] == list(text)
+        first_space = line.index(" ", 2)
+        assert kept[3, 0] == 5.0 * first_space, line
+
+
+def test_clean_line_of_spaces_and_tabs_only_is_empty() -> None:
+    text, kept = clean_line([" ", "\t", " "], boxes_for("   "))
+    assert text == "" and kept.shape == (0, 4) and kept.dtype == np.float32
+
+
+def test_clean_line_refuses_glyphs_and_boxes_that_do_not_pair_up() -> None:
+    with pytest.raises(ValueError):
+        clean_line(["a", "\t", "b"], boxes_for("ab"))
+
+
 def test_clean_line_spells_out_ligatures_with_a_box_each() -> None:
     text, kept = clean_line(list("ﬁne ﬄy"), boxes_for("ﬁne ﬄy"))
     assert text == "fine ffly"
@@ -112,6 +133,12 @@ def test_clean_line_splits_a_glyph_carrying_several_characters() -> None:
     assert kept[:, 0].tolist() == [0.0, 5.0, 7.5, 10.0]
 
 
+def test_a_glyph_of_several_characters_has_its_ligatures_and_invisibles_cleaned_too() -> None:
+    text, kept = clean_line(["x", "\ufb01\u200b", "y"], boxes_for("xay"))
+    assert text == "xfiy"
+    assert kept.shape == (4, 4)
+
+
 @pytest.mark.parametrize(
     ("previous", "following", "joined"),
     [
@@ -122,6 +149,7 @@ def test_clean_line_splits_a_glyph_carrying_several_characters() -> None:
         ("-", "lowercase", False),
         ("1-", "to-one", False),
         ("end", "next", False),
+        ("e-", "mail", True),
     ],
 )
 def test_ends_hyphenated(previous: str, following: str, joined: bool) -> None:
@@ -135,6 +163,30 @@ def test_continues_paragraph_only_for_a_lowercase_line_right_below() -> None:
     assert not continues_paragraph("no full stop", above, "Capital start", (90.0, 113.0, 300.0, 125.0))
     assert not continues_paragraph("no full stop", above, "far below", (90.0, 160.0, 300.0, 172.0))
     assert not continues_paragraph("no full stop", above, "other column", (420.0, 113.0, 560.0, 125.0))
+    # A lowercase start is enough, whatever follows it (a brand, a symbol).
+    assert continues_paragraph("a list item that wraps", above, "iPhone models", (90.0, 113.0, 300.0, 125.0))
+
+
+def test_a_block_beside_the_line_does_not_continue_it_wherever_it_is_on_the_page() -> None:
+    # Entirely right or entirely left of the line above (high and low on the page), or only touching its edge.
+    right_low = ((10.0, 500.0, 100.0, 512.0), (150.0, 513.0, 250.0, 525.0))
+    left_high = ((300.0, 100.0, 400.0, 112.0), (50.0, 113.0, 250.0, 125.0))
+    left_low = ((300.0, 500.0, 400.0, 512.0), (50.0, 513.0, 250.0, 525.0))
+    touching_right = ((72.0, 100.0, 200.0, 112.0), (200.0, 113.0, 300.0, 125.0))
+    touching_left = ((200.0, 100.0, 300.0, 112.0), (72.0, 113.0, 200.0, 125.0))
+    for above, below in (right_low, left_high, left_low, touching_right, touching_left):
+        assert not continues_paragraph("no full stop", above, "lowercase start", below), below
+
+
+def test_how_far_below_a_block_may_start_to_continue_the_line() -> None:
+    # Up to 1 point of overlap (ascenders, descenders) and less than 0.8 of the line's 10-point height.
+    above = (72.0, 100.0, 400.0, 110.0)
+
+    def continues_at(gap: float) -> bool:
+        return continues_paragraph("no full stop", above, "lowercase start", (72.0, 110.0 + gap, 400.0, 120.0 + gap))
+
+    assert continues_at(-1.0) and continues_at(0.0) and continues_at(7.9)
+    assert not continues_at(-1.2) and not continues_at(8.0) and not continues_at(10.0)
 
 
 @pytest.mark.parametrize(
@@ -145,7 +197,8 @@ def test_is_page_number(text: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["Figure 2", "Page", "12 Angry Men", "Chapter 1", "v2.0", "ivy", "", "1990-2020", "AB-3"]
+    "text",
+    ["Figure 2", "Page", "12 Angry Men", "Chapter 1", "v2.0", "ivy", "", "1990-2020", "AB-3", "dim", "civic", "mild"],
 )
 def test_is_not_page_number(text: str) -> None:
     assert not is_page_number(text)
@@ -161,3 +214,13 @@ def test_repeated_keys_need_three_pages_and_a_quarter_of_them() -> None:
     twenty = [{"h"} if index < 4 else set() for index in range(20)]
     assert repeated_keys(twenty) == set()
     assert repeated_keys([{"h"} if index < 5 else set() for index in range(20)]) == {"h"}
+
+
+def test_two_blocks_are_read_top_first_whatever_order_they_come_in() -> None:
+    assert reading_order([(72.0, 400.0, 500.0, 420.0), (72.0, 100.0, 500.0, 120.0)]) == [1, 0]
+
+
+def test_blocks_that_no_gap_separates_are_read_top_to_bottom_then_left_to_right() -> None:
+    # Overlapping in both directions: no band and no gap to cut at.
+    assert reading_order([(0.0, 100.0, 200.0, 150.0), (50.0, 20.0, 250.0, 120.0)]) == [1, 0]
+    assert reading_order([(100.0, 20.0, 300.0, 120.0), (0.0, 20.0, 200.0, 120.0)]) == [1, 0]

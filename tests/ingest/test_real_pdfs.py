@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from qa_reader.ingest import load
 from qa_reader.types import Document
+from tests.conftest import shared_file
 
-from .builders import SHARED_PDFS
-
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(not SHARED_PDFS.is_dir(), reason="the shared data folder is not here"),
-]
+pytestmark = pytest.mark.slow
 
 NAMES = [
     "federal-register-2020-17221.pdf",
@@ -27,14 +24,20 @@ NAMES = [
 ]
 
 
+@pytest.fixture
+def pdfs() -> Path:
+    """The shared PDFs folder (these tests skip without it, and fail in CI)."""
+    return shared_file("pdfs")
+
+
 def in_order(document: Document, *snippets: str) -> bool:
     positions = [document.text.index(snippet) for snippet in snippets]
     return positions == sorted(positions)
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_real_pdf_loads_with_consistent_pages_and_boxes(name: str) -> None:
-    document = load(SHARED_PDFS / name)
+def test_real_pdf_loads_with_consistent_pages_and_boxes(pdfs: Path, name: str) -> None:
+    document = load(pdfs / name)
 
     assert document.format == "pdf" and document.scanned_pages == () and document.warnings == ()
     assert document.pages[0].char_start == 0 and document.pages[-1].char_end == len(document.text)
@@ -47,16 +50,16 @@ def test_real_pdf_loads_with_consistent_pages_and_boxes(name: str) -> None:
     assert "\n\n\n" not in document.text and "  " not in document.text
 
 
-def test_the_long_nist_guide_loads_every_page() -> None:
+def test_the_long_nist_guide_loads_every_page(pdfs: Path) -> None:
     # Its speed is measured by `qa-reader bench`, not here: timings in unit tests flake on shared machines.
-    document = load(SHARED_PDFS / "NIST.SP.800-82r2.pdf")
+    document = load(pdfs / "NIST.SP.800-82r2.pdf")
 
     assert len(document.pages) == 247
     assert document.pages[-1].char_end == len(document.text)
 
 
-def test_two_column_paper_reads_column_by_column() -> None:
-    document = load(SHARED_PDFS / "liu-schwartz-smith-naacl2019.pdf")
+def test_two_column_paper_reads_column_by_column(pdfs: Path) -> None:
+    document = load(pdfs / "liu-schwartz-smith-naacl2019.pdf")
 
     assert document.text.startswith("Inoculation by Fine-Tuning: A Method for Analyzing Challenge Datasets\n\n")
     assert in_order(
@@ -69,8 +72,8 @@ def test_two_column_paper_reads_column_by_column() -> None:
     )
 
 
-def test_three_column_register_reads_column_by_column_without_stamps() -> None:
-    document = load(SHARED_PDFS / "federal-register-2020-17221.pdf")
+def test_three_column_register_reads_column_by_column_without_stamps(pdfs: Path) -> None:
+    document = load(pdfs / "federal-register-2020-17221.pdf")
 
     page = document.text[document.pages[1].char_start : document.pages[1].char_end]
     assert in_order(
@@ -84,8 +87,8 @@ def test_three_column_register_reads_column_by_column_without_stamps() -> None:
     assert "VerDate" not in document.text
 
 
-def test_incident_guide_has_no_running_headers_or_page_numbers() -> None:
-    document = load(SHARED_PDFS / "NIST.SP.800-61r2.pdf")
+def test_incident_guide_has_no_running_headers_or_page_numbers(pdfs: Path) -> None:
+    document = load(pdfs / "NIST.SP.800-61r2.pdf")
 
     assert "COMPUTER SECURITY INCIDENT HANDLING GUIDE" not in document.text
     for page in document.pages[5:]:

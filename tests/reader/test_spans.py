@@ -56,3 +56,36 @@ def test_span_characters_maps_through_offsets():
     offsets = np.array([[-1, -1], [0, 3], [4, 9], [10, 12]], dtype=np.int32)
     decoded = decode_window(np.array([0, 0, 5, 0.0]), np.array([0, 0, 0, 5.0]), _mask(4, (1, 4)))
     assert span_characters(offsets, decoded.candidates[0]) == (4, 12)
+
+
+def test_no_span_is_allowed_at_zero_tokens_or_zero_candidates_and_the_null_probability_stays():
+    start = np.array([0, 0, 3, 1], dtype=np.float32)
+    end = np.array([0, 0, 1, 3], dtype=np.float32)
+    expected_null = decode_window(start, end, _mask(4, (2, 4))).null_probability
+    for limits in ({"max_answer_tokens": 0}, {"n_best": 0}):
+        decoded = decode_window(start, end, _mask(4, (2, 4)), **limits)
+        assert decoded.candidates == (), limits
+        assert decoded.null_probability == pytest.approx(expected_null), limits
+
+
+def test_by_default_the_twenty_best_spans_of_at_most_thirty_tokens():
+    length = 80
+    decoded = decode_window(np.zeros(length), np.zeros(length), _mask(length, (1, length)))
+    assert len(decoded.candidates) == 20
+    # One start and one end far apart: the span between them is too long, so it is not among them.
+    start, end = np.zeros(length), np.zeros(length)
+    start[5], end[5 + 30] = 20.0, 20.0
+    decoded = decode_window(start, end, _mask(length, (1, length)))
+    assert all(c.token_end - c.token_start < 30 for c in decoded.candidates)
+    assert (5, 35) not in [(c.token_start, c.token_end) for c in decoded.candidates]
+
+
+def test_huge_logits_still_give_probabilities():
+    # What an overconfident or badly scaled graph can output: the softmax must not overflow.
+    start = np.array([0, 0, 900, 850], dtype=np.float32)
+    end = np.array([0, 0, 850, 900], dtype=np.float32)
+    decoded = decode_window(start, end, _mask(4, (2, 4)))
+    best = decoded.candidates[0]
+    assert (best.token_start, best.token_end) == (2, 3)
+    assert best.probability == pytest.approx(1.0)
+    assert 0.0 <= decoded.null_probability < 1e-300
