@@ -355,10 +355,10 @@ def test_the_paragraph_reader_reads_with_the_settings_and_the_graph_file_given(t
     import shutil
 
     from qa_reader.config import Settings
-    from qa_reader.evaluate import ParagraphReader
+    from qa_reader.reader.build import build_reader
     from qa_reader.reader.windows import WindowSettings
 
-    reader = ParagraphReader(tiny_model_dir, Settings(max_length=96, doc_stride=32, threads=1))
+    reader = build_reader(tiny_model_dir, Settings(max_length=96, doc_stride=32, threads=1))
     assert reader.maker.settings == WindowSettings(max_length=96, doc_stride=32)
     prediction = reader.predict("What are the phases?", PHASES)
     assert prediction.text == "preparation, detection and analysis"
@@ -369,7 +369,7 @@ def test_the_paragraph_reader_reads_with_the_settings_and_the_graph_file_given(t
     folder = shutil.copytree(tiny_model_dir, tmp_path / "model")
     (folder / "twin.onnx").write_bytes((folder / "model.onnx").read_bytes())
     (folder / "model.onnx").write_bytes(b"changed")
-    twin = ParagraphReader(folder, model_file="twin.onnx")
+    twin = build_reader(folder, model_file="twin.onnx")
     assert twin.predict("What are the phases?", PHASES).text == "preparation, detection and analysis"
     with pytest.raises(UserError):
-        ParagraphReader(folder)
+        build_reader(folder)

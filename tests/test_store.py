@@ -292,14 +292,17 @@ def test_a_failed_file_is_remembered_with_nothing_of_its_content(tmp_path):
     library = Library(None)
     document = text_document(LIFE_CYCLE, path="/virtual/Report.PDF")
     library.save_document(document, split_passages(LIFE_CYCLE), 3.0, 30)
-    document_id = library.record_failure("/virtual/Report.PDF", "Report.PDF is encrypted.", "sha-x", 5.0, 50)
+    document_id = library.record_failure(
+        "/virtual/Report.PDF", "Report.PDF is encrypted.", FailureReason.ENCRYPTED, "sha-x", 5.0, 50
+    )
     record = library.document(document_id)
-    assert (record.path, record.title, record.format, record.status, record.error) == (
+    assert (record.path, record.title, record.format, record.status, record.error, record.reason) == (
         "/virtual/Report.PDF",
         "Report.PDF",
         "pdf",
-        "failed",
+        DocumentStatus.FAILED,
         "Report.PDF is encrypted.",
+        FailureReason.ENCRYPTED,
     )
     assert (record.sha256, record.size, record.mtime, record.sample_sha256) == ("sha-x", 50, 5.0, "")
     assert (record.page_count, record.passage_count, record.warnings) == (0, 0, ())
