@@ -225,3 +225,11 @@ def test_a_paragraph_within_both_limits_is_never_cut_at_its_sentences():
 def test_a_sentence_of_exactly_the_maximum_inside_a_long_paragraph_stays_whole():
     text = _words(200, "s") + " " + _words(10, "t")
     assert [len(p.text.split()) for p in split_passages(text)] == [200, 10]
+
+
+def test_sentences_of_a_long_paragraph_are_gathered_up_to_the_target():
+    # 80 sentences of 7 words: passages of 147 words (a 22nd sentence would pass 150), the rest at the end.
+    limits = PassageSettings()
+    text = " ".join(f"Sentence number {i} talks about topic {i}." for i in range(80))
+    sizes = [len(p.text.split()) for p in split_passages(text, limits)]
+    assert sizes == [147, 147, 147, 119]

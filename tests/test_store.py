@@ -345,3 +345,31 @@ def test_history_keeps_the_two_hundred_most_recent_questions_by_default(monkeypa
     history = library.history()
     assert len(history) == 200 and history[0] == "question 200?" and "question 0?" not in history
     assert library.history(limit=2) == ["question 200?", "question 199?"]
+
+
+def test_a_file_where_the_library_folder_should_be_is_named(tmp_path):
+    blocker = tmp_path / "notes"
+    blocker.write_text("not a folder")
+    for path in (blocker / "library.sqlite3", blocker / "deeper" / "library.sqlite3"):
+        with pytest.raises(UserError) as raised:
+            Library(path)
+        assert str(raised.value) == (
+            f"The library folder {path.parent} cannot be made: {blocker} is a file, not a folder "
+            "(check QA_READER_HOME or --library)."
+        )
+
+
+def test_a_folder_that_cannot_be_made_for_another_reason_says_why(tmp_path, monkeypatch):
+    def refuse(self, *args, **kwargs):
+        raise OSError(36, "File name too long")
+
+    monkeypatch.setattr("pathlib.Path.mkdir", refuse)
+    with pytest.raises(UserError, match=r"cannot be made \(File name too long\)\.$"):
+        Library(tmp_path / "long" / "library.sqlite3")
+
+
+def test_search_finds_other_forms_of_a_word():
+    # The index stems words (porter): a question about a "phase" finds a passage about "phases".
+    library = Library(None)
+    document_id = library.save_document(text_document(LIFE_CYCLE), split_passages(LIFE_CYCLE), 1.0, 1)
+    assert library.bm25('"phase"', [document_id], 5)
