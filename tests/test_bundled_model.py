@@ -423,7 +423,7 @@ ANSWERED_FLOOR = 45
 
 def _int8_products_saturate() -> bool:
     """True where onnxruntime's int8 matrix product saturates pairs of products at 16 bits (x86 without
-    VNNI), found by asking it: 255 × 127 four times is 129,540 exactly and 65,534 saturated."""
+    VNNI), found by asking it: 255 × 127 four times is 129,540 exactly."""
     import numpy as np
     import onnxruntime
     from onnx import TensorProto, helper
@@ -439,7 +439,8 @@ def _int8_products_saturate() -> bool:
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     session = onnxruntime.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
     product = int(session.run(None, {"a": np.full((1, 4), 255, np.uint8)})[0][0, 0])
-    assert product in (129_540, 65_534), product
+    # Anything but the exact product keeps the references measured on AVX2 (65,534 is what its pairwise
+    # 16-bit saturation gives; this project has not observed it on an AVX2 machine, only the references).
     return product != 129_540
 
 
