@@ -15,6 +15,7 @@ question, Reader.predict with one thread) and write them below.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -421,6 +422,7 @@ EXACT_FLOOR = 43
 ANSWERED_FLOOR = 45
 
 
+@functools.cache
 def _int8_products_saturate() -> bool:
     """True where onnxruntime's int8 matrix product saturates pairs of products at 16 bits (x86 without
     VNNI), found by asking it: 255 × 127 four times is 129,540 exactly."""
@@ -444,12 +446,9 @@ def _int8_products_saturate() -> bool:
     return product != 129_540
 
 
-SATURATING = _int8_products_saturate()
-
-
 def _reference(question: str, saturating_reference: float) -> float:
     """The reference probability for the int8 products of the CPU running the tests."""
-    return saturating_reference if SATURATING else EXACT_PRODUCT_REFERENCES[question]
+    return saturating_reference if _int8_products_saturate() else EXACT_PRODUCT_REFERENCES[question]
 
 
 @pytest.fixture(scope="module")

@@ -198,11 +198,11 @@ def collect(
     sources: Sequence[str] = CALIBRATION_SOURCES,
     paragraphs_per_document: int = PARAGRAPHS_PER_DOCUMENT,
     silver: Path | None = None,
-    silver_every: int = 1,
 ) -> Collected:
     """Ask held-out questions through the engine and record every candidate's features and F1. Silver
-    documents are asked every `silver_every`-th question of their own (answerable: against the silver
-    label; unanswerable: ASK_SILVER_UNANSWERABLE), and serve as nobody's "next document"."""
+    documents (few: a held-out slice of what was labelled) are asked every question of their own
+    (answerable: against the silver label; unanswerable: ASK_SILVER_UNANSWERABLE), and serve as nobody's
+    "next document"."""
     engine = Engine(None, model_dir, Settings(threshold=0.0))
     engine.load_model()
     documents = held_out_documents(train_dir, sources, paragraphs_per_document, log, silver)
@@ -211,9 +211,8 @@ def collect(
     started = time.monotonic()
     for index, (source, document, questions) in enumerate(documents):
         if source == SILVER:
-            asked = questions[::silver_every]
-            answerable = [q for q in asked if q.answers]
-            unanswerable = [q for q in asked if not q.answers]
+            answerable = [q for q in questions if q.answers]
+            unanswerable = [q for q in questions if not q.answers]
             recorder.ask(engine, ids[index], answerable, ASK_OWN, index)
             recorder.ask(engine, ids[index], unanswerable, ASK_SILVER_UNANSWERABLE, index)
             log(
@@ -457,16 +456,16 @@ def fit(data: Collected, features: Sequence[str] = RANKING_FEATURES, log: Log = 
     answers and its threshold chosen on cross-fitted top-answer scores."""
     display_top, scores, display_figures = choose_display_top(data, features, log)
     top = top_answers(data, scores)
-    kinds = data.kinds[~top.answerable]
+    kinds, unanswerable_scores = data.kinds[~top.answerable], top.score[~top.answerable]
     choice = choose_threshold(
         top.score[top.answerable],
         top.f1[top.answerable],
-        top.score[~top.answerable],
+        unanswerable_scores,
         ANSWERABLE_SHARE,
         unanswerable_mix_weights(kinds),
     )
     refused_by_kind = {
-        name: round(100 * float((top.score[~top.answerable][kinds == kind] < choice.threshold).mean()), 2)
+        name: round(100 * float((unanswerable_scores[kinds == kind] < choice.threshold).mean()), 2)
         for kind, name in KIND_NAMES.items()
         if (kinds == kind).any()
     }
