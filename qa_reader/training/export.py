@@ -88,8 +88,13 @@ QUANTIZATION_VARIANTS = {
     "per-channel": {"per_channel": True},
     "per-channel-keep-edges": {"per_channel": True, "keep_edges": True},
     "fused-per-channel": {"per_channel": True, "fused": True},
+    "fused-per-channel-7bit": {"per_channel": True, "fused": True, "reduce_range": True},
     "static-qdq-per-channel": {"per_channel": True, "keep_edges": True, "static": True},
 }
+# "7bit" weights (-64..63) cannot overflow the 16-bit sums of two u8 x s8 products that AVX2-only CPUs make
+# (2 x 255 x 64 < 32,767), so that graph answers the same on every CPU; the 8-bit graphs answer differently
+# on AVX2-only CPUs than on VNNI or ARM ones, where products are exact. Within F1_TOLERANCE, it wins.
+PORTABLE_VARIANTS = ("fused-per-channel-7bit",)
 # Calibration windows come from training data only (SQuADShifts new-wiki), never an evaluation set.
 # Measured on the step-1,306 model, first 300 dev questions (dynamic per-channel-keep-edges: F1 73.2):
 # percentile/32 windows 68.8, min-max/64 windows 64.9 (69.9 with the word embeddings left fp32, 59 MB).
@@ -195,6 +200,7 @@ def quantize(
     keep_edges: bool = False,
     fused: bool = False,
     static: bool = False,
+    reduce_range: bool = False,
 ) -> None:
     """onnxruntime int8 quantization: dynamic (weights int8, activations quantized on the fly) unless
     `static`, which calibrates activation scales on training windows."""
@@ -213,6 +219,7 @@ def quantize(
             str(int8_path),
             per_channel=per_channel,
             weight_type=QuantType.QInt8,
+            reduce_range=reduce_range,
             extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
         )
         fused_path.unlink()
@@ -304,7 +311,8 @@ def write_folder(run_dir: Path, out_dir: Path, name: str) -> dict:
     best_f1 = max(value[0] for value in candidates.values())
     timings = {name: time_model(value[2], lengths=(192,))[192] for name, value in candidates.items()}
     close = [name for name, value in candidates.items() if value[0] >= best_f1 - F1_TOLERANCE]
-    chosen = min(close, key=lambda name: timings[name])
+    portable = [name for name in close if name in PORTABLE_VARIANTS]
+    chosen = min(portable or close, key=lambda name: timings[name])
     print(f"latency at 192 tokens: {timings}; chosen {chosen}", flush=True)
     batch_diff = padded_batch_difference(candidates[chosen][2])
     print(f"padded batch vs single windows: max |logit diff| {batch_diff:.2e}", flush=True)
