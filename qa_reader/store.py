@@ -611,9 +611,10 @@ def _record(row: dict) -> DocumentRecord:
         error=row["error"] or "",
         warnings=tuple(json.loads(row["warnings"] or "[]")),
         indexed_at=row["indexed_at"] or 0.0,
-        sample_sha256=row.get("sample_sha256") or "",
-        reason=FailureReason(row.get("reason") or ""),
-        scanned_pages=tuple(json.loads(row.get("scanned_pages") or "[]")),
+        sample_sha256=row["sample_sha256"] or "",
+        # NOT NULL since version 3, with a default for the rows written before it.
+        reason=FailureReason(row["reason"]),
+        scanned_pages=tuple(json.loads(row["scanned_pages"])),
     )
 
 

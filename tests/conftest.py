@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 from typing import NoReturn
 
+import numpy as np
 import pytest
 
 from qa_reader.engine import Engine
@@ -58,6 +59,17 @@ def engine(tiny_model_dir: Path):
 
 def text_document(text: str, path: str = "/virtual/life-cycle.txt", sha256: str = "sha-life-cycle") -> Document:
     return Document(path, Path(path).stem, "txt", sha256, text, (Page(0, 0, len(text)),))
+
+
+def paged_document(page_texts: list[str], path: str = "/virtual/paged.pdf") -> Document:
+    """A PDF-like document: one page per text, a blank line between pages, a distinct box per character."""
+    text = "\n\n".join(page_texts)
+    pages, start = [], 0
+    for index, page_text in enumerate(page_texts):
+        pages.append(Page(index, start, start + len(page_text), 600, 800))
+        start += len(page_text) + 2
+    boxes = np.arange(len(text) * 4, dtype=np.float32).reshape(-1, 4)
+    return Document(path, Path(path).stem, "pdf", "sha-" + path, text, tuple(pages), char_boxes=boxes)
 
 
 def unavailable(what: str, remedy: str) -> NoReturn:

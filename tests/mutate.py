@@ -43,7 +43,13 @@ CORE: dict[str, tuple[str, ...]] = {
     "squad": ("tests/test_squad.py", "tests/test_evaluate.py"),
     "evaluate": ("tests/test_evaluate.py", "tests/test_cli.py"),
     "search": ("tests/test_search.py",),
-    "store": ("tests/test_store.py", "tests/test_search.py", "tests/test_engine.py"),
+    "store": (
+        "tests/test_store.py",
+        "tests/test_store_locks.py",
+        "tests/test_store_page_boxes.py",
+        "tests/test_search.py",
+        "tests/test_engine.py",
+    ),
     "ingest.layout": ("tests/ingest/test_layout.py", "tests/ingest/test_pdf.py"),
 }
 

@@ -1,5 +1,9 @@
-"""The library: migrations, replace-in-one-transaction, FTS5 kept in step, cache and history."""
+"""The library: migrations, the file's own constraints, replace-in-one-transaction, FTS5 kept in step, cache and
+history, and the sentences for what goes wrong opening it."""
 
+import dataclasses
+import os
+import re
 import sqlite3
 from pathlib import Path
 
@@ -11,8 +15,8 @@ from qa_reader.errors import UserError
 from qa_reader.ingest.files import sha256_file
 from qa_reader.passages import split_passages
 from qa_reader.store import MIGRATIONS, Library, database_error
-from qa_reader.types import Document, DocumentStatus, FailureReason, Page
-from tests.conftest import LIFE_CYCLE, text_document
+from qa_reader.types import Document, DocumentRecord, DocumentStatus, FailureReason, Page, Passage
+from tests.conftest import LIFE_CYCLE, paged_document, text_document
 from tests.ingest.builders import paragraph_lines, write_pdf
 
 
@@ -92,8 +96,36 @@ def test_file_library_is_migrated_once_and_uses_wal(tmp_path):
 def test_a_file_that_is_not_a_database_is_a_user_error(tmp_path):
     path = tmp_path / "library.sqlite3"
     path.write_bytes(b"this is not sqlite" * 100)
-    with pytest.raises(UserError, match="not a usable database"):
+    with pytest.raises(UserError) as raised:
         Library(path)
+    assert str(raised.value) == (
+        f"The library {path} is not a usable database (file is not a database): move it aside and QA Reader "
+        "starts a new one."
+    )
+
+
+def test_a_folder_where_the_library_file_should_be_is_a_user_error(tmp_path):
+    path = tmp_path / "library.sqlite3"
+    path.mkdir()
+    with pytest.raises(UserError) as raised:
+        Library(path)
+    assert str(raised.value) == f"The library {path} cannot be read or written (unable to open database file)."
+
+
+def test_another_programs_database_is_a_user_error_not_a_traceback(tmp_path):
+    # A valid SQLite file whose tables are not a library's: migrating it fails in a way no sentence above names.
+    path = tmp_path / "other.sqlite3"
+    other = sqlite3.connect(path)
+    other.execute("CREATE TABLE documents (x)")
+    other.commit()
+    other.close()
+    with pytest.raises(UserError) as raised:
+        Library(path)
+    # sqlite-utils quotes the table's name as "documents" (4.x) or [documents] (3.x).
+    assert re.fullmatch(
+        rf"The library {re.escape(str(path))} is not a usable database \(table .documents. already exists\)\.",
+        str(raised.value),
+    )
 
 
 def test_cache_and_history():
@@ -202,7 +234,25 @@ def test_a_version_2_library_is_migrated_and_its_failures_get_reason_codes(tmp_p
     library = Library(library_path)
     assert library.db.execute("PRAGMA user_version").fetchone()[0] == 3
     ready = library.document_by_path("/old/notes.txt")
-    assert (ready.status, ready.reason, ready.scanned_pages) == (DocumentStatus.READY, FailureReason.NONE, ())
+    # What the old version left out reads as empty; the new columns have their defaults.
+    assert ready == DocumentRecord(
+        id=ready.id,
+        path="/old/notes.txt",
+        title="notes",
+        format="txt",
+        sha256="",
+        size=0,
+        mtime=0.0,
+        page_count=0,
+        passage_count=0,
+        status=DocumentStatus.READY,
+        error="",
+        warnings=(),
+        indexed_at=0.0,
+        sample_sha256="s",
+        reason=FailureReason.NONE,
+        scanned_pages=(),
+    )
     failed = {record.title: record for record in library.documents() if record.status is DocumentStatus.FAILED}
     assert {title: record.reason for title, record in failed.items()} == {
         name: reason for name, (_, reason) in OLD_FAILURES.items()
@@ -232,11 +282,22 @@ def test_a_failed_file_is_stored_with_its_reason_code_and_a_partial_one_with_its
     engine.close()
 
 
-def test_history_imported_from_elsewhere_comes_after_the_questions_asked_here():
+def test_history_imported_from_elsewhere_comes_after_the_questions_asked_here(monkeypatch):
     library = Library(None)
+    monkeypatch.setattr("qa_reader.store.time.time", lambda: 1000.0)
     library.add_history("asked here?", "1", "a")
+    monkeypatch.setattr("qa_reader.store.time.time", lambda: 90_000.0)  # imported a day later
     library.import_history(["newer elsewhere?", "older elsewhere?", "asked here?"])
     assert library.history() == ["asked here?", "newer elsewhere?", "older elsewhere?"]
+
+
+def test_history_imported_into_a_new_library_keeps_its_order(monkeypatch):
+    library = Library(None)
+    monkeypatch.setattr("qa_reader.store.time.time", lambda: 1000.0)
+    library.import_history(["newest?", "older?", "oldest?"])
+    assert library.history() == ["newest?", "older?", "oldest?"]
+    library.add_history("asked now?", "1", "a")
+    assert library.history() == ["asked now?", "newest?", "older?", "oldest?"]
 
 
 def test_an_sqlite_error_that_is_our_bug_stays_one():
@@ -278,7 +339,7 @@ def test_each_environmental_sqlite_error_is_a_sentence_by_its_code_or_else_its_m
         user_error = database_error(path, error)
         assert user_error is not None and str(user_error).startswith(sentence.format(where=where)), (error, user_error)
     in_memory = database_error(None, _sqlite_error(message, code_name))
-    assert in_memory is not None and "in memory" in str(in_memory)
+    assert in_memory is not None and str(in_memory).startswith(sentence.format(where="in memory"))
 
 
 def test_an_sqlite_error_of_ours_is_no_sentence_even_if_its_message_looks_like_one(tmp_path):
@@ -369,7 +430,192 @@ def test_a_folder_that_cannot_be_made_for_another_reason_says_why(tmp_path, monk
 
 
 def test_search_finds_other_forms_of_a_word():
-    # The index stems words (porter): a question about a "phase" finds a passage about "phases".
+    # The index stems words (porter): a question about "investigating" finds a passage that says "investigated".
     library = Library(None)
+    text = "The team investigated every alert.\n\nNothing else happened that week."
+    document_id = library.save_document(text_document(text), split_passages(text), 1.0, 1)
+    [(_, found_in, idx, _)] = library.bm25('"investigating"', [document_id], 5)
+    assert (found_in, idx) == (document_id, 0)
+
+
+def _passage_per_paragraph(text: str) -> list[Passage]:
+    passages, start = [], 0
+    for index, paragraph in enumerate(text.split("\n\n")):
+        passages.append(Passage(index, start, start + len(paragraph), paragraph))
+        start += len(paragraph) + 2
+    return passages
+
+
+# A row of each table that belongs to a document, and what makes it that document's own.
+ROWS_OF_A_DOCUMENT = {
+    "document_text": {"text": "More text."},
+    "pages": {"page_index": 0, "char_start": 0, "char_end": 4, "width": 0.0, "height": 0.0, "label": ""},
+    "geometry": {"page_index": 0, "char_start": 0, "boxes": b""},
+    "passages": {"id": 1000, "idx": 0, "char_start": 0, "char_end": 4, "contents": 0, "text": "More"},
+}
+
+
+@pytest.mark.parametrize("table", sorted(ROWS_OF_A_DOCUMENT))
+def test_the_library_refuses_a_second_copy_of_a_documents_row_or_a_row_of_no_document(table):
+    # Whichever process writes, the file itself keeps one text, page, box page and passage per place and none
+    # of a document it does not hold.
+    library = Library(None)
+    document_id = library.save_document(_pdf_like(), split_passages(_pdf_like().text), 1.0, 1)
+    row = ROWS_OF_A_DOCUMENT[table]
+    with pytest.raises(sqlite3.IntegrityError, match="UNIQUE"):
+        library.db[table].insert({**row, "document_id": document_id})
+    with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"):
+        library.db[table].insert({**row, "document_id": document_id + 1})
+
+
+def test_the_library_keeps_one_document_per_path_each_with_a_path_and_passage_ids_unique():
+    library = Library(None)
+    document_id = library.save_document(_pdf_like(), split_passages(_pdf_like().text), 1.0, 1)
+    with pytest.raises(sqlite3.IntegrityError, match="UNIQUE"):
+        library.db["documents"].insert({"path": "/virtual/a.pdf", "title": "a", "status": "ready"})
+    with pytest.raises(sqlite3.IntegrityError, match="NOT NULL"):
+        library.db["documents"].insert({"title": "nowhere", "status": "ready"})
+    [(passage_id, _, _)] = library.passage_ids([document_id])
+    with pytest.raises(sqlite3.IntegrityError, match="UNIQUE"):
+        library.db["passages"].insert({**ROWS_OF_A_DOCUMENT["passages"], "id": passage_id, "idx": 7, "document_id": 1})
+
+
+def test_passages_of_documents_saved_one_after_another_keep_their_own_ids():
+    library = Library(None)
+    first = paged_document(["First document, page one.", "First document, page two."], "/virtual/first.pdf")
+    second = paged_document(["Second document, page one.", "Second document, page two."], "/virtual/second.pdf")
+    first_id = library.save_document(first, _passage_per_paragraph(first.text), 1.0, 1)
+    second_id = library.save_document(second, _passage_per_paragraph(second.text), 1.0, 1)
+    listed = library.passage_ids([first_id, second_id])
+    assert [(document, idx) for _, document, idx in listed] == [
+        (first_id, 0),
+        (first_id, 1),
+        (second_id, 0),
+        (second_id, 1),
+    ]
+    rows = library.passage_rows(passage_id for passage_id, _, _ in listed)
+    assert [rows[passage_id][1].text for passage_id, _, _ in listed] == [
+        "First document, page one.",
+        "First document, page two.",
+        "Second document, page one.",
+        "Second document, page two.",
+    ]
+    found = library.bm25('"document"', [first_id, second_id], 10)
+    assert sorted((document, idx) for _, document, idx, _ in found) == [
+        (d, i) for d in (first_id, second_id) for i in (0, 1)
+    ]
+    assert library.total_passages() == 4
+
+
+def test_tables_of_contents_are_flagged_and_left_out_of_search():
+    library = Library(None)
+    contents = "Introduction ........ 1\nMethods ........ 4\nResults ........ 9\nMethods of analysis ........ 12"
+    text = contents + "\n\nThe methods section explains how the samples were taken."
+    document_id = library.save_document(text_document(text), _passage_per_paragraph(text), 1.0, 1)
+    (contents_id, _, _), (body_id, _, _) = library.passage_ids([document_id])
+    assert library.contents_flags([contents_id, body_id]) == {contents_id: True, body_id: False}
+    assert library.contents_flags([]) == {}
+    assert [row[0] for row in library.bm25('"methods"', [document_id], 5)] == [body_id]
+    assert set(library.bm25_scores('"methods"', [contents_id, body_id])) == {body_id}
+
+
+def test_asking_for_what_the_library_does_not_hold():
+    library = Library(None)
+    with pytest.raises(UserError) as raised:
+        library.document(7)
+    assert str(raised.value) == "Document 7 is not in the library."
+    assert library.document_by_path("/virtual/none.txt") is None
+    assert library.document_text(7) == ""
+    assert library.pages(7) == [] and library.passages(7) == [] and library.passage_id(7, 0) is None
+    assert library.page_boxes(7, 0) is None
+
+
+def test_a_document_saved_without_a_sample_hash_has_none_and_one_that_failed_before_forgets_its_error():
+    library = Library(None)
+    library.record_failure("/virtual/life-cycle.txt", "life-cycle.txt cannot be read.", FailureReason.UNREADABLE)
     document_id = library.save_document(text_document(LIFE_CYCLE), split_passages(LIFE_CYCLE), 1.0, 1)
-    assert library.bm25('"phase"', [document_id], 5)
+    record = library.document(document_id)
+    assert (record.status, record.error, record.reason, record.sample_sha256) == (
+        DocumentStatus.READY,
+        "",
+        FailureReason.NONE,
+        "",
+    )
+
+
+def test_character_boxes_are_stored_as_float32_whatever_the_document_held():
+    library = Library(None)
+    document = _pdf_like()
+    wide = dataclasses.replace(document, char_boxes=document.char_boxes.astype(np.float64))
+    document_id = library.save_document(wide, split_passages(wide.text), 1.0, 1)
+    start, boxes = library.page_boxes(document_id, 1)
+    assert (start, boxes.dtype) == (18, np.float32)
+    np.testing.assert_array_equal(boxes, document.char_boxes[18:])
+
+
+@pytest.mark.parametrize(
+    ("name", "format"), [("Report.PDF", "pdf"), ("Data.XML", "xml"), ("archive.tar.GZ", "gz"), ("notes", "")]
+)
+def test_a_failed_files_format_is_its_suffix_in_lower_case(name, format):
+    library = Library(None)
+    assert library.document(library.record_failure(f"/virtual/{name}", f"{name} cannot be read.")).format == format
+
+
+def test_caching_an_answer_again_replaces_it():
+    library = Library(None)
+    library.cache("key", "question?", "[1]")
+    library.cache("key", "question?", "[2]")
+    assert library.cached("key") == "[2]"
+
+
+def test_a_library_in_folders_that_do_not_exist_yet_makes_them(tmp_path):
+    path = tmp_path / "new" / "deeper" / "library.sqlite3"
+    Library(path).close()
+    assert path.is_file()
+
+
+def test_a_link_to_nowhere_where_the_library_folder_should_be_is_named(tmp_path):
+    folder = tmp_path / "library"
+    folder.symlink_to(tmp_path / "gone")
+    with pytest.raises(UserError) as raised:
+        Library(folder / "library.sqlite3")
+    assert str(raised.value) == (
+        f"The library folder {folder} cannot be made: {folder} is a file, not a folder "
+        "(check QA_READER_HOME or --library)."
+    )
+
+
+def test_a_folder_without_permission_to_create_the_library_folder_says_so(tmp_path, monkeypatch):
+    def refuse(self, *args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr("pathlib.Path.mkdir", refuse)
+    with pytest.raises(UserError) as raised:
+        Library(tmp_path / "library" / "library.sqlite3")
+    assert str(raised.value) == (
+        f"The library folder {tmp_path / 'library'} cannot be made: permission denied (its parent folder is read-only)."
+    )
+
+
+def test_a_library_in_a_folder_it_may_not_write_to_names_the_folder(tmp_path, monkeypatch):
+    # As root every folder is writable, so the folder's permission is what os.access answers here.
+    path = tmp_path / "library.sqlite3"
+    access = os.access
+
+    def no_writing_in_tmp_path(where, mode, **kwargs):
+        return not (Path(where) == tmp_path and mode & os.W_OK) and access(where, mode, **kwargs)
+
+    monkeypatch.setattr("os.access", no_writing_in_tmp_path)
+    sentence = f"The library {path} is read-only (its folder {tmp_path}): QA Reader needs to write to it."
+    for error in (
+        _sqlite_error("unable to open database file", "SQLITE_CANTOPEN"),
+        _sqlite_error("unable to open database file", None),
+        _sqlite_error("attempt to write a readonly database", "SQLITE_READONLY"),
+    ):
+        assert str(database_error(path, error)) == sentence, error
+    # A file it cannot open in a folder it may write to is another matter.
+    elsewhere = tmp_path / "sub" / "library.sqlite3"
+    elsewhere.parent.mkdir()
+    assert str(database_error(elsewhere, _sqlite_error("x", "SQLITE_CANTOPEN"))).startswith(
+        f"The library {elsewhere} cannot be read or written ("
+    )
