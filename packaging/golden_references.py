@@ -29,7 +29,7 @@ def main(argv: list[str]) -> int:
     references: dict[str, float] = {}
     reader = build_reader(model_dir, config.Settings(threads=1))
     low, high = int8_weight_range(model_dir / "model.onnx")
-    print(f"int8 weights in [{low}, {high}]: {'7 bits, CPU-independent' if -64 <= low and high <= 63 else '8 bits'}")
+    print(f"int8 weights in [{low}, {high}]: {'7 bits, CPU-independent' if -64 <= low and high <= 64 else '8 bits'}")
     wrong = 0
     for golden in GOLDEN:
         prediction = reader.predict(golden.question, golden.context)

@@ -91,8 +91,8 @@ QUANTIZATION_VARIANTS = {
     "fused-per-channel-7bit": {"per_channel": True, "fused": True, "reduce_range": True},
     "static-qdq-per-channel": {"per_channel": True, "keep_edges": True, "static": True},
 }
-# "7bit" weights (-64..63) cannot overflow the 16-bit sums of two u8 x s8 products that AVX2-only CPUs make
-# (2 x 255 x 64 < 32,767), so that graph answers the same on every CPU; the 8-bit graphs answer differently
+# "7bit" weights (|w| <= 64) cannot overflow the 16-bit sums of two u8 x s8 products that AVX2-only CPUs make
+# (2 x 255 x 64 = 32,640 <= 32,767), so that graph answers the same on every CPU; the 8-bit graphs answer differently
 # on AVX2-only CPUs than on VNNI or ARM ones, where products are exact. Within F1_TOLERANCE, it wins.
 PORTABLE_VARIANTS = ("fused-per-channel-7bit",)
 # Calibration windows come from training data only (SQuADShifts new-wiki), never an evaluation set.
