@@ -11,21 +11,37 @@ weight of the graph fits in 7 bits, the condition for the same answers on every 
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import numpy_helper
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from qa_reader import config, squad  # noqa: E402
 from qa_reader.reader.build import build_reader  # noqa: E402
-from tests.test_bundled_model import GOLDEN, UNANSWERABLE, int8_weight_range  # noqa: E402
+from tests.test_bundled_model import GOLDEN, UNANSWERABLE  # noqa: E402
+
+
+def int8_weight_range(model_file) -> tuple[int, int]:
+    """The smallest and largest int8 weight of an ONNX graph's initializers (0, 0 when it has none)."""
+    graph = onnx.load(str(model_file)).graph
+    weights = [numpy_helper.to_array(t) for t in graph.initializer if t.data_type == onnx.TensorProto.INT8]
+    if not weights:
+        return 0, 0
+    return min(int(np.min(w)) for w in weights), max(int(np.max(w)) for w in weights)
 
 
 def main(argv: list[str]) -> int:
-    out = Path(argv[argv.index("--json") + 1]) if "--json" in argv else None
-    positional = [a for i, a in enumerate(argv) if a != "--json" and (i == 0 or argv[i - 1] != "--json")]
-    model_dir = Path(positional[0]) if positional else config.default_model_dir()
+    parser = argparse.ArgumentParser(description="Measure the golden tests' reference probabilities.")
+    parser.add_argument("model_dir", type=Path, nargs="?", default=config.default_model_dir())
+    parser.add_argument("--json", type=Path, default=None, help="also write {question: probability} here")
+    args = parser.parse_args(argv)
+    model_dir, out = args.model_dir, args.json
     references: dict[str, float] = {}
     reader = build_reader(model_dir, config.Settings(threads=1))
     low, high = int8_weight_range(model_dir / "model.onnx")

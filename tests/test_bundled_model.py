@@ -422,19 +422,6 @@ EXACT_FLOOR = 43
 ANSWERED_FLOOR = 45
 
 
-def int8_weight_range(model_file) -> tuple[int, int]:
-    """The smallest and largest int8 weight of an ONNX graph's initializers (0, 0 when it has none)."""
-    import numpy as np
-    import onnx
-    from onnx import numpy_helper
-
-    graph = onnx.load(str(model_file)).graph
-    weights = [numpy_helper.to_array(t) for t in graph.initializer if t.data_type == onnx.TensorProto.INT8]
-    if not weights:
-        return 0, 0
-    return min(int(np.min(w)) for w in weights), max(int(np.max(w)) for w in weights)
-
-
 @functools.cache
 def _int8_products_saturate() -> bool:
     """True where onnxruntime's int8 matrix product saturates pairs of products at 16 bits (x86 without

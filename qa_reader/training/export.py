@@ -94,7 +94,6 @@ QUANTIZATION_VARIANTS = {
 # "7bit" weights (|w| <= 64) cannot overflow the 16-bit sums of two u8 x s8 products that AVX2-only CPUs make
 # (2 x 255 x 64 = 32,640 <= 32,767), so that graph answers the same on every CPU; the 8-bit graphs answer differently
 # on AVX2-only CPUs than on VNNI or ARM ones, where products are exact. Within F1_TOLERANCE, it wins.
-PORTABLE_VARIANTS = ("fused-per-channel-7bit",)
 # Calibration windows come from training data only (SQuADShifts new-wiki), never an evaluation set.
 # Measured on the step-1,306 model, first 300 dev questions (dynamic per-channel-keep-edges: F1 73.2):
 # percentile/32 windows 68.8, min-max/64 windows 64.9 (69.9 with the word embeddings left fp32, 59 MB).
@@ -311,7 +310,7 @@ def write_folder(run_dir: Path, out_dir: Path, name: str) -> dict:
     best_f1 = max(value[0] for value in candidates.values())
     timings = {name: time_model(value[2], lengths=(192,))[192] for name, value in candidates.items()}
     close = [name for name, value in candidates.items() if value[0] >= best_f1 - F1_TOLERANCE]
-    portable = [name for name in close if name in PORTABLE_VARIANTS]
+    portable = [name for name in close if QUANTIZATION_VARIANTS[name].get("reduce_range")]
     chosen = min(portable or close, key=lambda name: timings[name])
     print(f"latency at 192 tokens: {timings}; chosen {chosen}", flush=True)
     batch_diff = padded_batch_difference(candidates[chosen][2])
