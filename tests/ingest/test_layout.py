@@ -122,6 +122,12 @@ def test_a_soft_hyphen_is_a_hyphen_only_at_the_end_of_a_line() -> None:
     assert clean_line(list("co\u00adop\u00ad "), boxes_for("co\u00adop\u00ad "))[0] == "coop-"
 
 
+def test_a_soft_hyphen_followed_only_by_glyphs_that_show_nothing_still_ends_the_line() -> None:
+    for tail in ("\u200b", "\ufeff", "\x07 "):
+        text = "co\u00ad" + tail
+        assert clean_line(list(text), boxes_for(text))[0] == "co-"
+
+
 def test_clean_line_of_nothing_but_spaces_is_empty() -> None:
     text, kept = clean_line(list("   "), boxes_for("   "))
     assert text == "" and kept.shape == (0, 4)
