@@ -29,6 +29,56 @@ class _LogitsOnly(torch.nn.Module):
         return out.start_logits, out.end_logits
 
 
+def export_adaptive_onnx(model: DistilBertForQuestionAnswering, path: Path) -> float:
+    """Write the length-adaptive fp32 graph (inputs input_ids, attention_mask, keep_ratios; outputs the two
+    logits and tokens_read, the positions each layer read); return the max abs logit difference against the
+    torch network, over sample batches and keep ratios."""
+    from qa_reader.training.adaptive import LengthAdaptiveReader
+
+    adaptive = LengthAdaptiveReader(model).eval()
+    layers = len(model.distilbert.transformer.layer)
+    vocab, longest = model.config.vocab_size, model.config.max_position_embeddings
+    low = min(1000, vocab // 2)
+    sample_ids = torch.randint(low, vocab, (2, min(48, longest)))
+    sample_mask = torch.ones_like(sample_ids)
+    sample_mask[1, 30:] = 0
+    torch.onnx.export(
+        adaptive,
+        (sample_ids, sample_mask, torch.ones(layers)),
+        str(path),
+        input_names=["input_ids", "attention_mask", "keep_ratios"],
+        output_names=["start_logits", "end_logits", "tokens_read"],
+        dynamic_axes={
+            "input_ids": {0: "batch", 1: "sequence"},
+            "attention_mask": {0: "batch", 1: "sequence"},
+            "start_logits": {0: "batch", 1: "sequence"},
+            "end_logits": {0: "batch", 1: "sequence"},
+        },
+        opset_version=17,
+        dynamo=False,
+    )
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    worst = 0.0
+    for (batch, length), ratio in zip(((1, 20), (3, 131), (2, 384)), (1.0, 0.8, 0.6)):
+        length = min(length, longest)
+        ids = torch.randint(low, vocab, (batch, length))
+        mask = torch.ones_like(ids)
+        mask[0, length // 2 :] = 0
+        ratios = torch.full((layers,), ratio)
+        with torch.inference_mode():
+            expected = adaptive(ids, mask, ratios)[:2]
+        actual = session.run(
+            ["start_logits", "end_logits"],
+            {"input_ids": ids.numpy(), "attention_mask": mask.numpy(), "keep_ratios": ratios.numpy()},
+        )
+        for e, a in zip(expected, actual):
+            valid = mask.numpy().astype(bool)
+            worst = max(worst, float(np.abs(e.numpy()[valid] - a[valid]).max()))
+    return worst
+
+
 def load_trained(run_dir: Path) -> tuple[DistilBertForQuestionAnswering, str]:
     """The run's final model, or its latest checkpoint when training has not finished, and which it was."""
     final = run_dir / "final"
