@@ -1,15 +1,26 @@
 """Whole-document evaluation (right paragraph, refusals, calibration error, the plot) and the baseline reader."""
 
 import json
+import math
+import shutil
 import sys
 
 import pytest
 
 from qa_reader import squad
 from qa_reader.baseline import sliding_window_answer
+from qa_reader.config import Settings
 from qa_reader.errors import UserError
-from qa_reader.evaluate import DocumentOutcome, Prediction, document_report, evaluate_documents, evaluate_paragraphs
+from qa_reader.evaluate import (
+    DocumentOutcome,
+    EvalReport,
+    Prediction,
+    document_report,
+    evaluate_documents,
+    evaluate_paragraphs,
+)
 from qa_reader.training.plots import reliability_plot
+from tests.support.tiny_model import add_calibration
 
 TEAM = "The incident response process has several phases. It starts with an incident response team."
 PHASES = "The incident response life cycle has four phases: preparation, detection and analysis, and recovery."
@@ -373,3 +384,66 @@ def test_the_paragraph_reader_reads_with_the_settings_and_the_graph_file_given(t
     assert twin.predict("What are the phases?", PHASES).text == "preparation, detection and analysis"
     with pytest.raises(UserError):
         build_reader(folder)
+
+
+def test_the_paragraph_report_rounds_its_figures_to_two_places():
+    report = EvalReport(200 / 3, 100 / 3, 3, 10 / 3, 1 / 3, 2 / 3, 4 / 3)
+    assert report.as_dict() == {
+        "exact_match": 66.67,
+        "f1": 33.33,
+        "questions": 3,
+        "questions_per_second": 3.33,
+        "ms_mean": 0.33,
+        "ms_p50": 0.67,
+        "ms_p90": 1.33,
+    }
+
+
+def test_a_document_report_of_under_a_second_still_has_its_speed():
+    report = document_report([_outcome_of(True, True, 1.0), _outcome_of(False, False, 0.0)], wall_s=0.5)
+    assert report.questions_per_second == 4.0
+
+
+def test_every_paragraph_of_a_long_article_has_its_bounds_in_its_text():
+    from qa_reader.evaluate import _articles
+
+    third = "Recovery brings the systems back."
+    questions = [*QUESTIONS, _question("q9", third, 7, "What brings the systems back?", "Recovery")]
+    [(document, _, bounds)] = _articles(questions).values()
+    start = len(PHASES) + 2 + len(TEAM) + 2
+    assert bounds[7] == (start, start + len(third))
+    assert {index: document.text[s:e] for index, (s, e) in bounds.items()} == {1: PHASES, 0: TEAM, 7: third}
+
+
+def test_each_question_is_asked_of_its_own_article_only(tiny_model_dir):
+    # The tiny model finds its confident span only in PHASES; asked of the TEAM article alone, it cannot.
+    other = squad.Question(
+        "o1", "Teams", TEAM, "What are the phases?", ("several phases",), (TEAM.index("several phases"),), 4
+    )
+    evaluation = evaluate_documents(tiny_model_dir, [QUESTIONS[0], other])
+    first, second = evaluation.outcomes
+    assert first.text == "preparation, detection and analysis"
+    assert second.text != first.text and second.text in TEAM and second.right_paragraph
+
+
+def test_a_question_whose_search_finds_no_passage_has_no_candidate_at_all(tiny_model_dir):
+    # Read whole below 0 passages: only passages sharing a word with the question are read, and none does.
+    questions = [_question("n1", TEAM, 0, "Cats?", None), _question("n2", TEAM, 0, "Dogs?", "team")]
+    evaluation = evaluate_documents(tiny_model_dir, questions, settings=Settings(read_whole_below=0))
+    assert evaluation.outcomes == [
+        DocumentOutcome(False, "", 0.0, False, False, 0.0, 0.0),
+        DocumentOutcome(True, "", 0.0, False, False, 0.0, 0.0),
+    ]
+
+
+def test_whole_articles_are_scored_with_the_calibration_and_compared_without_it(tiny_model_dir, tmp_path):
+    # A calibration that trusts no candidate: P(right) = sigmoid(-2) for each, under its threshold 0.5.
+    # Without it the span probability (above 0.5 for the tiny model's span) clears the manifest's 0.05.
+    folder = add_calibration(
+        shutil.copytree(tiny_model_dir, tmp_path / "model"), {"log_probability": 0.0}, intercept=-2.0, threshold=0.5
+    )
+    evaluation = evaluate_documents(folder, QUESTIONS[:1], compare_uncalibrated=True)
+    [outcome] = evaluation.outcomes
+    assert not outcome.found and outcome.score == pytest.approx(1 / (1 + math.exp(2)))
+    assert evaluation.report.answerable_refused == 100.0
+    assert evaluation.uncalibrated is not None and evaluation.uncalibrated.answerable_refused == 0.0

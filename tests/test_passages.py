@@ -233,3 +233,72 @@ def test_sentences_of_a_long_paragraph_are_gathered_up_to_the_target():
     text = " ".join(f"Sentence number {i} talks about topic {i}." for i in range(80))
     sizes = [len(p.text.split()) for p in split_passages(text, limits)]
     assert sizes == [147, 147, 147, 119]
+
+
+def _sentence(words: int, characters: int, letter: str) -> str:
+    """One sentence of `words` words, exactly `characters` long: its last word takes up the slack."""
+    size = (characters - words) // words  # words - 1 spaces and a full stop
+    last = characters - words - size * (words - 1)
+    return " ".join([letter * size] * (words - 1) + [letter * last]) + "."
+
+
+def test_a_sentence_of_exactly_the_character_limit_inside_a_long_paragraph_stays_whole():
+    limits = PassageSettings()
+    exact = _sentence(160, limits.max_chars, "s")
+    assert len(exact) == limits.max_chars
+    passages = split_passages(exact + " " + _words(10, "t"))
+    assert [p.text for p in passages] == [exact, _words(10, "t")]
+
+
+def test_an_overlong_sentence_is_cut_into_pieces_of_exactly_the_character_limit():
+    limits = PassageSettings()
+    words = ["x" * 19] * 99 + ["y" * 20]  # 100 words, 2,000 characters with the spaces between them
+    first = " ".join(words)
+    assert len(first) == limits.max_chars
+    passages = split_passages(first + " " + _words(10, "z"))
+    assert [p.text for p in passages] == [first, _words(10, "z")]
+
+
+def test_sentences_of_a_long_paragraph_are_gathered_up_to_exactly_the_character_limit():
+    limits = PassageSettings()
+    together = _sentence(70, 990, "a") + " " + _sentence(70, 1009, "b")
+    assert len(together) == limits.max_chars
+    passages = split_passages(together + " " + _words(10, "c"))
+    assert [p.text for p in passages] == [together, _words(10, "c")]
+
+
+def test_sentences_of_a_long_paragraph_are_gathered_up_to_exactly_the_target():
+    text = " ".join(_words(10, f"s{i}x") for i in range(30))
+    assert [len(p.text.split()) for p in split_passages(text)] == [150, 150]
+
+
+def test_a_run_of_exactly_the_minimum_ends_where_the_next_sentence_would_pass_the_target():
+    text = " ".join([_words(60, "a"), _words(100, "b"), _words(100, "c")])
+    assert [len(p.text.split()) for p in split_passages(text)] == [60, 100, 100]
+
+
+def test_with_the_target_at_the_maximum_sentences_are_gathered_up_to_exactly_the_maximum():
+    limits = PassageSettings(target_words=200)
+    text = " ".join([_words(100, "a"), _words(100, "b"), _words(50, "c")])
+    assert [len(p.text.split()) for p in split_passages(text, limits)] == [200, 50]
+
+
+def test_a_long_paragraph_far_into_a_document_is_cut_as_at_its_start():
+    # A sentence of 100 words, then one too long for a passage: cut at the target, its rest apart.
+    paragraph = _words(100, "a") + " " + _words(201, "b")
+    alone = [p.text for p in split_passages(paragraph)]
+    assert [len(text.split()) for text in alone] == [100, 150, 51]
+    after = split_passages(_sentence(100, 1900, "p") + "\n\n" + paragraph)
+    assert [p.text for p in after][1:] == alone
+
+
+def test_paragraphs_merge_up_to_exactly_the_character_limit():
+    limits = PassageSettings()
+    short, long = _sentence(50, 500, "a"), _sentence(100, 1498, "b")
+    assert len(short + "\n\n" + long) == limits.max_chars
+    assert [p.text for p in split_passages(short + "\n\n" + long)] == [short + "\n\n" + long]
+    assert [p.text for p in split_passages(long + "\n\n" + short)] == [long + "\n\n" + short]
+    # One character more and they stay apart, whichever comes first.
+    longer = long[:-1] + "bb."
+    assert [p.text for p in split_passages(short + "\n\n" + longer)] == [short, longer]
+    assert [p.text for p in split_passages(longer + "\n\n" + short)] == [longer, short]

@@ -1,6 +1,7 @@
 """The SQuAD metric against the official definition on hand-made cases."""
 
 import json
+import locale
 import os
 import subprocess
 import sys
@@ -125,3 +126,20 @@ def test_load_reads_utf_8_whatever_the_locale_says(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == ascii(context)
+
+
+def test_load_reads_utf_8_when_the_locale_encoding_is_ascii(tmp_path):
+    # The C locale, set here in the test process: open() without an encoding would read ASCII.
+    if sys.flags.utf8_mode:
+        pytest.skip("Python's UTF-8 mode reads every file as UTF-8 whatever the locale")
+    path = tmp_path / "s.json"
+    question = {"id": "1", "question": "Wo?", "answers": [{"text": "Köln", "answer_start": 0}]}
+    payload = {"data": [{"title": "Köln", "paragraphs": [{"context": "Köln am Rhein.", "qas": [question]}]}]}
+    path.write_text(json.dumps(payload, ensure_ascii=False), encoding="utf-8")
+    previous = locale.setlocale(locale.LC_CTYPE)
+    locale.setlocale(locale.LC_CTYPE, "C")
+    try:
+        questions = squad.load(path)
+    finally:
+        locale.setlocale(locale.LC_CTYPE, previous)
+    assert questions == [squad.Question("1", "Köln", "Köln am Rhein.", "Wo?", ("Köln",), (0,), 0)]

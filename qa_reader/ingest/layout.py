@@ -73,8 +73,11 @@ def _clean_glyph_by_glyph(chars: Sequence[str], boxes: np.ndarray) -> tuple[str,
     kept_chars: list[str] = []
     kept_boxes: list[Sequence[float]] = []
     # A soft hyphen shows only where a line breaks: there it is a hyphen (which may join the word), elsewhere
-    # it is invisible.
-    last_glyph = max((index for index, glyph in enumerate(chars) if glyph.strip()), default=-1)
+    # it is invisible. Glyphs that show nothing (a zero-width space, a control character) do not end a line.
+    last_glyph = max(
+        (index for index, glyph in enumerate(chars) if glyph == _SOFT_HYPHEN or _glyph_text(glyph).strip()),
+        default=-1,
+    )
     for index, (glyph, box) in enumerate(zip(chars, boxes, strict=True)):
         glyph_text = "-" if glyph == _SOFT_HYPHEN and index == last_glyph else _glyph_text(glyph)
         for char, char_box in _spell_out(glyph_text, box):

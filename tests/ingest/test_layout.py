@@ -122,6 +122,12 @@ def test_a_soft_hyphen_is_a_hyphen_only_at_the_end_of_a_line() -> None:
     assert clean_line(list("co\u00adop\u00ad "), boxes_for("co\u00adop\u00ad "))[0] == "coop-"
 
 
+def test_a_soft_hyphen_followed_only_by_glyphs_that_show_nothing_still_ends_the_line() -> None:
+    for tail in ("\u200b", "\ufeff", "\x07 "):
+        text = "co\u00ad" + tail
+        assert clean_line(list(text), boxes_for(text))[0] == "co-"
+
+
 def test_clean_line_of_nothing_but_spaces_is_empty() -> None:
     text, kept = clean_line(list("   "), boxes_for("   "))
     assert text == "" and kept.shape == (0, 4)
@@ -224,3 +230,44 @@ def test_blocks_that_no_gap_separates_are_read_top_to_bottom_then_left_to_right(
     # Overlapping in both directions: no band and no gap to cut at.
     assert reading_order([(0.0, 100.0, 200.0, 150.0), (50.0, 20.0, 250.0, 120.0)]) == [1, 0]
     assert reading_order([(100.0, 20.0, 300.0, 120.0), (0.0, 20.0, 200.0, 120.0)]) == [1, 0]
+
+
+def test_clean_line_keeps_the_letters_of_a_glyph_that_starts_with_a_collapsed_space() -> None:
+    # The third glyph carries " b": its space follows a space and goes, its letter stays.
+    text, kept = clean_line(["a", " ", " b", "c"], boxes_for("a bc"))
+    assert text == "a bc"
+    assert kept[:, 0].tolist() == [0.0, 5.0, 12.5, 15.0]
+
+
+def test_columns_that_touch_without_a_white_gutter_are_still_read_one_after_the_other() -> None:
+    boxes = [(50, 100, 300, 200), (300, 100, 560, 200), (50, 220, 300, 300), (300, 220, 560, 300)]
+    assert reading_order(boxes) == [0, 2, 1, 3]
+
+
+def test_a_heading_of_overlapping_blocks_is_read_before_the_columns_under_it() -> None:
+    boxes = [
+        (50, 40, 400, 70),  # title
+        (350, 50, 560, 80),  # a date overlapping the title's end
+        (50, 100, 300, 200),  # left column
+        (320, 100, 560, 200),  # right column
+        (50, 220, 300, 300),  # left column
+        (320, 220, 560, 300),  # right column
+    ]
+    assert reading_order(boxes) == [0, 1, 2, 4, 3, 5]
+
+
+def test_a_title_whose_descenders_reach_into_the_columns_below_is_still_cut_off_from_them() -> None:
+    # The title's boxes overlap the columns' first lines by 0.3 points, less than the half-point tolerance.
+    boxes = [
+        (50, 40, 560, 100.3),  # title
+        (50, 100, 300, 200),  # left column
+        (320, 100, 560, 200),  # right column
+        (50, 220, 300, 300),  # left column
+        (320, 220, 560, 300),  # right column
+    ]
+    assert reading_order(boxes) == [0, 1, 3, 2, 4]
+
+
+def test_lines_overlapping_sideways_even_by_a_fraction_of_a_point_are_not_columns() -> None:
+    lines = [(50, 100, 290.4, 110), (290, 100, 560, 110), (50, 112, 290.4, 122), (290, 112, 560, 122)]
+    assert split_block_columns(lines) == [[0, 1, 2, 3]]

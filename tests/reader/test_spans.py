@@ -89,3 +89,11 @@ def test_huge_logits_still_give_probabilities():
     assert (best.token_start, best.token_end) == (2, 3)
     assert best.probability == pytest.approx(1.0)
     assert 0.0 <= decoded.null_probability < 1e-300
+
+
+def test_asked_for_one_span_a_full_size_window_gives_its_best():
+    length = 384
+    start, end = np.zeros(length), np.zeros(length)
+    start[200], end[203] = 5.0, 5.0
+    decoded = decode_window(start, end, _mask(length, (20, length)), n_best=1)
+    assert [(c.token_start, c.token_end) for c in decoded.candidates] == [(200, 203)]
