@@ -39,6 +39,11 @@ def main(argv: list[str] | None = None) -> None:
     export.add_argument("run_dir", type=Path)
     export.add_argument("out_dir", type=Path)
     export.add_argument("--name", default=None)
+    export.add_argument(
+        "--length-adaptive",
+        action="store_true",
+        help="export the Drop-and-Restore graph with a keep_ratios input (for a LengthDrop-trained run)",
+    )
     evaluate = commands.add_parser("evaluate", help="full-dev, AddSent, COVID-QA and v2 threshold into the manifest")
     evaluate.add_argument("model_dir", type=Path)
     evaluate.add_argument("--no-fp32", action="store_true")
@@ -80,7 +85,7 @@ def main(argv: list[str] | None = None) -> None:
     elif args.command == "export":
         from qa_reader.training.export import write_folder
 
-        write_folder(args.run_dir, args.out_dir, args.name or args.out_dir.name)
+        write_folder(args.run_dir, args.out_dir, args.name or args.out_dir.name, adaptive=args.length_adaptive)
     elif args.command == "evaluate":
         from qa_reader.training.report import measure
 

@@ -66,10 +66,21 @@ class LengthAdaptiveReader(nn.Module):
         query = split(attention.q_lin(hidden))
         key = split(attention.k_lin(hidden))
         value = split(attention.v_lin(hidden))
-        scores = torch.matmul(query, key.transpose(2, 3)) * (size**-0.5)
-        scores = scores + (1.0 - mask)[:, None, None, :] * torch.finfo(scores.dtype).min
-        probs = torch.softmax(scores, dim=-1)
-        mixed = torch.matmul(attention.dropout(probs), value).transpose(1, 2).reshape(batch, tokens, dim)
+        blocked = (1.0 - mask)[:, None, None, :] * torch.finfo(query.dtype).min
+        if torch.is_grad_enabled() and not torch.jit.is_tracing():
+            # Training: the fused kernel for the values and gradients; the weights that rank the tokens are
+            # computed again without gradients (the ranking is not differentiable anyway).
+            p = attention.dropout.p if self.training else 0.0
+            mixed = nn.functional.scaled_dot_product_attention(
+                query, key, value, attn_mask=blocked.to(query.dtype), dropout_p=p
+            )
+            with torch.no_grad():
+                probs = torch.softmax(torch.matmul(query, key.transpose(2, 3)) * (size**-0.5) + blocked, dim=-1)
+        else:
+            scores = torch.matmul(query, key.transpose(2, 3)) * (size**-0.5) + blocked
+            probs = torch.softmax(scores, dim=-1)
+            mixed = torch.matmul(attention.dropout(probs), value)
+        mixed = mixed.transpose(1, 2).reshape(batch, tokens, dim)
         return attention.out_lin(mixed), probs
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, keep_ratios: torch.Tensor):
