@@ -36,8 +36,12 @@ def build_tokenizer(words: Iterable[str]) -> Tokenizer:
     return tokenizer
 
 
-def build_graph(start_table: np.ndarray, end_table: np.ndarray, with_token_types: bool = False) -> onnx.ModelProto:
-    """logits[b, t] = table[input_ids[b, t]], minus 10000 where attention_mask is 0."""
+def build_graph(
+    start_table: np.ndarray, end_table: np.ndarray, with_token_types: bool = False, keep_ratio_layers: int = 0
+) -> onnx.ModelProto:
+    """logits[b, t] = table[input_ids[b, t]], minus 10000 where attention_mask is 0. With `keep_ratio_layers`,
+    a length-adaptive stand-in: a keep_ratios input of that many values, the first of which scales the start
+    logits (so a test sees which ratios were fed)."""
     inputs = [
         helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "sequence"]),
         helper.make_tensor_value_info("attention_mask", TensorProto.INT64, ["batch", "sequence"]),
@@ -60,7 +64,9 @@ def build_graph(start_table: np.ndarray, end_table: np.ndarray, with_token_types
         helper.make_node("Mul", ["mask_minus_one", "big"], ["penalty"]),
         helper.make_node("Gather", ["start_table", "input_ids"], ["start_raw"], axis=0),
         helper.make_node("Gather", ["end_table", "input_ids"], ["end_raw"], axis=0),
-        helper.make_node("Add", ["start_raw", "penalty"], ["start_logits"]),
+        helper.make_node("Add", ["start_raw", "penalty"], ["start_logits"])
+        if not keep_ratio_layers
+        else helper.make_node("Add", ["start_scaled", "penalty"], ["start_logits"]),
         helper.make_node("Add", ["end_raw", "penalty"], ["end_logits"]),
     ]
     if with_token_types:
@@ -69,6 +75,12 @@ def build_graph(start_table: np.ndarray, end_table: np.ndarray, with_token_types
         nodes.append(helper.make_node("Mul", ["token_types_float", "one"], ["unused"]))
         outputs_extra = helper.make_tensor_value_info("unused", TensorProto.FLOAT, ["batch", "sequence"])
         outputs.append(outputs_extra)
+    if keep_ratio_layers:
+        inputs.append(helper.make_tensor_value_info("keep_ratios", TensorProto.FLOAT, [keep_ratio_layers]))
+        initializers.append(numpy_helper.from_array(np.array(0, dtype=np.int64), "first"))
+        nodes.insert(0, helper.make_node("Gather", ["keep_ratios", "first"], ["first_ratio"], axis=0))
+        nodes.insert(1, helper.make_node("Gather", ["start_table", "input_ids"], ["start_unscaled"], axis=0))
+        nodes.insert(2, helper.make_node("Mul", ["start_unscaled", "first_ratio"], ["start_scaled"]))
     graph = helper.make_graph(nodes, "tiny_qa", inputs, outputs, initializers)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
