@@ -97,11 +97,13 @@ def build_model_folder(
     with_token_types: bool = False,
     threshold: float = 0.05,
     cls_logit: float = 2.0,
+    length_budgets: dict[str, list[float]] | None = None,
 ) -> Path:
     """Write model.onnx, tokenizer.json and manifest.json into `folder` and return it.
 
     Tokens in `answer_starts` / `answer_ends` get those start / end logits; every other token 0, and
-    [CLS] `cls_logit` (its no-answer pull).
+    [CLS] `cls_logit` (its no-answer pull). `length_budgets` makes it a length-adaptive stand-in (see
+    `build_graph`) offering those budgets.
     """
     from qa_reader.reader.model import file_sha256
 
@@ -116,7 +118,8 @@ def build_model_folder(
         for word, value in weights.items():
             table[tokenizer.token_to_id(word.lower())] = value
     tokenizer.save(str(folder / "tokenizer.json"))
-    onnx.save(build_graph(start_table, end_table, with_token_types), str(folder / "model.onnx"))
+    layers = len(next(iter(length_budgets.values()))) if length_budgets else 0
+    onnx.save(build_graph(start_table, end_table, with_token_types, layers), str(folder / "model.onnx"))
     manifest = {
         "name": "tiny-test-model",
         "architecture": "lookup (tests only)",
@@ -125,6 +128,8 @@ def build_model_folder(
         "lowercase": True,
         "no_answer_threshold": threshold,
     }
+    if length_budgets:
+        manifest["length_budgets"] = [{"name": n, "keep_ratios": r} for n, r in length_budgets.items()]
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=2))
     return folder
 
