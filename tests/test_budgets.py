@@ -109,3 +109,13 @@ def test_the_command_line_asks_and_evaluates_with_a_budget(adaptive_dir, notes, 
     assert shown[1] < shown[0]
     assert main([*base, "ask", str(notes), "-q", QUESTION, "--budget", "nope"]) != 0
     assert 'no budget "nope"' in capsys.readouterr().err
+
+
+def test_a_budget_remembered_from_another_model_reads_every_token(adaptive_dir, tiny_model_dir, notes):
+    for model in (adaptive_dir, tiny_model_dir):
+        engine = Engine(None, model, Settings(length_budget="gone"))
+        try:
+            record = engine.index(notes)
+            assert engine.ask(QUESTION, [record.id]).answers[0].text == ANSWER
+        finally:
+            engine.close()
