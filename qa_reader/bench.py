@@ -41,12 +41,18 @@ def _median_ms(values: list[float]) -> float:
 
 
 def _time_reader(reader: Reader, questions: list[squad.Question]) -> list[float]:
-    timings = []
+    return _read_timed(reader, questions)[0]
+
+
+def _read_timed(reader: Reader, questions: list[squad.Question]) -> tuple[list[float], list[float]]:
+    """Seconds and F1 of each question read against its own paragraph."""
+    timings, f1s = [], []
     for question in questions:
         started = time.perf_counter()
-        reader.predict(question.question, question.context)
+        prediction = reader.predict(question.question, question.context)
         timings.append(time.perf_counter() - started)
-    return timings
+        f1s.append(squad.score(prediction.text, question.answers)[1])
+    return timings, f1s
 
 
 def run(model_dir: Path, question_count: int, pdf: Path | None, log: Callable[[str], None] | None) -> dict:
@@ -226,3 +232,87 @@ def run_batch(model_dir: Path, folder: Path | None, repeats: int, log: Callable[
     )
     say(f"  identical rows in every configuration: {'yes' if identical else 'NO'}")
     return report
+
+
+def run_budgets(
+    model_dir: Path, question_count: int, articles: int, pdf: Path | None, log: Callable[[str], None] | None
+) -> dict:
+    """The Pareto table of a length-adaptive model: for every token and each of its budgets, SQuAD v1.1 dev F1
+    and median ms per question on single paragraphs, F1 and ms per question on whole articles (the first
+    `articles`, every 4th question), and median ms per question over the long PDF, all in this run, with
+    each budget's speed-up over every token."""
+    from qa_reader.evaluate import evaluate_documents
+    from qa_reader.reader.model import ModelFolder
+
+    say = log or (lambda line: None)
+    model = ModelFolder.open(model_dir)
+    if not model.length_budgets:
+        raise UserError(
+            f"The model {model.name} reads every token: it has no length budgets (python -m qa_reader.training "
+            "export --length-adaptive, then search-lengths --write)."
+        )
+    dev_path = shared_data() / "squad-v1.1" / "dev-v1.1.json"
+    pdf = pdf or shared_data() / "pdfs" / "NIST.SP.800-82r2.pdf"
+    for needed in (dev_path, pdf):
+        if not needed.exists():
+            raise UserError(f"{needed} is missing; the benchmark needs the shared data folder.")
+    everything = squad.load(dev_path)
+    questions = everything[:question_count]
+    titles = list(dict.fromkeys(q.title for q in everything))[:articles]
+    article_questions = [q for q in everything if q.title in titles]
+    names = ["", *model.length_budgets]  # "": every token
+    label = {name: name or "every token" for name in names}
+
+    reader = build_reader(model)
+    _time_reader(reader, questions[:10])
+    timings: dict[str, list[float]] = {name: [] for name in names}
+    scores: dict[str, list[float]] = {name: [] for name in names}
+    for start in range(0, len(questions), 25):  # interleaved, so every budget sees the same machine load
+        chunk = questions[start : start + 25]
+        for name in names:
+            reader.session.set_keep_ratios(model.keep_ratios(name) or [1.0] * reader.session.layers)
+            seconds, f1s = _read_timed(reader, chunk)
+            timings[name].extend(seconds)
+            scores[name].extend(f1s)
+    rows = {}
+    for name in names:
+        rows[name] = {
+            "keep_ratios": list(model.keep_ratios(name) or [1.0] * reader.session.layers),
+            "squad_f1": round(100 * sum(scores[name]) / len(questions), 2),
+            "squad_ms_p50": _median_ms(timings[name]),
+        }
+    for name in names:
+        evaluation = evaluate_documents(model_dir, article_questions, config.Settings(length_budget=name), every=4)
+        rows[name]["document_f1"] = round(evaluation.report.f1, 2)
+        rows[name]["document_ms_per_question"] = round(evaluation.report.ms_per_question, 1)
+    with tempfile.TemporaryDirectory() as folder:
+        engine = Engine(Path(folder) / "bench.sqlite3", model_dir)
+        try:
+            record = engine.index(pdf)
+            engine.ask(PDF_QUESTIONS[0], [record.id], budget="")  # loads the model
+            pdf_times: dict[str, list[float]] = {name: [] for name in names}
+            for question in PDF_QUESTIONS[1:]:
+                for name in names:
+                    started = time.perf_counter()
+                    engine.ask(question, [record.id], budget=name, remember=False)
+                    pdf_times[name].append(time.perf_counter() - started)
+        finally:
+            engine.close()
+    full = rows[""]
+    for name in names:
+        rows[name]["pdf_ms_p50"] = _median_ms(pdf_times[name])
+        for key in ("squad_ms_p50", "pdf_ms_p50"):
+            rows[name][key.replace("ms_p50", "speedup")] = round(full[key] / max(rows[name][key], 1e-9), 2)
+    say(
+        f"{model.name}: {len(questions)} SQuAD v1.1 dev paragraphs; {len(article_questions) // 4} questions on "
+        f"{len(titles)} whole articles; {len(PDF_QUESTIONS) - 1} questions over {pdf.name}"
+    )
+    say(f"{'budget':<12} {'SQuAD F1':>8} {'ms/q':>7} {'×':>5} {'doc F1':>7} {'doc ms/q':>8} {'PDF ms/q':>8} {'×':>5}")
+    for name in names:
+        row = rows[name]
+        say(
+            f"{label[name]:<12} {row['squad_f1']:>8.2f} {row['squad_ms_p50']:>7.1f} {row['squad_speedup']:>5.2f} "
+            f"{row['document_f1']:>7.2f} {row['document_ms_per_question']:>8.0f} {row['pdf_ms_p50']:>8.0f} "
+            f"{row['pdf_speedup']:>5.2f}"
+        )
+    return {"model": str(model_dir), "budgets": {label[name]: rows[name] for name in names}}

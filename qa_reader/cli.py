@@ -75,6 +75,10 @@ def _parser() -> argparse.ArgumentParser:
     bench = commands.add_parser("bench", help="latency: int8 vs fp32, indexing and questions on a long PDF")
     bench.add_argument("--questions", type=int, default=300, metavar="N", help="SQuAD dev questions to time")
     bench.add_argument("--pdf", type=Path, help="the long PDF (default: the NIST SP 800-82r2 in shared data)")
+    bench.add_argument(
+        "--budgets", action="store_true", help="a length-adaptive model's budgets: F1 and speed of each (Pareto)"
+    )
+    bench.add_argument("--articles", type=int, default=2, metavar="N", help="--budgets: whole dev articles asked")
     bench.add_argument("--batch", action="store_true", help="time qa-reader batch: in-process, Ray with 1 and 2 CPUs")
     bench.add_argument("--folder", type=Path, help="--batch: the PDFs (default: the sample PDFs in shared data)")
     bench.add_argument("--repeats", type=int, default=3, metavar="N", help="--batch: runs of each (default 3)")
@@ -425,6 +429,8 @@ def _bench(args: argparse.Namespace) -> int:
         if args.repeats < 1:
             raise UserError("--repeats must be at least 1.")
         report = bench.run_batch(model_dir, args.folder, args.repeats, log=log)
+    elif args.budgets:
+        report = bench.run_budgets(model_dir, args.questions, args.articles, args.pdf, log=log)
     else:
         report = bench.run(model_dir, args.questions, args.pdf, log=log)
     if args.json:
