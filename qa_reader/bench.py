@@ -5,6 +5,7 @@ in-process and on a local Ray cluster of 1 and 2 CPUs."""
 from __future__ import annotations
 
 import resource
+import shutil
 import statistics
 import tempfile
 import time
@@ -55,6 +56,25 @@ def _read_timed(reader: Reader, questions: list[squad.Question]) -> tuple[list[f
     return timings, f1s
 
 
+TWIN_FILE = "model.twin.fp32.onnx"
+
+
+def _fp32_reader(model_dir: Path, scratch: Path) -> tuple[Reader, str] | None:
+    """The fp32 reader to compare with: the exported graph beside the model, else a twin built from the int8
+    graph in `scratch` (see `reader.twin`); None without the onnx package to build it."""
+    if (model_dir / FP32_FILE).exists():
+        return build_reader(model_dir, model_file=FP32_FILE), f"the exported {FP32_FILE}"
+    try:
+        from qa_reader.reader.twin import fp32_twin
+    except ImportError:
+        return None
+    for name in ("tokenizer.json", "manifest.json"):
+        shutil.copyfile(model_dir / name, scratch / name)
+    shutil.copyfile(model_dir / "model.onnx", scratch / "model.onnx")
+    fp32_twin(scratch / "model.onnx", scratch / TWIN_FILE)
+    return build_reader(scratch, model_file=TWIN_FILE), "a twin built from the int8 graph (its weights dequantised)"
+
+
 def run(model_dir: Path, question_count: int, pdf: Path | None, log: Callable[[str], None] | None) -> dict:
     """Run the benchmark; return its figures (and print them through `log`)."""
     say = log or (lambda line: None)
@@ -64,17 +84,19 @@ def run(model_dir: Path, question_count: int, pdf: Path | None, log: Callable[[s
         raise UserError(f"{dev_path} is missing; the benchmark needs the shared data folder.")
     questions = squad.load(dev_path)[:question_count]
 
-    readers = {"int8": build_reader(model_dir)}
-    if (Path(model_dir) / FP32_FILE).exists():
-        readers["fp32"] = build_reader(model_dir, model_file=FP32_FILE)
-    for reader in readers.values():
-        _time_reader(reader, questions[:20])  # warm-up
-    timings: dict[str, list[float]] = {name: [] for name in readers}
-    # Interleave in rounds so both models see the same machine load.
-    for start in range(0, len(questions), 25):
-        chunk = questions[start : start + 25]
-        for name, reader in readers.items():
-            timings[name].extend(_time_reader(reader, chunk))
+    with tempfile.TemporaryDirectory() as scratch:
+        readers = {"int8": build_reader(model_dir)}
+        fp32 = _fp32_reader(Path(model_dir), Path(scratch))
+        if fp32 is not None:
+            readers["fp32"], report["fp32_graph"] = fp32
+        for reader in readers.values():
+            _time_reader(reader, questions[:20])  # warm-up
+        timings: dict[str, list[float]] = {name: [] for name in readers}
+        # Interleave in rounds so both models see the same machine load.
+        for start in range(0, len(questions), 25):
+            chunk = questions[start : start + 25]
+            for name, reader in readers.items():
+                timings[name].extend(_time_reader(reader, chunk))
     for name, values in timings.items():
         report[f"squad_{name}_ms_p50"] = _median_ms(values)
         report[f"squad_{name}_ms_p90"] = round(sorted(values)[int(0.9 * (len(values) - 1))] * 1000, 2)
@@ -84,9 +106,9 @@ def run(model_dir: Path, question_count: int, pdf: Path | None, log: Callable[[s
         )
     if "fp32" in timings:
         report["fp32_over_int8"] = round(report["squad_fp32_ms_p50"] / report["squad_int8_ms_p50"], 2)
-        say(f"  int8 is {report['fp32_over_int8']}x faster than fp32 (median)")
+        say(f"  int8 is {report['fp32_over_int8']}x faster than fp32 (median; fp32: {report['fp32_graph']})")
     else:
-        say(f"  no {FP32_FILE} beside the model: fp32 not measured (python -m qa_reader.training export writes it)")
+        say(f"  no {FP32_FILE} beside the model and no onnx package to build a twin: fp32 not measured")
 
     pdf = pdf or shared_data() / "pdfs" / "NIST.SP.800-82r2.pdf"
     if not pdf.exists():
