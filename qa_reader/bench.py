@@ -327,7 +327,7 @@ def run_budgets(
             rows[name][key.replace("ms_p50", "speedup")] = round(full[key] / max(rows[name][key], 1e-9), 2)
     say(
         f"{model.name}: {len(questions)} SQuAD v1.1 dev paragraphs; {len(article_questions) // 4} questions on "
-        f"{len(titles)} whole articles; {len(PDF_QUESTIONS) - 1} questions over {pdf.name}"
+        f"{len(titles)} whole article(s); {len(PDF_QUESTIONS) - 1} questions over {pdf.name}"
     )
     say(f"{'budget':<12} {'SQuAD F1':>8} {'ms/q':>7} {'×':>5} {'doc F1':>7} {'doc ms/q':>8} {'PDF ms/q':>8} {'×':>5}")
     for name in names:
