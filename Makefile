@@ -3,7 +3,8 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# The tests also run the batch on a local Ray cluster: the scale extra, which the app itself never needs.
+# The tests also run the batch on a local Ray cluster (the scale extra) and test the training recipe (the train
+# extra: torch, CPU build), neither of which the app itself needs.
 SCALE_STAMP := $(VENV)/.installed-scale
 
 .PHONY: run test lint mutate train-env installer clean
@@ -15,7 +16,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 $(SCALE_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[test,scale]'
+	$(BIN)/python -m pip install --quiet -e '.[test,scale,train]'
 	touch $(SCALE_STAMP)
 
 run: $(STAMP)

@@ -5,6 +5,7 @@ in-process and on a local Ray cluster of 1 and 2 CPUs."""
 from __future__ import annotations
 
 import resource
+import shutil
 import statistics
 import tempfile
 import time
@@ -41,12 +42,37 @@ def _median_ms(values: list[float]) -> float:
 
 
 def _time_reader(reader: Reader, questions: list[squad.Question]) -> list[float]:
-    timings = []
+    return _read_timed(reader, questions)[0]
+
+
+def _read_timed(reader: Reader, questions: list[squad.Question]) -> tuple[list[float], list[float]]:
+    """Seconds and F1 of each question read against its own paragraph."""
+    timings, f1s = [], []
     for question in questions:
         started = time.perf_counter()
-        reader.predict(question.question, question.context)
+        prediction = reader.predict(question.question, question.context)
         timings.append(time.perf_counter() - started)
-    return timings
+        f1s.append(squad.score(prediction.text, question.answers)[1])
+    return timings, f1s
+
+
+TWIN_FILE = "model.twin.fp32.onnx"
+
+
+def _fp32_reader(model_dir: Path, scratch: Path) -> tuple[Reader, str] | None:
+    """The fp32 reader to compare with: the exported graph beside the model, else a twin built from the int8
+    graph in `scratch` (see `reader.twin`); None without the onnx package to build it."""
+    if (model_dir / FP32_FILE).exists():
+        return build_reader(model_dir, model_file=FP32_FILE), f"the exported {FP32_FILE}"
+    try:
+        from qa_reader.reader.twin import fp32_twin
+    except ImportError:
+        return None
+    for name in ("tokenizer.json", "manifest.json"):
+        shutil.copyfile(model_dir / name, scratch / name)
+    shutil.copyfile(model_dir / "model.onnx", scratch / "model.onnx")
+    fp32_twin(scratch / "model.onnx", scratch / TWIN_FILE)
+    return build_reader(scratch, model_file=TWIN_FILE), "a twin built from the int8 graph (its weights dequantised)"
 
 
 def run(model_dir: Path, question_count: int, pdf: Path | None, log: Callable[[str], None] | None) -> dict:
@@ -58,17 +84,19 @@ def run(model_dir: Path, question_count: int, pdf: Path | None, log: Callable[[s
         raise UserError(f"{dev_path} is missing; the benchmark needs the shared data folder.")
     questions = squad.load(dev_path)[:question_count]
 
-    readers = {"int8": build_reader(model_dir)}
-    if (Path(model_dir) / FP32_FILE).exists():
-        readers["fp32"] = build_reader(model_dir, model_file=FP32_FILE)
-    for reader in readers.values():
-        _time_reader(reader, questions[:20])  # warm-up
-    timings: dict[str, list[float]] = {name: [] for name in readers}
-    # Interleave in rounds so both models see the same machine load.
-    for start in range(0, len(questions), 25):
-        chunk = questions[start : start + 25]
-        for name, reader in readers.items():
-            timings[name].extend(_time_reader(reader, chunk))
+    with tempfile.TemporaryDirectory() as scratch:
+        readers = {"int8": build_reader(model_dir)}
+        fp32 = _fp32_reader(Path(model_dir), Path(scratch))
+        if fp32 is not None:
+            readers["fp32"], report["fp32_graph"] = fp32
+        for reader in readers.values():
+            _time_reader(reader, questions[:20])  # warm-up
+        timings: dict[str, list[float]] = {name: [] for name in readers}
+        # Interleave in rounds so both models see the same machine load.
+        for start in range(0, len(questions), 25):
+            chunk = questions[start : start + 25]
+            for name, reader in readers.items():
+                timings[name].extend(_time_reader(reader, chunk))
     for name, values in timings.items():
         report[f"squad_{name}_ms_p50"] = _median_ms(values)
         report[f"squad_{name}_ms_p90"] = round(sorted(values)[int(0.9 * (len(values) - 1))] * 1000, 2)
@@ -78,9 +106,9 @@ def run(model_dir: Path, question_count: int, pdf: Path | None, log: Callable[[s
         )
     if "fp32" in timings:
         report["fp32_over_int8"] = round(report["squad_fp32_ms_p50"] / report["squad_int8_ms_p50"], 2)
-        say(f"  int8 is {report['fp32_over_int8']}x faster than fp32 (median)")
+        say(f"  int8 is {report['fp32_over_int8']}x faster than fp32 (median; fp32: {report['fp32_graph']})")
     else:
-        say(f"  no {FP32_FILE} beside the model: fp32 not measured (python -m qa_reader.training export writes it)")
+        say(f"  no {FP32_FILE} beside the model and no onnx package to build a twin: fp32 not measured")
 
     pdf = pdf or shared_data() / "pdfs" / "NIST.SP.800-82r2.pdf"
     if not pdf.exists():
@@ -226,3 +254,87 @@ def run_batch(model_dir: Path, folder: Path | None, repeats: int, log: Callable[
     )
     say(f"  identical rows in every configuration: {'yes' if identical else 'NO'}")
     return report
+
+
+def run_budgets(
+    model_dir: Path, question_count: int, articles: int, pdf: Path | None, log: Callable[[str], None] | None
+) -> dict:
+    """The Pareto table of a length-adaptive model: for every token and each of its budgets, SQuAD v1.1 dev F1
+    and median ms per question on single paragraphs, F1 and ms per question on whole articles (the first
+    `articles`, every 4th question), and median ms per question over the long PDF, all in this run, with
+    each budget's speed-up over every token."""
+    from qa_reader.evaluate import evaluate_documents
+    from qa_reader.reader.model import ModelFolder
+
+    say = log or (lambda line: None)
+    model = ModelFolder.open(model_dir)
+    if not model.length_budgets:
+        raise UserError(
+            f"The model {model.name} reads every token: it has no length budgets (python -m qa_reader.training "
+            "export --length-adaptive, then search-lengths --write)."
+        )
+    dev_path = shared_data() / "squad-v1.1" / "dev-v1.1.json"
+    pdf = pdf or shared_data() / "pdfs" / "NIST.SP.800-82r2.pdf"
+    for needed in (dev_path, pdf):
+        if not needed.exists():
+            raise UserError(f"{needed} is missing; the benchmark needs the shared data folder.")
+    everything = squad.load(dev_path)
+    questions = everything[:question_count]
+    titles = list(dict.fromkeys(q.title for q in everything))[:articles]
+    article_questions = [q for q in everything if q.title in titles]
+    names = ["", *model.length_budgets]  # "": every token
+    label = {name: name or "every token" for name in names}
+
+    reader = build_reader(model)
+    _time_reader(reader, questions[:10])
+    timings: dict[str, list[float]] = {name: [] for name in names}
+    scores: dict[str, list[float]] = {name: [] for name in names}
+    for start in range(0, len(questions), 25):  # interleaved, so every budget sees the same machine load
+        chunk = questions[start : start + 25]
+        for name in names:
+            reader.session.set_keep_ratios(model.keep_ratios(name) or [1.0] * reader.session.layers)
+            seconds, f1s = _read_timed(reader, chunk)
+            timings[name].extend(seconds)
+            scores[name].extend(f1s)
+    rows = {}
+    for name in names:
+        rows[name] = {
+            "keep_ratios": list(model.keep_ratios(name) or [1.0] * reader.session.layers),
+            "squad_f1": round(100 * sum(scores[name]) / len(questions), 2),
+            "squad_ms_p50": _median_ms(timings[name]),
+        }
+    for name in names:
+        evaluation = evaluate_documents(model_dir, article_questions, config.Settings(length_budget=name), every=4)
+        rows[name]["document_f1"] = round(evaluation.report.f1, 2)
+        rows[name]["document_ms_per_question"] = round(evaluation.report.ms_per_question, 1)
+    with tempfile.TemporaryDirectory() as folder:
+        engine = Engine(Path(folder) / "bench.sqlite3", model_dir)
+        try:
+            record = engine.index(pdf)
+            engine.ask(PDF_QUESTIONS[0], [record.id], budget="")  # loads the model
+            pdf_times: dict[str, list[float]] = {name: [] for name in names}
+            for question in PDF_QUESTIONS[1:]:
+                for name in names:
+                    started = time.perf_counter()
+                    engine.ask(question, [record.id], budget=name, remember=False)
+                    pdf_times[name].append(time.perf_counter() - started)
+        finally:
+            engine.close()
+    full = rows[""]
+    for name in names:
+        rows[name]["pdf_ms_p50"] = _median_ms(pdf_times[name])
+        for key in ("squad_ms_p50", "pdf_ms_p50"):
+            rows[name][key.replace("ms_p50", "speedup")] = round(full[key] / max(rows[name][key], 1e-9), 2)
+    say(
+        f"{model.name}: {len(questions)} SQuAD v1.1 dev paragraphs; {len(article_questions) // 4} questions on "
+        f"{len(titles)} whole article(s); {len(PDF_QUESTIONS) - 1} questions over {pdf.name}"
+    )
+    say(f"{'budget':<12} {'SQuAD F1':>8} {'ms/q':>7} {'×':>5} {'doc F1':>7} {'doc ms/q':>8} {'PDF ms/q':>8} {'×':>5}")
+    for name in names:
+        row = rows[name]
+        say(
+            f"{label[name]:<12} {row['squad_f1']:>8.2f} {row['squad_ms_p50']:>7.1f} {row['squad_speedup']:>5.2f} "
+            f"{row['document_f1']:>7.2f} {row['document_ms_per_question']:>8.0f} {row['pdf_ms_p50']:>8.0f} "
+            f"{row['pdf_speedup']:>5.2f}"
+        )
+    return {"model": str(model_dir), "budgets": {label[name]: rows[name] for name in names}}

@@ -35,6 +35,7 @@ def _parser() -> argparse.ArgumentParser:
     source.add_argument("--questions", type=Path, metavar="FILE", help="a file with one question per line")
     ask.add_argument("--top-k", type=int, default=5, metavar="K", help="answers per question (default 5)")
     ask.add_argument("--json", action="store_true", help="one JSON object per question per line")
+    ask.add_argument("--budget", metavar="NAME", help="a length-adaptive model's budget (default: every token)")
 
     batch = commands.add_parser(
         "batch", help="questions over many documents into Parquet or JSON Lines parts (resumable; --ray to scale)"
@@ -68,11 +69,16 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--compare-uncalibrated", action="store_true", help="whole documents: also rank without the calibration"
     )
+    evaluate.add_argument("--budget", metavar="NAME", help="a length-adaptive model's budget (default: every token)")
     evaluate.add_argument("--json", action="store_true")
 
     bench = commands.add_parser("bench", help="latency: int8 vs fp32, indexing and questions on a long PDF")
     bench.add_argument("--questions", type=int, default=300, metavar="N", help="SQuAD dev questions to time")
     bench.add_argument("--pdf", type=Path, help="the long PDF (default: the NIST SP 800-82r2 in shared data)")
+    bench.add_argument(
+        "--budgets", action="store_true", help="a length-adaptive model's budgets: F1 and speed of each (Pareto)"
+    )
+    bench.add_argument("--articles", type=int, default=2, metavar="N", help="--budgets: whole dev articles asked")
     bench.add_argument("--batch", action="store_true", help="time qa-reader batch: in-process, Ray with 1 and 2 CPUs")
     bench.add_argument("--folder", type=Path, help="--batch: the PDFs (default: the sample PDFs in shared data)")
     bench.add_argument("--repeats", type=int, default=3, metavar="N", help="--batch: runs of each (default 3)")
@@ -167,7 +173,7 @@ def _ask(args: argparse.Namespace) -> int:
                 print(f"qa-reader: {Path(record.path).name}: {warning}", file=sys.stderr)
         ids = [record.id for record in records]
         for question in questions:
-            result = engine.ask(question, ids, top_k=args.top_k)
+            result = engine.ask(question, ids, top_k=args.top_k, budget=args.budget)
             if args.json:
                 print(json.dumps(_answer_set_json(result), ensure_ascii=False), flush=True)
             else:
@@ -327,6 +333,7 @@ def _eval(args: argparse.Namespace) -> int:
         evaluation = evaluate.evaluate_documents(
             model_dir,
             questions,
+            settings=config.Settings(length_budget=args.budget or ""),
             progress=show,
             reader=args.reader,
             every=args.every,
@@ -344,7 +351,11 @@ def _eval(args: argparse.Namespace) -> int:
         else:
             from qa_reader.reader.build import build_reader
 
-            paragraph_report, _ = evaluate.evaluate_paragraphs(build_reader(model_dir), questions, show)
+            model_reader = build_reader(model_dir)
+            ratios = model_reader.model.keep_ratios(args.budget or "")
+            if ratios is not None:
+                model_reader.session.set_keep_ratios(ratios)
+            paragraph_report, _ = evaluate.evaluate_paragraphs(model_reader, questions, show)
         figures = paragraph_report.as_dict()
     if args.json:
         print(json.dumps(figures))
@@ -418,6 +429,8 @@ def _bench(args: argparse.Namespace) -> int:
         if args.repeats < 1:
             raise UserError("--repeats must be at least 1.")
         report = bench.run_batch(model_dir, args.folder, args.repeats, log=log)
+    elif args.budgets:
+        report = bench.run_budgets(model_dir, args.questions, args.articles, args.pdf, log=log)
     else:
         report = bench.run(model_dir, args.questions, args.pdf, log=log)
     if args.json:

@@ -78,6 +78,9 @@ class Settings:
     doc_stride: int = _setting(128, answers=True, reload=True, saved=False)
     max_answer_tokens: int = _setting(30, answers=True, reload=False, saved=False)
     threads: int = _setting(0, answers=False, reload=True, saved=True)  # 0: onnxruntime's choice
+    # A length-adaptive model's budget (its manifest's `length_budgets`): how many tokens each layer keeps.
+    # "": every token, the model's full length.
+    length_budget: str = _setting("", answers=True, reload=False, saved=True)
     # Answers are ranked by log(span probability) + retrieval_weight × the passage's BM25 relevance: the
     # reader's probabilities are per window, and the passage's match to the question separates a right
     # answer from a confident one in the wrong passage (tuned on half the SQuAD dev articles as whole

@@ -352,18 +352,22 @@ class Engine:
         top_k: int | None = None,
         remember: bool = True,
         within_ms: float | None = None,
+        budget: str | None = None,
     ) -> AnswerSet:
         """Answer a question over some documents (None: every searchable one in the library).
 
         `remember=False` keeps it out of the question history (live answers while typing, batches).
         `within_ms`: a question the model would take longer than this to read (`estimate_ms`) is not read.
+        `budget`: a length-adaptive model's budget for this question only (None: the settings' one).
         Raises UserError for an empty or overlong question, an empty library or a model problem; TooSlow (a
         UserError) for a question over `within_ms` whose answers are not in the cache.
         """
         started = time.perf_counter()
         question = check_question(question)
         records = self._searchable(document_ids)
-        key = self._cache_key(question, records, self.model_folder().identity)
+        budget = self._settings_budget() if budget is None else budget
+        self.model_folder().keep_ratios(budget)  # an unknown budget is refused before the cache is looked at
+        key = self._cache_key(question, records, self.model_folder().identity, budget)
         cached = self.library.cached(key)
         if cached is not None:
             candidates = [_answer_from_json(item) for item in json.loads(cached)]
@@ -374,7 +378,7 @@ class Engine:
             if within_ms is not None and estimate > within_ms:
                 raise TooSlow(estimate, within_ms)
             self.load_model()
-            candidates = self._read(question, records)
+            candidates = self._read(question, records, budget)
             self.library.cache(key, question, json.dumps([_answer_to_json(a) for a in candidates]))
             self.speed.learn((time.perf_counter() - started) * 1000, passages)
             from_cache = False
@@ -445,10 +449,13 @@ class Engine:
             raise UserError("No document was chosen to ask about.")
         return records
 
-    def _cache_key(self, question: str, records: Sequence[DocumentRecord], model_identity: str) -> str:
+    def _cache_key(
+        self, question: str, records: Sequence[DocumentRecord], model_identity: str, budget: str | None = None
+    ) -> str:
         # A refitted calibration changes every score without changing the model file's sha256.
         calibration = json.dumps(self.model_folder().manifest.get("calibration"), sort_keys=True)
-        parts = [ANSWER_FORMAT, normalize_question(question), model_identity, calibration, self.settings.cache_key()]
+        settings = replace(self.settings, length_budget=self._settings_budget() if budget is None else budget)
+        parts = [ANSWER_FORMAT, normalize_question(question), model_identity, calibration, settings.cache_key()]
         parts.extend(sorted(f"{r.sha256}:{r.path}" for r in records))
         return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()
 
@@ -528,13 +535,34 @@ class Engine:
             results.append(self._answer_set(candidates.question, answers, top_k, False, time.perf_counter(), threshold))
         return results
 
-    def _read(self, question: str, records: Sequence[DocumentRecord]) -> list[Answer]:
-        return self._rank(self._gather([question], records, self.calibrator_features())[0], records)
+    def _read(self, question: str, records: Sequence[DocumentRecord], budget: str | None = None) -> list[Answer]:
+        return self._rank(self._gather([question], records, self.calibrator_features(), budget)[0], records)
+
+    def _settings_budget(self) -> str:
+        """The settings' length budget, or "" (every token) when this model has no budget of that name (one
+        remembered from another model)."""
+        chosen = self.settings.length_budget
+        return chosen if chosen in self.model_folder().length_budgets else ""
+
+    @property
+    def live_budget(self) -> str | None:
+        """The budget of answers shown while typing: a length-adaptive model's fastest (the last its manifest
+        lists); None, the settings' budget, for a model that reads every token."""
+        budgets = list(self.model_folder().length_budgets)
+        return budgets[-1] if budgets else None
 
     def _gather(
-        self, questions: Sequence[str], records: Sequence[DocumentRecord], needed: Sequence[str]
+        self,
+        questions: Sequence[str],
+        records: Sequence[DocumentRecord],
+        needed: Sequence[str],
+        budget: str | None = None,
     ) -> list[Candidates]:
         reader = self._ready_reader()
+        session = reader.session
+        if getattr(session, "adaptive", False):
+            ratios = reader.model.keep_ratios(self._settings_budget() if budget is None else budget)
+            session.set_keep_ratios(ratios or [1.0] * session.layers)
         chosen: list[tuple[list[int], dict[int, tuple[int, Passage]], dict[int, float], dict[int, bool]]] = []
         bm25_scale = math.log(1 + self.library.total_passages())
         requests: list[ReadRequest] = []

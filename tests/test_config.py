@@ -17,6 +17,8 @@ ROLES = ("answers", "reload", "saved")
 def _changed(settings: Settings, name: str) -> Settings:
     """The settings with one field set to another value of its type."""
     value = getattr(settings, name)
+    if isinstance(value, str):
+        return replace(settings, **{name: value + "other"})
     other = 0.75 if value is None else value + 1 if isinstance(value, int) else value * 2 + 0.5
     return replace(settings, **{name: other})
 

@@ -567,7 +567,9 @@ class MainWindow(QMainWindow):
         from qa_reader.gui.settings_dialog import SettingsDialog
         from qa_reader.gui.theme import apply_theme
 
-        dialog = SettingsDialog(self.questions.settings, self.preferences.theme(), self)
+        dialog = SettingsDialog(
+            self.questions.settings, self.preferences.theme(), self, length_budgets=self.questions.length_budgets
+        )
         if dialog.exec() != SettingsDialog.DialogCode.Accepted:
             return
         settings, theme = dialog.chosen()

@@ -40,6 +40,7 @@ class QuestionController(QObject):
         self._asked_ids: tuple[int, ...] | None = None
         self._session: list[AnswerSet] = []
         self._model_ready = False
+        self._length_budgets: list[dict] = []
 
     @property
     def settings(self) -> config.Settings:
@@ -71,14 +72,24 @@ class QuestionController(QObject):
         if settings is not None:
             self._settings = settings
 
-        def op(engine: Engine) -> str:
+        def op(engine: Engine) -> tuple[str, list]:
             if settings is not None:
                 engine.update_settings(settings)
-            return engine.load_model().name
+            model = engine.load_model()
+            return model.name, list(model.manifest.get("length_budgets", []))
 
         return self._runner.submit(
-            op, done=partial(self._on_model, True), failed=partial(self._on_model, False), lane=self._models
+            op, done=self._on_model_loaded, failed=partial(self._on_model, False), lane=self._models
         )
+
+    @property
+    def length_budgets(self) -> list[dict]:
+        """The loaded model's length budgets as its manifest lists them (empty: it reads every token)."""
+        return self._length_budgets
+
+    def _on_model_loaded(self, loaded: tuple[str, list]) -> None:
+        name, self._length_budgets = loaded
+        self._on_model(True, name)
 
     def load_history(self, old_questions: Sequence[str] = ()) -> Request:
         """Read the question history from the library, adding `old_questions` (kept elsewhere by an earlier
@@ -162,6 +173,6 @@ def _ask_quickly(question: str, ids: Sequence[int] | None, engine: Engine) -> An
     from qa_reader.engine import TooSlow  # loaded on the engine's thread already
 
     try:
-        return engine.ask(question, ids, remember=False, within_ms=LIVE_WITHIN_MS)
+        return engine.ask(question, ids, remember=False, within_ms=LIVE_WITHIN_MS, budget=engine.live_budget)
     except TooSlow as slow:
         return slow.estimate_ms

@@ -1,4 +1,5 @@
-"""The settings dialog (Ctrl+,): the speed/accuracy budget, threads, the answer threshold and the theme."""
+"""The settings dialog (Ctrl+,): the speed/accuracy budget, how much of each window a length-adaptive model
+reads, threads, the answer threshold and the theme."""
 
 from __future__ import annotations
 
@@ -38,7 +39,14 @@ def _budget_key(passages: int, length: int) -> str:
 class SettingsDialog(QDialog):
     """Edits a copy of the settings; `chosen()` returns them after the dialog is accepted."""
 
-    def __init__(self, settings: config.Settings, theme: str, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        settings: config.Settings,
+        theme: str,
+        parent: QWidget | None = None,
+        length_budgets: list[dict] | None = None,
+    ) -> None:
+        """`length_budgets`: the loaded model's, as its manifest lists them (none: it reads every token)."""
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self.setAccessibleName("Settings")
@@ -52,6 +60,20 @@ class SettingsDialog(QDialog):
         self.passages = QSpinBox(self)
         self.passages.setRange(2, 64)
         self.passages.setAccessibleName("Passages read per question")
+        self.reading = QComboBox(self)
+        self.reading.setAccessibleName("How much of each window the model reads")
+        self.reading.addItem("Every token", "")
+        for budget in length_budgets or []:
+            figures = []
+            if budget.get("speedup"):
+                figures.append(f"{budget['speedup']:g}× faster")
+            if budget.get("held_out_f1") is not None:
+                figures.append(f"F1 {budget['held_out_f1']:g} on held-out questions")
+            label = budget["name"].capitalize() + (f" — {', '.join(figures)}" if figures else "")
+            self.reading.addItem(label, budget["name"])
+        if not length_budgets:
+            self.reading.setEnabled(False)
+            self.reading.setToolTip("This model reads every token of every window.")
         self.window_length = QComboBox(self)
         self.window_length.setAccessibleName("Window length in tokens")
         for length in WINDOW_LENGTHS:
@@ -75,6 +97,7 @@ class SettingsDialog(QDialog):
         form.addRow("&Budget:", self.budget)
         form.addRow("&Passages read per question:", self.passages)
         form.addRow("&Window length:", self.window_length)
+        form.addRow("&Reading:", self.reading)
         form.addRow("&Threads:", self.threads)
         form.addRow("&Answer threshold:", self.threshold)
         form.addRow("", self.automatic_threshold)
@@ -96,6 +119,7 @@ class SettingsDialog(QDialog):
         self.passages.setValue(settings.passages_to_read)
         self._select_data(self.window_length, settings.max_length if settings.max_length in WINDOW_LENGTHS else 384)
         self.threads.setValue(settings.threads)
+        self._select_data(self.reading, settings.length_budget)
         self.automatic_threshold.setChecked(settings.threshold is None)
         self.threshold.setValue(settings.threshold if settings.threshold is not None else 0.1)
         self.threshold.setEnabled(settings.threshold is not None)
@@ -136,6 +160,7 @@ class SettingsDialog(QDialog):
             passages_to_read=self.passages.value(),
             max_length=int(self.window_length.currentData()),
             threads=self.threads.value(),
+            length_budget=str(self.reading.currentData()),
             threshold=None if self.automatic_threshold.isChecked() else round(self.threshold.value(), 3),
         )
         return settings, str(self.theme.currentData())

@@ -40,6 +40,22 @@ def _check_manifest_types(path: Path, manifest: dict[str, Any]) -> None:
             raise UserError(f'The model manifest {path} is damaged: "{key}" is {value!r}, not {expected}.')
 
 
+def _check_length_budgets(path: Path, manifest: dict[str, Any]) -> None:
+    """Raises UserError when `length_budgets` is not a list of {"name": text, "keep_ratios": shares in (0, 1]}."""
+    budgets = manifest.get("length_budgets", [])
+    ok = isinstance(budgets, list)
+    for budget in budgets if ok else []:
+        ratios = budget.get("keep_ratios") if isinstance(budget, dict) else None
+        ok = ok and isinstance(budget, dict) and isinstance(budget.get("name"), str) and isinstance(ratios, list)
+        ok = (
+            ok
+            and bool(ratios)
+            and all(isinstance(r, int | float) and not isinstance(r, bool) and 0 < r <= 1 for r in ratios)
+        )
+    if not ok:
+        raise UserError(f'The model manifest {path} is damaged: "length_budgets" is not a list of named keep ratios.')
+
+
 def file_sha256(path: Path) -> str:
     """Hex sha256 of a file, read in 1 MiB blocks."""
     digest = hashlib.sha256()
@@ -76,6 +92,7 @@ class ModelFolder:
         if not isinstance(manifest, dict):
             raise UserError(f"The model manifest {folder / MANIFEST_FILE} is not a JSON object.")
         _check_manifest_types(folder / MANIFEST_FILE, manifest)
+        _check_length_budgets(folder / MANIFEST_FILE, manifest)
         model = cls(folder, manifest)
         if verify and model.sha256:
             actual = file_sha256(folder / MODEL_FILE)
@@ -116,6 +133,25 @@ class ModelFolder:
         """Probability below which the best-ranked answer over whole documents counts as not found
         (calibrated on documents; the paragraph-level threshold where a manifest has none)."""
         return float(self.manifest.get("document_no_answer_threshold", self.no_answer_threshold))
+
+    @property
+    def length_budgets(self) -> dict[str, tuple[float, ...]]:
+        """A length-adaptive model's budgets, as its manifest lists them: name -> the share of the tokens
+        before it that each layer keeps. Empty for a model that reads every token."""
+        return {b["name"]: tuple(float(r) for r in b["keep_ratios"]) for b in self.manifest.get("length_budgets", [])}
+
+    def keep_ratios(self, budget: str) -> tuple[float, ...] | None:
+        """The keep ratios of the budget named `budget`; None for "" (every token).
+
+        Raises UserError naming the model's budgets when it has none of that name.
+        """
+        if budget == "":
+            return None
+        offered = self.length_budgets
+        if budget not in offered:
+            names = ", ".join(offered) or "none: this model reads every token"
+            raise UserError(f'The model {self.name} has no budget "{budget}" (its budgets: {names}).')
+        return offered[budget]
 
     @property
     def identity(self) -> str:

@@ -9,6 +9,7 @@ from qa_reader.errors import UserError
 from qa_reader.reader.model import ModelFolder
 
 START_NAMES = ("start_logits", "start_scores")
+KEEP_RATIOS = "keep_ratios"  # length-adaptive graphs: the share of tokens each layer keeps (1.0: all)
 END_NAMES = ("end_logits", "end_scores")
 
 
@@ -40,11 +41,35 @@ class OnnxReader:
         outputs = [node.name for node in self.session.get_outputs()]
         self.start_name = next((n for n in outputs if n in START_NAMES), outputs[0])
         self.end_name = next((n for n in outputs if n in END_NAMES), outputs[-1])
-        unknown = set(self.input_names) - {"input_ids", "attention_mask", "token_type_ids"}
+        unknown = set(self.input_names) - {"input_ids", "attention_mask", "token_type_ids", KEEP_RATIOS}
         if unknown or "input_ids" not in self.input_names or len(outputs) < 2:
             raise UserError(f"The model file {path} is not an extractive QA graph (inputs {self.input_names}).")
+        self.layers = 0
+        if KEEP_RATIOS in self.input_names:
+            shape = next(node.shape for node in self.session.get_inputs() if node.name == KEEP_RATIOS)
+            self.layers = int(shape[0])
+        self.keep_ratios = np.ones(self.layers, dtype=np.float32)
+
+    @property
+    def adaptive(self) -> bool:
+        """Whether the graph reads fewer tokens when asked to (a `keep_ratios` input)."""
+        return self.layers > 0
+
+    def set_keep_ratios(self, ratios) -> None:
+        """The share of the previous layer's tokens each layer keeps, for every later run.
+
+        Raises ValueError when the graph is not length-adaptive or the count or range is wrong.
+        """
+        values = np.asarray(ratios, dtype=np.float32)
+        if not self.adaptive:
+            raise ValueError("this model reads every token; it takes no keep ratios")
+        if values.shape != (self.layers,) or not np.all((values > 0) & (values <= 1)):
+            raise ValueError(f"keep ratios must be {self.layers} numbers in (0, 1], got {ratios!r}")
+        self.keep_ratios = values
 
     def __call__(self, batch: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        feed = {name: batch[name] for name in self.input_names}
+        feed = {name: batch[name] for name in self.input_names if name != KEEP_RATIOS}
+        if self.adaptive:
+            feed[KEEP_RATIOS] = self.keep_ratios
         start, end = self.session.run([self.start_name, self.end_name], feed)
         return np.asarray(start, dtype=np.float32), np.asarray(end, dtype=np.float32)

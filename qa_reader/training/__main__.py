@@ -39,6 +39,11 @@ def main(argv: list[str] | None = None) -> None:
     export.add_argument("run_dir", type=Path)
     export.add_argument("out_dir", type=Path)
     export.add_argument("--name", default=None)
+    export.add_argument(
+        "--length-adaptive",
+        action="store_true",
+        help="export the Drop-and-Restore graph with a keep_ratios input (for a LengthDrop-trained run)",
+    )
     evaluate = commands.add_parser("evaluate", help="full-dev, AddSent, COVID-QA and v2 threshold into the manifest")
     evaluate.add_argument("model_dir", type=Path)
     evaluate.add_argument("--no-fp32", action="store_true")
@@ -58,6 +63,14 @@ def main(argv: list[str] | None = None) -> None:
     plot.add_argument("run_dir", type=Path)
     plot.add_argument("out_dir", type=Path)
 
+    lengths = commands.add_parser(
+        "search-lengths", help="search the keep ratios of a length-adaptive model and pick its budgets"
+    )
+    lengths.add_argument("model_dir", type=Path)
+    lengths.add_argument("--questions", type=int, default=600, help="held-out training questions F1 is measured on")
+    lengths.add_argument("--generations", type=int, default=8)
+    lengths.add_argument("--population", type=int, default=12)
+    lengths.add_argument("--write", action="store_true", help="store the budgets in the model's manifest")
     silver = commands.add_parser("pseudo-label", help="silver labels for the unlabeled SQuAD 2.0 train questions")
     silver.add_argument("model_dir", type=Path)
     silver.add_argument("out_path", type=Path, nargs="?")
@@ -77,10 +90,14 @@ def main(argv: list[str] | None = None) -> None:
 
         values = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig) if f.name != "weights"}
         Trainer(args.run_dir, TrainConfig(**values)).run()
+    elif args.command == "search-lengths":
+        from qa_reader.training.lengths import search_model
+
+        search_model(args.model_dir, args.questions, args.generations, args.population, args.write)
     elif args.command == "export":
         from qa_reader.training.export import write_folder
 
-        write_folder(args.run_dir, args.out_dir, args.name or args.out_dir.name)
+        write_folder(args.run_dir, args.out_dir, args.name or args.out_dir.name, adaptive=args.length_adaptive)
     elif args.command == "evaluate":
         from qa_reader.training.report import measure
 

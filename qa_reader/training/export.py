@@ -29,6 +29,56 @@ class _LogitsOnly(torch.nn.Module):
         return out.start_logits, out.end_logits
 
 
+def export_adaptive_onnx(model: DistilBertForQuestionAnswering, path: Path) -> float:
+    """Write the length-adaptive fp32 graph (inputs input_ids, attention_mask, keep_ratios; outputs the two
+    logits and tokens_read, the positions each layer read); return the max abs logit difference against the
+    torch network, over sample batches and keep ratios."""
+    from qa_reader.training.adaptive import LengthAdaptiveReader
+
+    adaptive = LengthAdaptiveReader(model).eval()
+    layers = len(model.distilbert.transformer.layer)
+    vocab, longest = model.config.vocab_size, model.config.max_position_embeddings
+    low = min(1000, vocab // 2)
+    sample_ids = torch.randint(low, vocab, (2, min(48, longest)))
+    sample_mask = torch.ones_like(sample_ids)
+    sample_mask[1, 30:] = 0
+    torch.onnx.export(
+        adaptive,
+        (sample_ids, sample_mask, torch.ones(layers)),
+        str(path),
+        input_names=["input_ids", "attention_mask", "keep_ratios"],
+        output_names=["start_logits", "end_logits", "tokens_read"],
+        dynamic_axes={
+            "input_ids": {0: "batch", 1: "sequence"},
+            "attention_mask": {0: "batch", 1: "sequence"},
+            "start_logits": {0: "batch", 1: "sequence"},
+            "end_logits": {0: "batch", 1: "sequence"},
+        },
+        opset_version=17,
+        dynamo=False,
+    )
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    worst = 0.0
+    for (batch, length), ratio in zip(((1, 20), (3, 131), (2, 384)), (1.0, 0.8, 0.6)):
+        length = min(length, longest)
+        ids = torch.randint(low, vocab, (batch, length))
+        mask = torch.ones_like(ids)
+        mask[0, length // 2 :] = 0
+        ratios = torch.full((layers,), ratio)
+        with torch.inference_mode():
+            expected = adaptive(ids, mask, ratios)[:2]
+        actual = session.run(
+            ["start_logits", "end_logits"],
+            {"input_ids": ids.numpy(), "attention_mask": mask.numpy(), "keep_ratios": ratios.numpy()},
+        )
+        for e, a in zip(expected, actual):
+            valid = mask.numpy().astype(bool)
+            worst = max(worst, float(np.abs(e.numpy()[valid] - a[valid]).max()))
+    return worst
+
+
 def load_trained(run_dir: Path) -> tuple[DistilBertForQuestionAnswering, str]:
     """The run's final model, or its latest checkpoint when training has not finished, and which it was."""
     final = run_dir / "final"
@@ -89,6 +139,8 @@ QUANTIZATION_VARIANTS = {
     "per-channel-keep-edges": {"per_channel": True, "keep_edges": True},
     "fused-per-channel": {"per_channel": True, "fused": True},
     "fused-per-channel-7bit": {"per_channel": True, "fused": True, "reduce_range": True},
+    "per-channel-7bit": {"per_channel": True, "reduce_range": True},
+    "per-channel-keep-edges-7bit": {"per_channel": True, "keep_edges": True, "reduce_range": True},
     "static-qdq-per-channel": {"per_channel": True, "keep_edges": True, "static": True},
 }
 # "7bit" weights (|w| <= 64) cannot overflow the 16-bit sums of two u8 x s8 products that AVX2-only CPUs make
@@ -225,8 +277,21 @@ def quantize(
         return
     excluded = _edge_nodes(fp32_path) if keep_edges else []
     quantize_dynamic(
-        str(fp32_path), str(int8_path), per_channel=per_channel, weight_type=QuantType.QInt8, nodes_to_exclude=excluded
+        str(fp32_path),
+        str(int8_path),
+        per_channel=per_channel,
+        weight_type=QuantType.QInt8,
+        nodes_to_exclude=excluded,
+        reduce_range=reduce_range,
     )
+
+
+def _with_full_length(session, feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The feed, plus keep ratios of 1.0 when the graph is length-adaptive."""
+    for node in session.get_inputs():
+        if node.name == "keep_ratios":
+            return {**feed, "keep_ratios": np.ones(node.shape[0], dtype=np.float32)}
+    return feed
 
 
 def padded_batch_difference(path: Path) -> float:
@@ -242,10 +307,16 @@ def padded_batch_difference(path: Path) -> float:
     for row, window in enumerate(windows):
         ids[row, : len(window)] = window
         mask[row, : len(window)] = 1
-    batched = session.run(None, {"input_ids": ids, "attention_mask": mask})
+    logits = [node.name for node in session.get_outputs()][:2]  # an adaptive graph also says what it read
+    batched = session.run(logits, _with_full_length(session, {"input_ids": ids, "attention_mask": mask}))
     worst = 0.0
     for row, window in enumerate(windows):
-        alone = session.run(None, {"input_ids": window[None, :], "attention_mask": np.ones((1, len(window)), np.int64)})
+        alone = session.run(
+            logits,
+            _with_full_length(
+                session, {"input_ids": window[None, :], "attention_mask": np.ones((1, len(window)), np.int64)}
+            ),
+        )
         for together, single in zip(batched, alone):
             worst = max(worst, float(np.abs(together[row, : len(window)] - single[0]).max()))
     return worst
@@ -262,10 +333,13 @@ def time_model(
     session = onnxruntime.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
     result = {}
     for length in lengths:
-        feed = {
-            "input_ids": np.full((1, length), 2000, dtype=np.int64),
-            "attention_mask": np.ones((1, length), dtype=np.int64),
-        }
+        feed = _with_full_length(
+            session,
+            {
+                "input_ids": np.full((1, length), 2000, dtype=np.int64),
+                "attention_mask": np.ones((1, length), dtype=np.int64),
+            },
+        )
         session.run(None, feed)
         samples = []
         for _ in range(repeats):
@@ -276,9 +350,10 @@ def time_model(
     return result
 
 
-def write_folder(run_dir: Path, out_dir: Path, name: str) -> dict:
+def write_folder(run_dir: Path, out_dir: Path, name: str, adaptive: bool = False) -> dict:
     """Export, check, quantize several ways, keep the best int8 graph on the held-out training slice (never
-    an evaluation set); write the folder.
+    an evaluation set); write the folder. `adaptive` exports the length-adaptive graph (a keep_ratios input;
+    measured here at full length), whose unfused attention leaves out the fused variants.
 
     Returns the manifest written (scores on the full dev set are added by `evaluate`).
     """
@@ -290,7 +365,7 @@ def write_folder(run_dir: Path, out_dir: Path, name: str) -> dict:
     out_dir.mkdir(parents=True, exist_ok=True)
     model, stage = load_trained(run_dir)
     fp32 = out_dir / FP32_FILE
-    diff = export_onnx(model, fp32)
+    diff = export_adaptive_onnx(model, fp32) if adaptive else export_onnx(model, fp32)
     print(f"exported {fp32} ({fp32.stat().st_size / 1e6:.1f} MB); max |logit diff| vs torch {diff:.2e}", flush=True)
     shutil.copyfile(encoder_dir() / "tokenizer.json", out_dir / "tokenizer.json")
     config = json.loads((run_dir / "config.json").read_text())
@@ -302,6 +377,8 @@ def write_folder(run_dir: Path, out_dir: Path, name: str) -> dict:
     shutil.copyfile(fp32, out_dir / "model.onnx")  # placeholder so the folder opens while variants are measured
     candidates = {}
     for variant, options in QUANTIZATION_VARIANTS.items():
+        if adaptive and (options.get("fused") or options.get("static")):
+            continue
         path = out_dir / f"model.int8.{variant}.onnx"
         quantize(fp32, path, **options)
         report, _ = evaluate_paragraphs(build_reader(out_dir, model_file=path.name), dev)
@@ -330,7 +407,7 @@ def write_folder(run_dir: Path, out_dir: Path, name: str) -> dict:
         },
         "quantization": f"onnxruntime int8 ({chosen}), the best of {len(candidates)} variants on the held-out slice",
         "onnx_opset": 17,
-        "inputs": ["input_ids", "attention_mask"],
+        "inputs": ["input_ids", "attention_mask", "keep_ratios"] if adaptive else ["input_ids", "attention_mask"],
         "max_sequence_length": 384,
         "doc_stride": 128,
         "lowercase": True,

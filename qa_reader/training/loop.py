@@ -20,6 +20,7 @@ from qa_reader import squad
 from qa_reader.reader.predict import ReadRequest, read_many
 from qa_reader.reader.windows import WindowMaker, WindowSettings
 from qa_reader.training import data
+from qa_reader.training.adaptive import LengthAdaptiveReader, sandwich_backward, shortest_ratios
 from qa_reader.training.student import build_student, check_conversion, encoder_dir, student_from_onnx
 
 CURVE_FIELDS = [
@@ -66,6 +67,11 @@ class TrainConfig:
     silver_weight: float = 1.0
     init_from: str = ""  # a previous run's final/ folder, or a bundled model folder (its int8 graph dequantised)
     gold_scale: float = 1.0  # multiplies every gold source's weight (a second stage may see less of them)
+    # LengthDrop (issue 12): each step also trains the shortest and `sandwich_random` random length-reduced
+    # sub-networks on the full network's span distributions, so one model reads at any keep ratio.
+    length_drop: bool = False
+    length_drop_bound: float = 0.2  # every layer keeps at least 1 - bound of the tokens before it
+    sandwich_random: int = 1
     weights: dict[str, float] = field(default_factory=lambda: {s.name: s.weight for s in data.SOURCES})
 
 
@@ -75,22 +81,29 @@ def _set_seed(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def torch_runner(model: torch.nn.Module, bf16: bool):
-    """A batch runner for `read_many` around a torch QA model."""
+def torch_runner(model: torch.nn.Module, bf16: bool, keep_ratios: torch.Tensor | None = None):
+    """A batch runner for `read_many` around a torch QA model (length-reduced when `keep_ratios` is given)."""
+    adaptive = LengthAdaptiveReader(model) if keep_ratios is not None else None
 
     def run(batch: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        ids = torch.from_numpy(batch["input_ids"])
+        mask = torch.from_numpy(batch["attention_mask"])
         with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            out = model(
-                input_ids=torch.from_numpy(batch["input_ids"]),
-                attention_mask=torch.from_numpy(batch["attention_mask"]),
-            )
+            if adaptive is not None:
+                start, end, _ = adaptive(ids, mask, keep_ratios)
+                return start.float().numpy(), end.float().numpy()
+            out = model(input_ids=ids, attention_mask=mask)
         return out.start_logits.float().numpy(), out.end_logits.float().numpy()
 
     return run
 
 
 def evaluate_slice(
-    model: torch.nn.Module, maker: WindowMaker, questions: list[squad.Question], bf16: bool
+    model: torch.nn.Module,
+    maker: WindowMaker,
+    questions: list[squad.Question],
+    bf16: bool,
+    keep_ratios: torch.Tensor | None = None,
 ) -> tuple[float, float]:
     """(EM, F1) in percent of the model's best span for each question against its own paragraph."""
     was_training = model.training
@@ -100,7 +113,7 @@ def evaluate_slice(
     question_ids = maker.tokenize([q.question for q in questions])
     limit = maker.settings.max_question_tokens
     requests = [ReadRequest(qi.ids[:limit], [tokenized[q.context]]) for q, qi in zip(questions, question_ids)]
-    results = read_many(torch_runner(model, bf16), maker, requests, batch_size=64)
+    results = read_many(torch_runner(model, bf16, keep_ratios), maker, requests, batch_size=64)
     em_total = f1_total = 0.0
     for q, spans in zip(questions, results):
         prediction = q.context[spans[0].char_start : spans[0].char_end] if spans else ""
@@ -246,6 +259,7 @@ class Trainer:
         started = time.monotonic()
         last_checkpoint = started
         loss_sum, loss_count, examples_seen = 0.0, 0, step * config.batch_size
+        distill_sum = 0.0
         flat = [(epoch, batch) for epoch, plan in enumerate(plans) for batch in plan]
         while step < total_steps:
             epoch, batch_refs = flat[step]
@@ -258,25 +272,40 @@ class Trainer:
                 attention_mask[row, : len(feature.input_ids)] = 1
             starts = torch.tensor([f.start_position for f in batch_features])
             ends = torch.tensor([f.end_position for f in batch_features])
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.bf16):
-                out = model(
-                    input_ids=input_ids, attention_mask=attention_mask, start_positions=starts, end_positions=ends
+            if config.length_drop:
+                step_loss, distilled = sandwich_backward(
+                    model,
+                    input_ids,
+                    attention_mask,
+                    starts,
+                    ends,
+                    config.length_drop_bound,
+                    config.sandwich_random,
+                    config.bf16,
                 )
-            out.loss.backward()
+                distill_sum += distilled
+            else:
+                with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.bf16):
+                    out = model(
+                        input_ids=input_ids, attention_mask=attention_mask, start_positions=starts, end_positions=ends
+                    )
+                out.loss.backward()
+                step_loss = out.loss.item()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
             step += 1
             examples_seen += len(batch_features)
-            loss_sum += out.loss.item()
+            loss_sum += step_loss
             loss_count += 1
 
             now = time.monotonic()
             if step % 20 == 0:
                 remaining = (total_steps - step) * (now - started) / (step - resumed_step)
+                distill = f" distillation {distill_sum / loss_count:.3f}" if config.length_drop else ""
                 self._log(
-                    f"step {step}/{total_steps} epoch {epoch} loss {loss_sum / loss_count:.3f} "
+                    f"step {step}/{total_steps} epoch {epoch} loss {loss_sum / loss_count:.3f}{distill} "
                     f"lr {scheduler.get_last_lr()[0]:.2e} ETA {remaining / 3600:.2f} h"
                 )
             if now - last_checkpoint >= config.checkpoint_minutes * 60 or step == total_steps:
@@ -294,7 +323,12 @@ class Trainer:
                     f1,
                 )
                 self._log(f"checkpoint at step {step}: held-out slice EM {em:.2f} F1 {f1:.2f}")
-                loss_sum, loss_count = 0.0, 0
+                if config.length_drop:
+                    layers = len(model.distilbert.transformer.layer)
+                    shortest = shortest_ratios(layers, config.length_drop_bound)
+                    em, f1 = evaluate_slice(model, self.maker, monitor, config.bf16, shortest)
+                    self._log(f"  the shortest network ({shortest[0]:.2f} a layer): EM {em:.2f} F1 {f1:.2f}")
+                loss_sum, loss_count, distill_sum = 0.0, 0, 0.0
                 last_checkpoint = time.monotonic()
 
         final_dir = self.run_dir / "final"

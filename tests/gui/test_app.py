@@ -96,6 +96,27 @@ def test_settings_dialog_edits_the_budget_threshold_and_theme(qtbot) -> None:
     assert dialog.budget.currentText() == "Custom"
 
 
+def test_settings_dialog_offers_the_models_length_budgets(qtbot) -> None:
+    budgets = [
+        {"name": "balanced", "keep_ratios": [0.9], "speedup": 1.6, "held_out_f1": 74.1},
+        {"name": "fastest", "keep_ratios": [0.5], "speedup": 3.2, "held_out_f1": 70.0},
+    ]
+    dialog = SettingsDialog(config.Settings(length_budget="fastest"), "system", length_budgets=budgets)
+    qtbot.addWidget(dialog)
+    assert dialog.reading.isEnabled()
+    assert [dialog.reading.itemText(i) for i in range(3)] == [
+        "Every token",
+        "Balanced — 1.6× faster, F1 74.1 on held-out questions",
+        "Fastest — 3.2× faster, F1 70 on held-out questions",
+    ]
+    assert dialog.chosen()[0].length_budget == "fastest"
+    dialog.reading.setCurrentIndex(1)
+    assert dialog.chosen()[0].length_budget == "balanced"
+    plain = SettingsDialog(config.Settings(), "system")
+    qtbot.addWidget(plain)
+    assert not plain.reading.isEnabled() and plain.chosen()[0].length_budget == ""
+
+
 def test_preferences_round_trip(qtbot, gui_home: Path) -> None:
     preferences = Preferences()
     preferences.set_engine_settings(config.Settings(passages_to_read=20, threshold=0.25))

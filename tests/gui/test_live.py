@@ -36,3 +36,31 @@ def test_nothing_is_asked_live_of_an_empty_library(qtbot, window) -> None:
     window.question.set_whole_library(True)
     window.question.paused.emit("What are the phases?")
     assert not window.questions.busy
+
+
+def test_a_length_adaptive_model_answers_live_at_its_fastest_budget_and_enter_reads_every_token(
+    qtbot, make_window, life_cycle_file, tmp_path
+) -> None:
+    from tests.conftest import VOCABULARY
+    from tests.support.tiny_model import build_model_folder
+
+    # The stand-in scales its start logits by the first keep ratio: the fastest budget shows a lower score.
+    model = build_model_folder(
+        tmp_path / "adaptive",
+        VOCABULARY,
+        answer_starts={"preparation": 9.0},
+        answer_ends={"analysis": 9.0},
+        length_budgets={"fast": [0.5, 1.0], "fastest": [0.25, 1.0]},
+    )
+    window = make_window(model)
+    qtbot.waitUntil(lambda: window.questions.model_ready, timeout=5000)
+    assert [b["name"] for b in window.questions.length_budgets] == ["fast", "fastest"]
+    open_and_wait(qtbot, window, life_cycle_file)
+    with qtbot.waitSignal(window.questions.answered, timeout=5000) as live:
+        window.question.paused.emit("What are the phases?")
+    asked = window.ask("What are the phases?")
+    qtbot.waitUntil(lambda: asked.is_settled, timeout=5000)
+    live_set, entered = live.args[0], window.answers.result
+    best = [(s.answers or s.guesses)[0] for s in (live_set, entered)]
+    assert best[0].text == best[1].text == "preparation, detection and analysis"
+    assert best[0].score < best[1].score

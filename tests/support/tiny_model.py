@@ -36,8 +36,12 @@ def build_tokenizer(words: Iterable[str]) -> Tokenizer:
     return tokenizer
 
 
-def build_graph(start_table: np.ndarray, end_table: np.ndarray, with_token_types: bool = False) -> onnx.ModelProto:
-    """logits[b, t] = table[input_ids[b, t]], minus 10000 where attention_mask is 0."""
+def build_graph(
+    start_table: np.ndarray, end_table: np.ndarray, with_token_types: bool = False, keep_ratio_layers: int = 0
+) -> onnx.ModelProto:
+    """logits[b, t] = table[input_ids[b, t]], minus 10000 where attention_mask is 0. With `keep_ratio_layers`,
+    a length-adaptive stand-in: a keep_ratios input of that many values, the first of which scales the start
+    logits (so a test sees which ratios were fed)."""
     inputs = [
         helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "sequence"]),
         helper.make_tensor_value_info("attention_mask", TensorProto.INT64, ["batch", "sequence"]),
@@ -60,7 +64,9 @@ def build_graph(start_table: np.ndarray, end_table: np.ndarray, with_token_types
         helper.make_node("Mul", ["mask_minus_one", "big"], ["penalty"]),
         helper.make_node("Gather", ["start_table", "input_ids"], ["start_raw"], axis=0),
         helper.make_node("Gather", ["end_table", "input_ids"], ["end_raw"], axis=0),
-        helper.make_node("Add", ["start_raw", "penalty"], ["start_logits"]),
+        helper.make_node("Add", ["start_raw", "penalty"], ["start_logits"])
+        if not keep_ratio_layers
+        else helper.make_node("Add", ["start_scaled", "penalty"], ["start_logits"]),
         helper.make_node("Add", ["end_raw", "penalty"], ["end_logits"]),
     ]
     if with_token_types:
@@ -69,6 +75,12 @@ def build_graph(start_table: np.ndarray, end_table: np.ndarray, with_token_types
         nodes.append(helper.make_node("Mul", ["token_types_float", "one"], ["unused"]))
         outputs_extra = helper.make_tensor_value_info("unused", TensorProto.FLOAT, ["batch", "sequence"])
         outputs.append(outputs_extra)
+    if keep_ratio_layers:
+        inputs.append(helper.make_tensor_value_info("keep_ratios", TensorProto.FLOAT, [keep_ratio_layers]))
+        initializers.append(numpy_helper.from_array(np.array(0, dtype=np.int64), "first"))
+        nodes.insert(0, helper.make_node("Gather", ["keep_ratios", "first"], ["first_ratio"], axis=0))
+        nodes.insert(1, helper.make_node("Gather", ["start_table", "input_ids"], ["start_unscaled"], axis=0))
+        nodes.insert(2, helper.make_node("Mul", ["start_unscaled", "first_ratio"], ["start_scaled"]))
     graph = helper.make_graph(nodes, "tiny_qa", inputs, outputs, initializers)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
@@ -85,11 +97,13 @@ def build_model_folder(
     with_token_types: bool = False,
     threshold: float = 0.05,
     cls_logit: float = 2.0,
+    length_budgets: dict[str, list[float]] | None = None,
 ) -> Path:
     """Write model.onnx, tokenizer.json and manifest.json into `folder` and return it.
 
     Tokens in `answer_starts` / `answer_ends` get those start / end logits; every other token 0, and
-    [CLS] `cls_logit` (its no-answer pull).
+    [CLS] `cls_logit` (its no-answer pull). `length_budgets` makes it a length-adaptive stand-in (see
+    `build_graph`) offering those budgets.
     """
     from qa_reader.reader.model import file_sha256
 
@@ -104,7 +118,8 @@ def build_model_folder(
         for word, value in weights.items():
             table[tokenizer.token_to_id(word.lower())] = value
     tokenizer.save(str(folder / "tokenizer.json"))
-    onnx.save(build_graph(start_table, end_table, with_token_types), str(folder / "model.onnx"))
+    layers = len(next(iter(length_budgets.values()))) if length_budgets else 0
+    onnx.save(build_graph(start_table, end_table, with_token_types, layers), str(folder / "model.onnx"))
     manifest = {
         "name": "tiny-test-model",
         "architecture": "lookup (tests only)",
@@ -113,6 +128,8 @@ def build_model_folder(
         "lowercase": True,
         "no_answer_threshold": threshold,
     }
+    if length_budgets:
+        manifest["length_budgets"] = [{"name": n, "keep_ratios": r} for n, r in length_budgets.items()]
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=2))
     return folder
 

@@ -1,0 +1,65 @@
+"""`qa-reader bench --budgets`: every token and each budget of a length-adaptive model, measured in one run."""
+
+import json
+
+import pytest
+
+from qa_reader import bench
+from qa_reader.errors import UserError
+from tests.conftest import LIFE_CYCLE, VOCABULARY
+from tests.ingest.builders import write_pdf
+from tests.support.tiny_model import build_model_folder
+
+ANSWER = "preparation, detection and analysis"
+
+
+@pytest.fixture
+def shared(tmp_path, monkeypatch):
+    """A shared-data folder with a two-article dev file and a one-page PDF."""
+    start = LIFE_CYCLE.index(ANSWER)
+    answer = {"text": ANSWER, "answer_start": start}
+    articles = [
+        {
+            "title": f"Article {a}",
+            "paragraphs": [
+                {
+                    "context": LIFE_CYCLE,
+                    "qas": [
+                        {"id": f"a{a}q{q}", "question": "What are the phases?", "answers": [answer]} for q in range(4)
+                    ],
+                }
+            ],
+        }
+        for a in range(2)
+    ]
+    folder = tmp_path / "shared"
+    (folder / "squad-v1.1").mkdir(parents=True)
+    (folder / "squad-v1.1" / "dev-v1.1.json").write_text(json.dumps({"data": articles}))
+    (folder / "pdfs").mkdir()
+    write_pdf(folder / "pdfs" / "NIST.SP.800-82r2.pdf", [[(72, 100, LIFE_CYCLE[:80], 11)]])
+    monkeypatch.setattr(bench, "shared_data", lambda: folder)
+    return folder
+
+
+def test_the_budget_table_measures_every_token_and_each_budget_in_one_run(tmp_path, shared):
+    model = build_model_folder(
+        tmp_path / "adaptive",
+        VOCABULARY,
+        answer_starts={"preparation": 9.0},
+        answer_ends={"analysis": 9.0},
+        length_budgets={"fast": [0.5, 1.0]},
+    )
+    lines = []
+    report = bench.run_budgets(model, question_count=4, articles=1, pdf=None, log=lines.append)
+    assert list(report["budgets"]) == ["every token", "fast"]
+    full, fast = report["budgets"]["every token"], report["budgets"]["fast"]
+    assert full["keep_ratios"] == [1.0, 1.0] and fast["keep_ratios"] == [0.5, 1.0]
+    assert full["squad_f1"] == 100.0 and full["document_f1"] == 100.0
+    assert full["squad_speedup"] == 1.0 and full["pdf_speedup"] == 1.0
+    assert all(row["squad_ms_p50"] > 0 and row["pdf_ms_p50"] > 0 for row in (full, fast))
+    assert lines[2].startswith("every token") and lines[3].startswith("fast")
+
+
+def test_a_model_that_reads_every_token_has_no_budget_table(tiny_model_dir, shared):
+    with pytest.raises(UserError, match="reads every token"):
+        bench.run_budgets(tiny_model_dir, 4, 1, None, None)

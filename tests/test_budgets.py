@@ -1,0 +1,121 @@
+"""Length budgets: the keep ratios a length-adaptive model offers, chosen in the settings, per question
+(live answers) or on the command line; refused when the model has no such budget."""
+
+import json
+
+import pytest
+
+from qa_reader.cli import main
+from qa_reader.config import Settings
+from qa_reader.engine import Engine
+from qa_reader.errors import UserError
+from qa_reader.reader.model import ModelFolder
+from tests.conftest import LIFE_CYCLE, VOCABULARY
+from tests.support.tiny_model import build_model_folder
+
+QUESTION = "What are the phases?"
+ANSWER = "preparation, detection and analysis"
+
+
+@pytest.fixture
+def adaptive_dir(tmp_path):
+    # The stand-in scales its start logits by the first layer's keep ratio: at 0.25 the answer's start logit
+    # falls from 9 to 2.25, below [CLS]'s 2.0 + the end's pull, so its probability drops.
+    return build_model_folder(
+        tmp_path / "adaptive",
+        VOCABULARY,
+        answer_starts={"preparation": 9.0},
+        answer_ends={"analysis": 9.0},
+        length_budgets={"balanced": [0.75, 1.0, 1.0], "fastest": [0.25, 0.5, 0.5]},
+    )
+
+
+@pytest.fixture
+def notes(tmp_path):
+    path = tmp_path / "notes.txt"
+    path.write_text(LIFE_CYCLE, encoding="utf-8")
+    return path
+
+
+def test_the_manifest_lists_the_budgets_in_order_and_every_token_is_no_budget(adaptive_dir):
+    model = ModelFolder.open(adaptive_dir)
+    assert model.length_budgets == {"balanced": (0.75, 1.0, 1.0), "fastest": (0.25, 0.5, 0.5)}
+    assert model.keep_ratios("") is None
+    with pytest.raises(UserError, match='no budget "fast" .*balanced, fastest'):
+        model.keep_ratios("fast")
+
+
+@pytest.mark.parametrize(
+    "budgets", [{"a": "fast"}, [{"name": "x", "keep_ratios": [0.0]}], [{"name": 3, "keep_ratios": [1.0]}], [{}]]
+)
+def test_a_damaged_budget_list_is_a_damaged_manifest(adaptive_dir, budgets):
+    path = adaptive_dir / "manifest.json"
+    manifest = json.loads(path.read_text())
+    manifest["length_budgets"] = budgets
+    path.write_text(json.dumps(manifest))
+    with pytest.raises(UserError, match="length_budgets"):
+        ModelFolder.open(adaptive_dir)
+
+
+def test_a_budget_reads_with_its_ratios_and_is_cached_apart(adaptive_dir, notes):
+    engine = Engine(None, adaptive_dir)
+    try:
+        [record] = [engine.index(notes)]
+        full = engine.ask(QUESTION, [record.id])
+        fastest = engine.ask(QUESTION, [record.id], budget="fastest")
+        again = engine.ask(QUESTION, [record.id], budget="fastest")
+        full_again = engine.ask(QUESTION, [record.id])
+    finally:
+        engine.close()
+    best_full = (full.answers or full.guesses)[0]
+    best_fast = (fastest.answers or fastest.guesses)[0]
+    assert best_full.text == ANSWER
+    assert best_fast.score < best_full.score
+    assert not fastest.from_cache and again.from_cache and full_again.from_cache
+    assert (full_again.answers or full_again.guesses)[0].score == best_full.score
+
+
+def test_the_settings_budget_is_the_default_and_a_question_may_name_another(adaptive_dir, notes):
+    engine = Engine(None, adaptive_dir, Settings(length_budget="fastest"))
+    try:
+        record = engine.index(notes)
+        by_settings = engine.ask(QUESTION, [record.id])
+        named = engine.ask(QUESTION, [record.id], budget="")
+    finally:
+        engine.close()
+    assert not named.from_cache
+    assert (by_settings.answers or by_settings.guesses)[0].score < (named.answers or named.guesses)[0].score
+
+
+def test_a_model_that_reads_every_token_refuses_a_budget(tiny_model_dir, notes):
+    engine = Engine(None, tiny_model_dir)
+    try:
+        record = engine.index(notes)
+        with pytest.raises(UserError, match="this model reads every token"):
+            engine.ask(QUESTION, [record.id], budget="fastest")
+        assert engine.ask(QUESTION, [record.id]).answers[0].text == ANSWER
+    finally:
+        engine.close()
+
+
+def test_the_command_line_asks_and_evaluates_with_a_budget(adaptive_dir, notes, tmp_path, capsys):
+    library = tmp_path / "library.sqlite3"
+    base = ["--library", str(library), "--model", str(adaptive_dir)]
+    assert main([*base, "ask", str(notes), "-q", QUESTION, "--json"]) == 0
+    full = json.loads(capsys.readouterr().out)
+    assert main([*base, "ask", str(notes), "-q", QUESTION, "--json", "--budget", "fastest"]) == 0
+    fastest = json.loads(capsys.readouterr().out)
+    shown = [result["answers"][0]["score"] for result in (full, fastest)]
+    assert shown[1] < shown[0]
+    assert main([*base, "ask", str(notes), "-q", QUESTION, "--budget", "nope"]) != 0
+    assert 'no budget "nope"' in capsys.readouterr().err
+
+
+def test_a_budget_remembered_from_another_model_reads_every_token(adaptive_dir, tiny_model_dir, notes):
+    for model in (adaptive_dir, tiny_model_dir):
+        engine = Engine(None, model, Settings(length_budget="gone"))
+        try:
+            record = engine.index(notes)
+            assert engine.ask(QUESTION, [record.id]).answers[0].text == ANSWER
+        finally:
+            engine.close()
