@@ -37,6 +37,7 @@ DOCUMENT_TYPES = {
 EXCLUDED_MODULES = (
     "qa_reader.training",
     "qa_reader.batch.cluster",
+    "qa_reader.reader.twin",  # bench's fp32 twin (needs onnx): a developer's measurement, not the app's
     "ray",
     "pyarrow",
     "torch",
