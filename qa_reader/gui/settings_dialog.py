@@ -22,11 +22,12 @@ from PySide6.QtWidgets import (
 
 from qa_reader import config
 
-# (label, passages read, window length in tokens)
+# (label, passages read, window length in tokens, the length budget of a length-adaptive model that goes with
+# it: "" reads every token; a model without that budget reads every token too)
 BUDGETS = (
-    ("Fast", 6, 256),
-    ("Balanced", 12, 384),
-    ("Thorough", 24, 384),
+    ("Fast", 6, 256, "fast"),
+    ("Balanced", 12, 384, "balanced"),
+    ("Thorough", 24, 384, ""),
 )
 WINDOW_LENGTHS = (256, 384, 512)
 THEME_LABELS = {"system": "Follow the system", "light": "Light", "dark": "Dark"}
@@ -54,7 +55,7 @@ class SettingsDialog(QDialog):
 
         self.budget = QComboBox(self)
         self.budget.setAccessibleName("Speed and accuracy budget")
-        for label, passages, length in BUDGETS:
+        for label, passages, length, _ in BUDGETS:
             self.budget.addItem(f"{label} — {passages} passages, {length}-token windows", _budget_key(passages, length))
         self.budget.addItem("Custom", "")
         self.passages = QSpinBox(self)
@@ -142,7 +143,9 @@ class SettingsDialog(QDialog):
         preset = next((b for b in BUDGETS if _budget_key(b[1], b[2]) == self.budget.itemData(index)), None)
         if preset is None:
             return
-        _, passages, length = preset
+        _, passages, length, reading = preset
+        reading_index = self.reading.findData(reading)
+        self.reading.setCurrentIndex(reading_index if reading_index >= 0 else 0)
         self.passages.blockSignals(True)
         self.passages.setValue(passages)
         self.passages.blockSignals(False)

@@ -112,6 +112,12 @@ def test_settings_dialog_offers_the_models_length_budgets(qtbot) -> None:
     assert dialog.chosen()[0].length_budget == "fastest"
     dialog.reading.setCurrentIndex(1)
     assert dialog.chosen()[0].length_budget == "balanced"
+    # A preset brings the model's budget of its name along, and every token when the model has none such.
+    for preset, reading in (("Thorough", ""), ("Balanced", "balanced"), ("Fast", "")):
+        index = next(i for i in range(dialog.budget.count()) if dialog.budget.itemText(i).startswith(preset))
+        dialog.budget.setCurrentIndex(index)
+        dialog.budget.activated.emit(index)
+        assert dialog.chosen()[0].length_budget == reading
     plain = SettingsDialog(config.Settings(), "system")
     qtbot.addWidget(plain)
     assert not plain.reading.isEnabled() and plain.chosen()[0].length_budget == ""
