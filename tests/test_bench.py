@@ -36,7 +36,8 @@ def shared(tmp_path, monkeypatch):
     (folder / "squad-v1.1").mkdir(parents=True)
     (folder / "squad-v1.1" / "dev-v1.1.json").write_text(json.dumps({"data": articles}))
     (folder / "pdfs").mkdir()
-    write_pdf(folder / "pdfs" / "NIST.SP.800-82r2.pdf", [[(72, 100, LIFE_CYCLE[:80], 11)]])
+    for name in ("NIST.SP.800-61r2.pdf", "NIST.SP.800-82r2.pdf"):
+        write_pdf(folder / "pdfs" / name, [[(72, 100, LIFE_CYCLE[:80], 11)]])
     monkeypatch.setattr(bench, "shared_data", lambda: folder)
     return folder
 
@@ -55,8 +56,10 @@ def test_the_budget_table_measures_every_token_and_each_budget_in_one_run(tmp_pa
     full, fast = report["budgets"]["every token"], report["budgets"]["fast"]
     assert full["keep_ratios"] == [1.0, 1.0] and fast["keep_ratios"] == [0.5, 1.0]
     assert full["squad_f1"] == 100.0 and full["document_f1"] == 100.0
-    assert full["squad_speedup"] == 1.0 and full["pdf_speedup"] == 1.0
-    assert all(row["squad_ms_p50"] > 0 and row["pdf_ms_p50"] > 0 for row in (full, fast))
+    pdfs = ["NIST.SP.800-61r2.pdf", "NIST.SP.800-82r2.pdf"]
+    assert full["squad_speedup"] == 1.0 and full["pdf_speedup"] == dict.fromkeys(pdfs, 1.0)
+    assert all(row["squad_ms_p50"] > 0 and list(row["pdf_ms_p50"]) == pdfs for row in (full, fast))
+    assert all(ms > 0 for row in (full, fast) for ms in row["pdf_ms_p50"].values())
     assert lines[2].startswith("every token") and lines[3].startswith("fast")
 
 
