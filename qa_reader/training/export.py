@@ -29,56 +29,6 @@ class _LogitsOnly(torch.nn.Module):
         return out.start_logits, out.end_logits
 
 
-def export_adaptive_onnx(model: DistilBertForQuestionAnswering, path: Path) -> float:
-    """Write the length-adaptive fp32 graph (inputs input_ids, attention_mask, keep_ratios; outputs the two
-    logits and tokens_read, the positions each layer read); return the max abs logit difference against the
-    torch network, over sample batches and keep ratios."""
-    from qa_reader.training.adaptive import LengthAdaptiveReader
-
-    adaptive = LengthAdaptiveReader(model).eval()
-    layers = len(model.distilbert.transformer.layer)
-    vocab, longest = model.config.vocab_size, model.config.max_position_embeddings
-    low = min(1000, vocab // 2)
-    sample_ids = torch.randint(low, vocab, (2, min(48, longest)))
-    sample_mask = torch.ones_like(sample_ids)
-    sample_mask[1, 30:] = 0
-    torch.onnx.export(
-        adaptive,
-        (sample_ids, sample_mask, torch.ones(layers)),
-        str(path),
-        input_names=["input_ids", "attention_mask", "keep_ratios"],
-        output_names=["start_logits", "end_logits", "tokens_read"],
-        dynamic_axes={
-            "input_ids": {0: "batch", 1: "sequence"},
-            "attention_mask": {0: "batch", 1: "sequence"},
-            "start_logits": {0: "batch", 1: "sequence"},
-            "end_logits": {0: "batch", 1: "sequence"},
-        },
-        opset_version=17,
-        dynamo=False,
-    )
-    import onnxruntime
-
-    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    worst = 0.0
-    for (batch, length), ratio in zip(((1, 20), (3, 131), (2, 384)), (1.0, 0.8, 0.6)):
-        length = min(length, longest)
-        ids = torch.randint(low, vocab, (batch, length))
-        mask = torch.ones_like(ids)
-        mask[0, length // 2 :] = 0
-        ratios = torch.full((layers,), ratio)
-        with torch.inference_mode():
-            expected = adaptive(ids, mask, ratios)[:2]
-        actual = session.run(
-            ["start_logits", "end_logits"],
-            {"input_ids": ids.numpy(), "attention_mask": mask.numpy(), "keep_ratios": ratios.numpy()},
-        )
-        for e, a in zip(expected, actual):
-            valid = mask.numpy().astype(bool)
-            worst = max(worst, float(np.abs(e.numpy()[valid] - a[valid]).max()))
-    return worst
-
-
 def load_trained(run_dir: Path) -> tuple[DistilBertForQuestionAnswering, str]:
     """The run's final model, or its latest checkpoint when training has not finished, and which it was."""
     final = run_dir / "final"
@@ -91,24 +41,31 @@ def load_trained(run_dir: Path) -> tuple[DistilBertForQuestionAnswering, str]:
     return model.eval(), f"checkpoint at step {state['step']} ({state['elapsed_s'] / 3600:.2f} h of training)"
 
 
-def export_onnx(model: DistilBertForQuestionAnswering, path: Path) -> float:
-    """Write the fp32 graph; return the max abs logit difference against torch on sample batches."""
-    wrapper = _LogitsOnly(model).eval()
-    sample_ids = torch.randint(1000, 20000, (2, 48))
-    sample_mask = torch.ones_like(sample_ids)
-    sample_mask[1, 30:] = 0
+_DYNAMIC_AXES = {
+    name: {0: "batch", 1: "sequence"} for name in ("input_ids", "attention_mask", "start_logits", "end_logits")
+}
+
+
+def _export_checked(module: torch.nn.Module, path: Path, config, layers: int = 0) -> float:
+    """Trace `module` into an ONNX graph at `path` and return the max abs logit difference between it and
+    torch on sample batches. With `layers`, the module is length-adaptive: a keep_ratios input (checked at
+    1.0, 0.8 and 0.6 a layer) and a tokens_read output."""
+    low = min(1000, config.vocab_size // 2)
+    names = ["input_ids", "attention_mask"] + (["keep_ratios"] if layers else [])
+
+    def sample(batch: int, length: int, ratio: float) -> tuple[torch.Tensor, ...]:
+        ids = torch.randint(low, config.vocab_size, (batch, min(length, config.max_position_embeddings)))
+        mask = torch.ones_like(ids)
+        mask[0, ids.shape[1] // 2 :] = 0
+        return (ids, mask, torch.full((layers,), ratio)) if layers else (ids, mask)
+
     torch.onnx.export(
-        wrapper,
-        (sample_ids, sample_mask),
+        module,
+        sample(2, 48, 1.0),
         str(path),
-        input_names=["input_ids", "attention_mask"],
-        output_names=["start_logits", "end_logits"],
-        dynamic_axes={
-            "input_ids": {0: "batch", 1: "sequence"},
-            "attention_mask": {0: "batch", 1: "sequence"},
-            "start_logits": {0: "batch", 1: "sequence"},
-            "end_logits": {0: "batch", 1: "sequence"},
-        },
+        input_names=names,
+        output_names=["start_logits", "end_logits"] + (["tokens_read"] if layers else []),
+        dynamic_axes=_DYNAMIC_AXES,
         opset_version=17,
         dynamo=False,
     )
@@ -116,17 +73,30 @@ def export_onnx(model: DistilBertForQuestionAnswering, path: Path) -> float:
 
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     worst = 0.0
-    for batch, length in ((1, 20), (3, 131), (2, 384)):
-        ids = torch.randint(1000, 20000, (batch, length))
-        mask = torch.ones_like(ids)
-        mask[0, length // 2 :] = 0
+    for (batch, length), ratio in zip(((1, 20), (3, 131), (2, 384)), (1.0, 0.8, 0.6)):
+        inputs = sample(batch, length, ratio)
         with torch.inference_mode():
-            expected = wrapper(ids, mask)
-        actual = session.run(None, {"input_ids": ids.numpy(), "attention_mask": mask.numpy()})
+            expected = module(*inputs)[:2]
+        actual = session.run(["start_logits", "end_logits"], {n: t.numpy() for n, t in zip(names, inputs)})
+        valid = inputs[1].numpy().astype(bool)
         for e, a in zip(expected, actual):
-            valid = mask.numpy().astype(bool)
             worst = max(worst, float(np.abs(e.numpy()[valid] - a[valid]).max()))
     return worst
+
+
+def export_onnx(model: DistilBertForQuestionAnswering, path: Path) -> float:
+    """Write the fp32 graph; return the max abs logit difference against torch on sample batches."""
+    return _export_checked(_LogitsOnly(model).eval(), path, model.config)
+
+
+def export_adaptive_onnx(model: DistilBertForQuestionAnswering, path: Path) -> float:
+    """Write the length-adaptive fp32 graph (inputs input_ids, attention_mask, keep_ratios; outputs the two
+    logits and tokens_read, the positions each layer read); return the max abs logit difference against the
+    torch network, over sample batches and keep ratios."""
+    from qa_reader.training.adaptive import LengthAdaptiveReader
+
+    layers = len(model.distilbert.transformer.layer)
+    return _export_checked(LengthAdaptiveReader(model).eval(), path, model.config, layers)
 
 
 # Dynamic int8 variants measured on the dev slice. "keep-edges" leaves the small but sensitive
