@@ -241,9 +241,11 @@ def _read_questions(path: Path) -> tuple[list[str], int]:
 
 
 def _answer_set_json(result) -> dict:
-    return {
-        "question": result.question,
-        "answers": [
+    """One question's answers as JSON: `found` false means "not found", and the greyed guesses the app would
+    show are listed under `guesses` (empty when the question was answered)."""
+
+    def listed(answers) -> list[dict]:
+        return [
             {
                 "text": answer.text,
                 "score": round(answer.score, 4),
@@ -253,8 +255,14 @@ def _answer_set_json(result) -> dict:
                 "start": answer.char_start,
                 "end": answer.char_end,
             }
-            for answer in result.answers
-        ],
+            for answer in answers
+        ]
+
+    return {
+        "question": result.question,
+        "found": result.found,
+        "answers": listed(result.answers),
+        "guesses": listed(result.guesses) if not result.found else [],
     }
 
 

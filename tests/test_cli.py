@@ -55,6 +55,21 @@ def test_ask_questions_file_batches(run, notes, tmp_path):
     assert all(len(line["answers"]) <= 1 for line in lines)
 
 
+def test_ask_json_says_not_found_and_lists_the_guesses(run, notes, tmp_path):
+    # The tiny model is sure only of the life-cycle span: about the weather it has guesses, not an answer.
+    weather = tmp_path / "weather.txt"
+    text = "The weather was sunny and the cats and dogs slept outside all day."
+    weather.write_text(text, encoding="utf-8")
+    code, out, _ = run("ask", str(weather), "-q", "What was the weather like?", "--json")
+    assert code == 0
+    payload = json.loads(out)
+    assert payload["found"] is False and payload["answers"] == []
+    assert payload["guesses"] and all(text[g["start"] : g["end"]] == g["text"] for g in payload["guesses"])
+    code, out, _ = run("ask", str(notes), "-q", "What are the phases?", "--json")
+    answered = json.loads(out)
+    assert answered["found"] is True and answered["guesses"] == [] and answered["answers"]
+
+
 def test_an_overlong_line_in_a_questions_file_is_named_and_skipped(run, notes, tmp_path):
     questions = tmp_path / "questions.txt"
     questions.write_text("What are the phases?\n\n" + "why " * 5000 + "\nWhat is the weather like?\n")
