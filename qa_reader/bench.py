@@ -310,7 +310,7 @@ def run_budgets(
     for start in range(0, len(questions), 25):  # interleaved, so every budget sees the same machine load
         chunk = questions[start : start + 25]
         for name in names:
-            reader.session.set_keep_ratios(model.keep_ratios(name) or [1.0] * reader.session.layers)
+            reader.use_budget(name)
             seconds, f1s = _read_timed(reader, chunk)
             timings[name].extend(seconds)
             scores[name].extend(f1s)

@@ -360,9 +360,7 @@ def _eval(args: argparse.Namespace) -> int:
             from qa_reader.reader.build import build_reader
 
             model_reader = build_reader(model_dir)
-            ratios = model_reader.model.keep_ratios(args.budget or "")
-            if ratios is not None:
-                model_reader.session.set_keep_ratios(ratios)
+            model_reader.use_budget(args.budget or "")
             paragraph_report, _ = evaluate.evaluate_paragraphs(model_reader, questions, show)
         figures = paragraph_report.as_dict()
     if args.json:

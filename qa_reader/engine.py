@@ -365,7 +365,7 @@ class Engine:
         started = time.perf_counter()
         question = check_question(question)
         records = self._searchable(document_ids)
-        budget = self._settings_budget() if budget is None else budget
+        budget = self._budget(budget)
         self.model_folder().keep_ratios(budget)  # an unknown budget is refused before the cache is looked at
         key = self._cache_key(question, records, self.model_folder().identity, budget)
         cached = self.library.cached(key)
@@ -454,7 +454,7 @@ class Engine:
     ) -> str:
         # A refitted calibration changes every score without changing the model file's sha256.
         calibration = json.dumps(self.model_folder().manifest.get("calibration"), sort_keys=True)
-        settings = replace(self.settings, length_budget=self._settings_budget() if budget is None else budget)
+        settings = replace(self.settings, length_budget=self._budget(budget))
         parts = [ANSWER_FORMAT, normalize_question(question), model_identity, calibration, settings.cache_key()]
         parts.extend(sorted(f"{r.sha256}:{r.path}" for r in records))
         return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()
@@ -538,9 +538,11 @@ class Engine:
     def _read(self, question: str, records: Sequence[DocumentRecord], budget: str | None = None) -> list[Answer]:
         return self._rank(self._gather([question], records, self.calibrator_features(), budget)[0], records)
 
-    def _settings_budget(self) -> str:
-        """The settings' length budget, or "" (every token) when this model has no budget of that name (one
-        remembered from another model)."""
+    def _budget(self, budget: str | None) -> str:
+        """The length budget a question is read with: `budget` when given, else the settings' one, or ""
+        (every token) when this model has no budget of that name (one remembered from another model)."""
+        if budget is not None:
+            return budget
         chosen = self.settings.length_budget
         return chosen if chosen in self.model_folder().length_budgets else ""
 
@@ -559,10 +561,7 @@ class Engine:
         budget: str | None = None,
     ) -> list[Candidates]:
         reader = self._ready_reader()
-        session = reader.session
-        if getattr(session, "adaptive", False):
-            ratios = reader.model.keep_ratios(self._settings_budget() if budget is None else budget)
-            session.set_keep_ratios(ratios or [1.0] * session.layers)
+        reader.use_budget(self._budget(budget))
         chosen: list[tuple[list[int], dict[int, tuple[int, Passage]], dict[int, float], dict[int, bool]]] = []
         bm25_scale = math.log(1 + self.library.total_passages())
         requests: list[ReadRequest] = []

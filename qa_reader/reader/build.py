@@ -46,6 +46,15 @@ class Reader:
             self.session, self.maker, requests, batch_size=batch_size, max_answer_tokens=longest, n_best=n_best
         )
 
+    def use_budget(self, budget: str) -> None:
+        """Read with one of the model's length budgets from now on ("": every token).
+
+        Raises UserError naming the model's budgets when it has none of that name.
+        """
+        ratios = self.model.keep_ratios(budget)
+        if getattr(self.session, "adaptive", False):
+            self.session.set_keep_ratios(ratios or [1.0] * self.session.layers)
+
     def predict(self, question: str, context: str) -> Prediction:
         """The best span of one paragraph for one question, as the SQuAD benchmark asks it."""
         request = ReadRequest(self.maker.question_ids(question), self.maker.tokenize([context]))

@@ -42,17 +42,19 @@ def _check_manifest_types(path: Path, manifest: dict[str, Any]) -> None:
 
 def _check_length_budgets(path: Path, manifest: dict[str, Any]) -> None:
     """Raises UserError when `length_budgets` is not a list of {"name": text, "keep_ratios": shares in (0, 1]}."""
-    budgets = manifest.get("length_budgets", [])
-    ok = isinstance(budgets, list)
-    for budget in budgets if ok else []:
-        ratios = budget.get("keep_ratios") if isinstance(budget, dict) else None
-        ok = ok and isinstance(budget, dict) and isinstance(budget.get("name"), str) and isinstance(ratios, list)
-        ok = (
-            ok
+
+    def is_budget(budget: object) -> bool:
+        if not isinstance(budget, dict) or not isinstance(budget.get("name"), str):
+            return False
+        ratios = budget.get("keep_ratios")
+        return (
+            isinstance(ratios, list)
             and bool(ratios)
             and all(isinstance(r, int | float) and not isinstance(r, bool) and 0 < r <= 1 for r in ratios)
         )
-    if not ok:
+
+    budgets = manifest.get("length_budgets", [])
+    if not isinstance(budgets, list) or not all(is_budget(budget) for budget in budgets):
         raise UserError(f'The model manifest {path} is damaged: "length_budgets" is not a list of named keep ratios.')
 
 

@@ -59,7 +59,6 @@ def fp32_twin(int8_path: Path, out_path: Path) -> int:
 
     for node in graph.node:
         if node.op_type == "MatMulInteger" and node.input[1] in weights:
-            scale_mul = None
             cast = next(c for c in consumers[node.output[0]] if c.op_type == "Cast")
             scale_mul = next(c for c in consumers[cast.output[0]] if c.op_type == "Mul")
             combined = next(i for i in scale_mul.input if i != cast.output[0])
