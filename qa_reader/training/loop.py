@@ -162,10 +162,15 @@ class Trainer:
         if saved.exists():
             # Settings added after a run started keep their defaults for that run.
             previous = {**dataclasses.asdict(TrainConfig()), **json.loads(saved.read_text())}
-            if previous != dataclasses.asdict(config):
+            wanted = dataclasses.asdict(config)
+            # The length of a run may change when it resumes: the batches already trained on are the
+            # same prefix of the data order, and the learning-rate schedule follows the new length.
+            if {**previous, "epochs": config.epochs} != wanted:
                 raise SystemExit(f"{saved} differs from this run's settings; use a new run folder")
+            self.resized_from = previous["epochs"] if previous["epochs"] != config.epochs else None
         else:
-            saved.write_text(json.dumps(dataclasses.asdict(config), indent=2))
+            self.resized_from = None
+        saved.write_text(json.dumps(dataclasses.asdict(config), indent=2))
         if config.threads:
             torch.set_num_threads(config.threads)
         self.maker = WindowMaker.from_file(
@@ -252,7 +257,14 @@ class Trainer:
             np.random.set_state(state["numpy_rng"])
             torch.set_rng_state(state["torch_rng"])
             step, elapsed_before = state["step"], state["elapsed_s"]
-            self._log(f"resumed at step {step}")
+            if step > total_steps:
+                raise SystemExit(f"the checkpoint is at step {step}, past the {total_steps} steps of {config.epochs} epochs")
+            # Where the run's length changed, the schedule's multiplier for this step is the new one.
+            for group, base in zip(optimizer.param_groups, scheduler.base_lrs):
+                group["lr"] = base * schedule(step)
+            scheduler._last_lr = [group["lr"] for group in optimizer.param_groups]
+            resized = f" (run length changed from {self.resized_from} epochs)" if self.resized_from else ""
+            self._log(f"resumed at step {step}{resized}")
 
         model.train()
         resumed_step = step
