@@ -36,3 +36,30 @@ def release_free_memory() -> bool:
         return False
     trim(0)
     return True
+
+
+def _status_kb(field: str) -> int | None:
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def reset_peak() -> int | None:
+    """Start measuring the process's peak resident size afresh (Linux: writing 5 to /proc/self/clear_refs
+    resets VmHWM); the resident size now, in KiB, or None where the peak cannot be reset."""
+    try:
+        with open("/proc/self/clear_refs", "w") as clear:
+            clear.write("5")
+    except OSError:
+        return None
+    return _status_kb("VmRSS")
+
+
+def peak_since_reset() -> int | None:
+    """The peak resident size in KiB since `reset_peak` (VmHWM), or None where it is not kept."""
+    return _status_kb("VmHWM")
