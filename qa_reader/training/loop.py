@@ -258,7 +258,9 @@ class Trainer:
             torch.set_rng_state(state["torch_rng"])
             step, elapsed_before = state["step"], state["elapsed_s"]
             if step > total_steps:
-                raise SystemExit(f"the checkpoint is at step {step}, past the {total_steps} steps of {config.epochs} epochs")
+                raise SystemExit(
+                    f"the checkpoint is at step {step}, past the {total_steps} steps of {config.epochs} epochs"
+                )
             # Where the run's length changed, the schedule's multiplier for this step is the new one.
             for group, base in zip(optimizer.param_groups, scheduler.base_lrs):
                 group["lr"] = base * schedule(step)
