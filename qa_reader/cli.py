@@ -79,6 +79,9 @@ def _parser() -> argparse.ArgumentParser:
         "--budgets", action="store_true", help="a length-adaptive model's budgets: F1 and speed of each (Pareto)"
     )
     bench.add_argument("--articles", type=int, default=2, metavar="N", help="--budgets: whole dev articles asked")
+    bench.add_argument(
+        "--plot", type=Path, metavar="PNG", help="--budgets: also draw the Pareto plot (needs matplotlib)"
+    )
     bench.add_argument("--batch", action="store_true", help="time qa-reader batch: in-process, Ray with 1 and 2 CPUs")
     bench.add_argument("--folder", type=Path, help="--batch: the PDFs (default: the sample PDFs in shared data)")
     bench.add_argument("--repeats", type=int, default=3, metavar="N", help="--batch: runs of each (default 3)")
@@ -437,6 +440,11 @@ def _bench(args: argparse.Namespace) -> int:
         report = bench.run_batch(model_dir, args.folder, args.repeats, log=log)
     elif args.budgets:
         report = bench.run_budgets(model_dir, args.questions, args.articles, args.pdf, log=log)
+        if args.plot:
+            from qa_reader.training.plots import pareto_plot
+
+            title = f"{Path(report['model']).name}: length budgets against every token, this machine"
+            pareto_plot(report["budgets"], args.plot, title)
     else:
         report = bench.run(model_dir, args.questions, args.pdf, log=log)
     if args.json:

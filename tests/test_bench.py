@@ -60,7 +60,19 @@ def test_the_budget_table_measures_every_token_and_each_budget_in_one_run(tmp_pa
     assert full["squad_speedup"] == 1.0 and full["pdf_speedup"] == dict.fromkeys(pdfs, 1.0)
     assert all(row["squad_ms_p50"] > 0 and list(row["pdf_ms_p50"]) == pdfs for row in (full, fast))
     assert all(ms > 0 for row in (full, fast) for ms in row["pdf_ms_p50"].values())
+    assert full["document_speedup"] == 1.0 and fast["document_speedup"] > 0
     assert lines[2].startswith("every token") and lines[3].startswith("fast")
+
+
+def test_the_pareto_plot_is_a_png_and_needs_the_every_token_row(tmp_path):
+    plots = pytest.importorskip("qa_reader.training.plots")
+    pytest.importorskip("matplotlib")
+    row = {"squad_f1": 80.0, "squad_speedup": 1.0, "document_f1": 70.0, "document_speedup": 1.0}
+    budgets = {"every token": row, "fast": {**row, "squad_f1": 79.2, "squad_speedup": 2.1, "document_speedup": 2.4}}
+    plots.pareto_plot(budgets, tmp_path / "pareto.png", "test")
+    assert (tmp_path / "pareto.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with pytest.raises(UserError, match="every-token row"):
+        plots.pareto_plot({"fast": budgets["fast"]}, tmp_path / "other.png", "test")
 
 
 def test_a_model_that_reads_every_token_has_no_budget_table(tiny_model_dir, shared):

@@ -12,22 +12,28 @@ from qa_reader.errors import UserError
 from qa_reader.evaluate import DocumentOutcome
 
 
+def _pyplot(option: str):
+    """matplotlib's pyplot drawing to files only; UserError naming `option` when matplotlib is missing."""
+    try:
+        import matplotlib
+    except ImportError:
+        raise UserError(
+            f"{option} needs matplotlib, which is in the train extra: pip install -e '.[train]' "
+            "(or pip install matplotlib)."
+        ) from None
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
 def reliability_plot(outcomes: Sequence[DocumentOutcome], png: Path, title: str) -> float:
     """Draw the reliability diagram (10 bins: mean score against the share right) of the answerable
     questions' best candidates into `png`; return the expected calibration error.
 
     Raises UserError when matplotlib (in the `train` extra) is not installed.
     """
-    try:
-        import matplotlib
-    except ImportError:
-        raise UserError(
-            "--calibration-plot needs matplotlib, which is in the train extra: pip install -e '.[train]' "
-            "(or pip install matplotlib)."
-        ) from None
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = _pyplot("--calibration-plot")
     own = [o for o in outcomes if o.answerable]
     scores = np.asarray([o.score for o in own])
     right = np.asarray([o.f1 >= RIGHT_F1 for o in own])
@@ -53,3 +59,56 @@ def reliability_plot(outcomes: Sequence[DocumentOutcome], png: Path, title: str)
     figure.savefig(png, dpi=110)
     plt.close(figure)
     return ece
+
+
+# Issue 12's targets, drawn on the Pareto plot: (at least this speed-up, at most this F1 loss).
+BUDGET_TARGETS = ((2.0, 1.0), (3.0, 3.0))
+
+
+def pareto_plot(budgets: dict[str, dict], png: Path, title: str) -> None:
+    """Draw each length budget's F1 change against its speed-up over every token (`bench --budgets`'s rows:
+    SQuAD paragraphs and whole articles, both from the same run) into `png`, with the targets shaded.
+
+    Raises UserError when matplotlib is missing or when there is no "every token" row to compare with.
+    """
+    plt = _pyplot("--plot")
+    full = budgets.get("every token")
+    if full is None:
+        raise UserError("The Pareto plot needs the every-token row to compare the budgets with.")
+    figure, axis = plt.subplots(figsize=(6.4, 4.6))
+    for row, (speedup, loss) in enumerate(BUDGET_TARGETS):
+        axis.fill_between(
+            [speedup, 6.0], [-loss, -loss], [1.5, 1.5], color="#7fbf7f", alpha=0.18, linewidth=0, zorder=0
+        )
+        axis.annotate(
+            f"target: >= {speedup:g}x, <= {loss:g} F1 lost",
+            (speedup, 1.5),
+            textcoords="offset points",
+            xytext=(4, -11 - 10 * row),
+            fontsize=7,
+            color="#2e6b2e",
+        )
+    series = (  # the budget names below the paragraph points, above the article points
+        ("SQuAD v1.1 dev paragraphs", "squad_speedup", "squad_f1", "o", "#1b3f73", (5, -11)),
+        ("whole dev articles", "document_speedup", "document_f1", "s", "#c05a1f", (5, 5)),
+    )
+    lowest = 0.0
+    for label, speed_key, f1_key, marker, colour, offset in series:
+        names = list(budgets)
+        xs = [budgets[n][speed_key] for n in names]
+        ys = [budgets[n][f1_key] - full[f1_key] for n in names]
+        lowest = min(lowest, *ys)
+        axis.plot(xs, ys, marker=marker, color=colour, linestyle="-", linewidth=1, label=label)
+        for name, x, y in zip(names, xs, ys):
+            axis.annotate(name, (x, y), textcoords="offset points", xytext=offset, fontsize=7, color=colour)
+    axis.axhline(0.0, color="grey", linewidth=0.8, linestyle="--")
+    right = max(4.0, max(max(row["squad_speedup"], row["document_speedup"]) for row in budgets.values()) + 0.5)
+    axis.set_xlim(0.8, right)
+    axis.set_ylim(min(-4.0, lowest - 0.5), 1.5)
+    axis.set_xlabel("speed-up over reading every token (median ms per question, same run)")
+    axis.set_ylabel("F1 change against every token")
+    axis.set_title(title, fontsize=9)
+    axis.legend(loc="lower left", fontsize=8)
+    figure.tight_layout()
+    figure.savefig(png, dpi=110)
+    plt.close(figure)
