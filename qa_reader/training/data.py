@@ -52,6 +52,7 @@ class Example:
     context: str
     answer_start: int  # character offset, -1 for "not in this context"
     answer_text: str
+    group: int = -1  # the question's index in its source: its own paragraph and its negatives share it
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,8 @@ class Feature:
     start_position: int
     end_position: int
     example_index: int
+    group: int = -1  # the example's group: the windows of one question, read together by shared normalisation
+    context_start: int = 0  # position of the first context token in input_ids
 
 
 # One article in this many (5 %) is held out of every training run, fixed by a hash of its name, so
@@ -113,23 +116,24 @@ def load_examples(
     for source in sources:
         questions, _ = split_held_out(source.name, squad.load(train_dir / source.relative_path))
         examples = [
-            Example(source.name, q.question, q.context, q.answer_starts[0], q.answers[0])
+            Example(source.name, q.question, q.context, q.answer_starts[0], q.answers[0], index)
             if q.answers
-            else Example(source.name, q.question, q.context, -1, "")
-            for q in questions
+            else Example(source.name, q.question, q.context, -1, "", index)
+            for index, q in enumerate(questions)
         ]
         contexts = sorted({q.context for q in questions})
         if len(contexts) > 1:
-            for q in questions:
+            for index, q in enumerate(questions):
                 if rng.random() >= negative_fraction:
                     continue
                 other = rng.choice(contexts)
                 if other != q.context and all(answer not in other for answer in q.answers):
-                    examples.append(Example(source.name, q.question, other, -1, ""))
+                    examples.append(Example(source.name, q.question, other, -1, "", index))
         if hard_negative_fraction > 0:
             chosen = [q for q in questions if rng.random() < hard_negative_fraction]
+            position = {id(q): index for index, q in enumerate(questions)}
             for q, other in same_document_negatives(chosen, questions, hard_negatives):
-                examples.append(Example(source.name, q.question, other, -1, ""))
+                examples.append(Example(source.name, q.question, other, -1, "", position[id(q)]))
         by_source[source.name] = examples
     return by_source
 
@@ -232,7 +236,7 @@ def make_features(examples: Sequence[Example], maker: WindowMaker) -> list[Featu
                 if first <= answer[0] and answer[1] <= last:
                     start = answer[0] - first + window.context_token_start
                     end = answer[1] - first + window.context_token_start
-            features.append(Feature(window.input_ids, start, end, index))
+            features.append(Feature(window.input_ids, start, end, index, example.group, window.context_token_start))
     return features
 
 
@@ -267,5 +271,57 @@ def epoch_order(
     for offset in range(0, len(picks), span):
         bucket = sorted(picks[offset : offset + span], key=lambda p: len(features_by_source[p[0]][p[1]].input_ids))
         batches.extend(bucket[i : i + batch_size] for i in range(0, len(bucket), batch_size))
+    rng.shuffle(batches)
+    return batches
+
+
+def grouped_epoch_order(
+    features_by_source: dict[str, list[Feature]],
+    weights: dict[str, float],
+    epoch: int,
+    seed: int,
+    batch_size: int,
+    bucket_batches: int = 50,
+) -> list[list[tuple[str, int]]]:
+    """Batches as `epoch_order` makes them, but drawn by group: every window of a question (its own
+    paragraph's and its negatives') lands in the same batch, so shared normalisation can compare them.
+
+    Each source contributes weight × its number of groups; groups are packed into batches of at most
+    `batch_size` windows, in order of their longest window inside buckets (a group of more windows than
+    `batch_size` keeps its first `batch_size`).
+    """
+    rng = random.Random(f"grouped:{seed}:{epoch}")
+    members: dict[tuple[str, int], list[int]] = {}
+    for name in sorted(features_by_source):
+        for index, feature in enumerate(features_by_source[name]):
+            members.setdefault((name, feature.group), []).append(index)
+    by_source: dict[str, list[tuple[str, int]]] = {}
+    for key in members:
+        by_source.setdefault(key[0], []).append(key)
+    picks: list[tuple[str, int]] = []
+    for name in sorted(by_source):
+        keys = by_source[name]
+        whole = int(weights[name])
+        picks.extend(key for _ in range(whole) for key in keys)
+        fraction = weights[name] - whole
+        if fraction > 0:
+            picks.extend(rng.sample(keys, round(fraction * len(keys))))
+    rng.shuffle(picks)
+
+    def longest(key: tuple[str, int]) -> int:
+        return max(len(features_by_source[key[0]][i].input_ids) for i in members[key])
+
+    batches: list[list[tuple[str, int]]] = []
+    span = batch_size * bucket_batches
+    for offset in range(0, len(picks), span):
+        current: list[tuple[str, int]] = []
+        for key in sorted(picks[offset : offset + span], key=longest):
+            windows = [(key[0], i) for i in members[key][:batch_size]]
+            if len(current) + len(windows) > batch_size:
+                batches.append(current)
+                current = []
+            current.extend(windows)
+        if current:
+            batches.append(current)
     rng.shuffle(batches)
     return batches

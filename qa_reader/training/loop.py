@@ -10,6 +10,7 @@ import math
 import os
 import random
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -72,7 +73,58 @@ class TrainConfig:
     length_drop: bool = False
     length_drop_bound: float = 0.2  # every layer keeps at least 1 - bound of the tokens before it
     sandwich_random: int = 1
+    # Shared normalisation (Clark & Gardner 2018), added to the per-window loss with this weight: a question's
+    # windows (its paragraph's and its negatives') are batched together and its answer's start and end must
+    # win one softmax over the context tokens of all of them, so span scores compare across passages.
+    shared_norm: float = 0.0
     weights: dict[str, float] = field(default_factory=lambda: {s.name: s.weight for s in data.SOURCES})
+
+
+def window_cross_entropy(
+    start_logits: torch.Tensor, end_logits: torch.Tensor, starts: torch.Tensor, ends: torch.Tensor
+) -> torch.Tensor:
+    """The usual SQuAD loss: the mean of the start and end cross-entropies, one softmax per window."""
+    start = torch.nn.functional.cross_entropy(start_logits.float(), starts)
+    end = torch.nn.functional.cross_entropy(end_logits.float(), ends)
+    return (start + end) / 2
+
+
+def context_mask(features: Sequence[data.Feature], attention_mask: torch.Tensor) -> torch.Tensor:
+    """(batch, tokens) booleans: the context tokens of each window (after the question, before the last [SEP])."""
+    mask = torch.zeros(attention_mask.shape, dtype=torch.bool)
+    for row, feature in enumerate(features):
+        mask[row, feature.context_start : len(feature.input_ids) - 1] = True
+    return mask
+
+
+def shared_norm_loss(
+    start_logits: torch.Tensor,
+    end_logits: torch.Tensor,
+    starts: torch.Tensor,
+    ends: torch.Tensor,
+    context: torch.Tensor,
+    groups: torch.Tensor,
+) -> torch.Tensor:
+    """Shared normalisation over each group of windows (one question's): -log of the answer's share of one
+    softmax over the context tokens of every window of the group, for the start and for the end, averaged
+    over the groups whose answer is in one of their windows (0 when none is). [CLS] takes no part: the
+    per-window loss keeps teaching it "not in this passage"."""
+    losses = []
+    for group in torch.unique(groups):
+        rows = torch.nonzero(groups == group).squeeze(1)
+        answered = rows[starts[rows] > 0]
+        if answered.numel() == 0:
+            continue
+        pair = []
+        for logits, gold in ((start_logits, starts), (end_logits, ends)):
+            scores = logits[rows].float().masked_fill(~context[rows], float("-inf"))
+            total = torch.logsumexp(scores.reshape(-1), dim=0)
+            right = torch.logsumexp(logits[answered, gold[answered]].float(), dim=0)
+            pair.append(total - right)
+        losses.append((pair[0] + pair[1]) / 2)
+    if not losses:
+        return start_logits.sum() * 0.0
+    return torch.stack(losses).mean()
 
 
 def _set_seed(seed: int) -> None:
@@ -157,6 +209,8 @@ class Trainer:
     def __init__(self, run_dir: Path, config: TrainConfig) -> None:
         self.run_dir = run_dir
         self.config = config
+        if config.length_drop and config.shared_norm > 0:
+            raise SystemExit("LengthDrop and shared normalisation are not combined; train them one after the other")
         run_dir.mkdir(parents=True, exist_ok=True)
         saved = run_dir / "config.json"
         if saved.exists():
@@ -212,9 +266,8 @@ class Trainer:
         for name, items in features.items():
             self._log(f"{name}: {len(examples[name])} examples, {len(items)} features, weight {weights[name]}")
         whole_epochs = math.ceil(config.epochs)
-        plans = [
-            data.epoch_order(features, weights, epoch, config.seed, config.batch_size) for epoch in range(whole_epochs)
-        ]
+        order = data.grouped_epoch_order if config.shared_norm > 0 else data.epoch_order
+        plans = [order(features, weights, epoch, config.seed, config.batch_size) for epoch in range(whole_epochs)]
         last_epoch_batches = round(len(plans[-1]) * (config.epochs - (whole_epochs - 1)))
         plans[-1] = plans[-1][:last_epoch_batches]
         total_steps = sum(len(plan) for plan in plans)
@@ -298,6 +351,19 @@ class Trainer:
                     config.bf16,
                 )
                 distill_sum += distilled
+            elif config.shared_norm > 0:
+                with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.bf16):
+                    out = model(input_ids=input_ids, attention_mask=attention_mask)
+                context = context_mask(batch_features, attention_mask)
+                keys = [(name, features[name][i].group) for name, i in batch_refs]
+                numbered = {key: number for number, key in enumerate(dict.fromkeys(keys))}
+                groups = torch.tensor([numbered[key] for key in keys])
+                window_loss = window_cross_entropy(out.start_logits, out.end_logits, starts, ends)
+                shared = shared_norm_loss(out.start_logits, out.end_logits, starts, ends, context, groups)
+                loss = window_loss + config.shared_norm * shared
+                loss.backward()
+                step_loss = window_loss.item()
+                distill_sum += shared.item()
             else:
                 with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.bf16):
                     out = model(
@@ -317,7 +383,8 @@ class Trainer:
             now = time.monotonic()
             if step % 20 == 0:
                 remaining = (total_steps - step) * (now - started) / (step - resumed_step)
-                distill = f" distillation {distill_sum / loss_count:.3f}" if config.length_drop else ""
+                extra = " distillation" if config.length_drop else " shared" if config.shared_norm > 0 else ""
+                distill = f"{extra} {distill_sum / loss_count:.3f}" if extra else ""
                 self._log(
                     f"step {step}/{total_steps} epoch {epoch} loss {loss_sum / loss_count:.3f}{distill} "
                     f"lr {scheduler.get_last_lr()[0]:.2e} ETA {remaining / 3600:.2f} h"

@@ -83,3 +83,32 @@ def test_load_examples_points_unanswerable_questions_and_negatives_at_cls(tmp_pa
     assert by_context[("When was the harbour bridge opened?", ARTICLE[0])] == 31
     assert by_context[("Who closed the harbour bridge?", ARTICLE[0])] == -1
     assert by_context[("When was the harbour bridge opened?", ARTICLE[1])] == -1
+    # A negative shares its question's group; different questions have different groups.
+    groups = {(e.question, e.context): e.group for e in examples}
+    opened = [g for (q, _), g in groups.items() if q == "When was the harbour bridge opened?"]
+    assert len(opened) >= 2 and len(set(opened)) == 1
+    assert len({g for (q, c), g in groups.items() if c == ARTICLE[0]}) == 2
+
+
+def test_grouped_batches_keep_each_questions_windows_together_and_cover_every_group():
+    import numpy as np
+
+    from qa_reader.training.data import Feature, grouped_epoch_order
+
+    def feature(group: int, length: int) -> Feature:
+        return Feature(np.zeros(length, dtype=np.int64), 0, 0, 0, group, 1)
+
+    sizes = [1, 2, 3, 1, 2, 4, 1, 1, 3, 2] * 5
+    features = {"a": [feature(g, 10 + g % 7) for g, n in enumerate(sizes) for _ in range(n)], "b": [feature(0, 20)]}
+    batches = grouped_epoch_order(features, {"a": 1.0, "b": 2.0}, epoch=0, seed=1, batch_size=8, bucket_batches=2)
+    assert all(len(batch) <= 8 for batch in batches)
+    seen: dict[tuple[str, int], int] = {}
+    for number, batch in enumerate(batches):
+        for name, index in batch:
+            key = (name, features[name][index].group)
+            assert seen.setdefault(key, number) == number or key == ("b", 0)  # one batch per group (b is drawn twice)
+    assert len(seen) == len(sizes) + 1
+    count = sum(len(batch) for batch in batches)
+    assert count == sum(sizes) + 2
+    again = grouped_epoch_order(features, {"a": 1.0, "b": 2.0}, epoch=0, seed=1, batch_size=8, bucket_batches=2)
+    assert again == batches
