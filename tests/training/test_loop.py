@@ -1,8 +1,8 @@
 """A training run's settings are checked when it resumes; only its length may change."""
 
 import dataclasses
-import math
 import json
+import math
 
 import pytest
 
