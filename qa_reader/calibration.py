@@ -37,6 +37,8 @@ FEATURES: tuple[str, ...] = (
     "table",  # the span's line looks like a table row (mostly numbers, or cells apart by wide gaps)
     "type_match",  # the question asks for a number / date / name and the span is one
     "type_mismatch",  # the question asks for a number / date / name and the span is not one
+    "span_logit",  # start + end logit before the window's softmax (a reader trained with shared normalisation)
+    "span_logit_gap",  # span_logit minus the question's best candidate's (<= 0)
 )
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
@@ -121,11 +123,22 @@ class SpanEvidence:
     relevance_rank: int  # the passage's rank among the question's passages by BM25, 0 = best
     line: str  # the line of the passage the span sits in
     in_contents: bool = False  # the passage was stored as a table of contents
+    logit: float = 0.0  # start + end logit before the window's softmax
 
 
 # Features computed from numbers alone: cheap for the hundreds of spans a question over a long PDF has.
 NUMERIC_FEATURES = frozenset(
-    {"log_probability", "log_probability_gap", "null_probability", "bm25", "bm25_gap", "bm25_rank", "words"}
+    {
+        "log_probability",
+        "log_probability_gap",
+        "null_probability",
+        "bm25",
+        "bm25_gap",
+        "bm25_rank",
+        "words",
+        "span_logit",
+        "span_logit_gap",
+    }
 )
 
 
@@ -150,6 +163,9 @@ def feature_matrix(
     rows[:, column["bm25_gap"]] = relevance - relevance.max()
     rows[:, column["bm25_rank"]] = np.log1p([e.relevance_rank for e in evidence])
     rows[:, column["words"]] = np.log1p([len(e.text.split()) for e in evidence])
+    logits = np.asarray([e.logit for e in evidence], dtype=np.float64)
+    rows[:, column["span_logit"]] = logits
+    rows[:, column["span_logit_gap"]] = logits - logits.max()
     wanted = set(FEATURES if needed is None else needed) - NUMERIC_FEATURES
     if not wanted:
         return rows

@@ -702,6 +702,7 @@ def _evidence(
                 relevance_rank=rank[passage_id],
                 line=text[line_start : line_end if line_end >= 0 else len(text)],
                 in_contents=contents.get(passage_id, False),
+                logit=span.logit,
             )
         )
     return evidence

@@ -74,6 +74,13 @@ def test_features_of_each_candidate():
     assert column(matrix, "words")[2] == pytest.approx(np.log(4))
 
 
+def test_the_raw_span_logit_and_its_gap_to_the_questions_best():
+    items = [evidence("four", logit=7.5), evidence("five", logit=9.0), evidence("six")]
+    matrix = feature_matrix("How many?", items)
+    assert list(column(matrix, "span_logit")) == [7.5, 9.0, 0.0]
+    assert list(column(matrix, "span_logit_gap")) == [-1.5, 0.0, -9.0]
+
+
 def test_a_table_of_contents_passage_marks_its_candidates():
     matrix = feature_matrix("What is it?", [evidence("x", in_contents=True), evidence("y")])
     assert list(column(matrix, "contents")) == [1.0, 0.0]

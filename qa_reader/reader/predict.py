@@ -22,6 +22,7 @@ class ContextSpan:
     char_end: int
     probability: float
     null_probability: float  # the no-answer probability of the window it came from
+    logit: float = 0.0  # start + end logit, before the window's softmax
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,11 @@ def read_many(
                 key = (window.context_index, char_start, char_end)
                 if key not in found or found[key].probability < candidate.probability:
                     found[key] = ContextSpan(
-                        window.context_index, char_start, char_end, candidate.probability, decoded.null_probability
+                        window.context_index,
+                        char_start,
+                        char_end,
+                        candidate.probability,
+                        decoded.null_probability,
+                        candidate.logit,
                     )
     return [sorted(found.values(), key=lambda s: -s.probability) for found in best]

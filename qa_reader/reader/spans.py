@@ -19,6 +19,9 @@ class SpanCandidate:
     token_start: int
     token_end: int  # inclusive
     probability: float
+    # start + end logit before any softmax: comparable across windows only for a reader trained to make it
+    # so (shared normalisation); the calibration decides whether it helps
+    logit: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,8 @@ def decode_window(
         return DecodedWindow(candidates=(), null_probability=null_probability)
     chosen = np.argpartition(-pair_scores, top - 1)[:top]
     chosen = chosen[np.lexsort((chosen, -pair_scores[chosen]))]  # best first; ties: earlier start, shorter
+    # A log-softmax is the logit minus the window's normaliser: position 0 ([CLS]) gives the normalisers back.
+    normalisers = float(start_logits[0]) - start_log[0] + float(end_logits[0]) - end_log[0]
     candidates = []
     for flat in chosen:
         value = pair_scores[flat]
@@ -81,7 +86,12 @@ def decode_window(
             break
         token_start, length = divmod(int(flat), width)
         candidates.append(
-            SpanCandidate(token_start=token_start, token_end=token_start + length, probability=float(np.exp(value)))
+            SpanCandidate(
+                token_start=token_start,
+                token_end=token_start + length,
+                probability=float(np.exp(value)),
+                logit=float(value + normalisers),
+            )
         )
     return DecodedWindow(candidates=tuple(candidates), null_probability=null_probability)
 

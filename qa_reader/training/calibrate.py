@@ -91,6 +91,7 @@ class Collected:
     end: np.ndarray | None = None
     text_key: np.ndarray | None = None
     ask_kind: np.ndarray | None = None
+    missing_features: tuple[str, ...] = ()  # FEATURES a cache was written without (zeros here); never saved
 
     @property
     def kinds(self) -> np.ndarray:
@@ -100,12 +101,23 @@ class Collected:
         return np.where(self.ask_answerable, ASK_OWN, ASK_ELSEWHERE).astype(np.int8)
 
     def save(self, path: Path) -> None:
-        np.savez_compressed(path, **{key: value for key, value in self.__dict__.items() if value is not None})
+        saved = {key: value for key, value in self.__dict__.items() if value is not None and key != "missing_features"}
+        # Columns a loaded cache lacked stay out, so they are never read back as measured.
+        saved["features"] = self.features[:, : len(FEATURES) - len(self.missing_features)]
+        np.savez_compressed(path, **saved)
 
     @classmethod
     def load(cls, path: Path) -> Collected:
+        """A saved cache. One written before features were added to FEATURES (always at its end) gets them
+        as columns of zeros: `missing_features` names them, and the ablation leaves them out."""
         with np.load(path) as data:
-            return cls(**{key: data[key] for key in data.files})
+            loaded = cls(**{key: data[key] for key in data.files})
+        saved = loaded.features.shape[1]
+        if saved < len(FEATURES):
+            padding = np.zeros((loaded.features.shape[0], len(FEATURES) - saved), dtype=loaded.features.dtype)
+            loaded.features = np.hstack([loaded.features, padding])
+            loaded.missing_features = FEATURES[saved:]
+        return loaded
 
 
 def held_out_documents(
@@ -426,6 +438,9 @@ def ablation(data: Collected, log: Log = print) -> dict[str, dict[str, float]]:
     results = {"chosen": summarise(data, cross_fitted_scores(data, RANKING_FEATURES))}
     log(f"  {RANKING_FEATURES}: {results['chosen']}")
     for name in FEATURES:
+        if name in data.missing_features and name not in RANKING_FEATURES:
+            log(f"  with {name}: not in this cache")
+            continue
         if name in RANKING_FEATURES:
             label, features = f"without {name}", [f for f in RANKING_FEATURES if f != name]
         else:

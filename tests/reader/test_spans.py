@@ -97,3 +97,15 @@ def test_asked_for_one_span_a_full_size_window_gives_its_best():
     start[200], end[203] = 5.0, 5.0
     decoded = decode_window(start, end, _mask(length, (20, length)), n_best=1)
     assert [(c.token_start, c.token_end) for c in decoded.candidates] == [(200, 203)]
+
+
+def test_each_span_keeps_its_raw_start_plus_end_logit_whatever_the_window_normalises_to():
+    start = np.array([3.0, 0.0, 1.5, -2.0, 4.0, 0.0], dtype=np.float32)
+    end = np.array([1.0, 0.0, 0.5, 2.5, -1.0, 0.0], dtype=np.float32)
+    decoded = decode_window(start, end, _mask(6, (2, 5)))
+    for candidate in decoded.candidates:
+        assert candidate.logit == pytest.approx(start[candidate.token_start] + end[candidate.token_end], abs=1e-5)
+    # Shifting every logit of the window moves the raw logits and leaves the probabilities as they were.
+    shifted = decode_window(start + 10, end + 10, _mask(6, (2, 5)))
+    assert [c.probability for c in shifted.candidates] == pytest.approx([c.probability for c in decoded.candidates])
+    assert [c.logit - 20 for c in shifted.candidates] == pytest.approx([c.logit for c in decoded.candidates])

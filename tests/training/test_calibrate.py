@@ -157,6 +157,20 @@ def test_a_cache_keeps_the_ranges_and_an_old_one_still_loads(tmp_path):
     assert Collected.load(tmp_path / "old.npz").start is None
 
 
+def test_a_cache_written_before_features_were_added_gets_them_as_zeros_and_says_so(tmp_path):
+    from qa_reader.calibration import FEATURES
+
+    old = _listed_fixture(with_ranges=True)
+    old.features = np.arange(5 * (len(FEATURES) - 2), dtype=np.float32).reshape(5, -1)
+    old.save(tmp_path / "old.npz")
+    loaded = Collected.load(tmp_path / "old.npz")
+    assert loaded.features.shape == (5, len(FEATURES))
+    assert (loaded.features[:, :-2] == old.features).all() and not loaded.features[:, -2:].any()
+    assert loaded.missing_features == FEATURES[-2:]
+    loaded.save(tmp_path / "again.npz")  # what a cache lacks is never saved as if measured
+    assert Collected.load(tmp_path / "again.npz").missing_features == FEATURES[-2:]
+
+
 def test_a_question_is_also_asked_of_its_own_document_with_its_answer_taken_out(train_dir, tiny_model_dir, monkeypatch):
     from qa_reader.training import calibrate
 
