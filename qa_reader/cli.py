@@ -244,8 +244,8 @@ def _read_questions(path: Path) -> tuple[list[str], int]:
 
 
 def _answer_set_json(result) -> dict:
-    """One question's answers as JSON: `found` false means "not found", and the greyed guesses the app would
-    show are listed under `guesses` (empty when the question was answered)."""
+    """One question's answers as JSON: `found` false means "not found"; the greyed guesses the app shows, below
+    the confidence threshold, are under `guesses` (when found: the less likely alternatives)."""
 
     def listed(answers) -> list[dict]:
         return [
@@ -265,7 +265,7 @@ def _answer_set_json(result) -> dict:
         "question": result.question,
         "found": result.found,
         "answers": listed(result.answers),
-        "guesses": listed(result.guesses) if not result.found else [],
+        "guesses": listed(result.guesses),
     }
 
 
@@ -275,7 +275,9 @@ def _print_answers(result) -> None:
         print(
             "   Not found in the document(s). Best guesses:" if result.guesses else "   Not found in the document(s)."
         )
-    for rank, answer in enumerate(result.answers or result.guesses, start=1):
+    for rank, answer in enumerate([*result.answers, *result.guesses], start=1):
+        if result.found and rank == len(result.answers) + 1:
+            print("   Less likely, below the confidence threshold:")
         where = f"{Path(answer.document_path).name}, {answer.page_reference}"
         print(f"{rank:>3}. {readable(answer.text)}   [{answer.score:.0%} · {where}]")
         sentence = " ".join(readable(answer.sentence).split())

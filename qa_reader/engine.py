@@ -397,17 +397,18 @@ class Engine:
         started: float,
         threshold: float | None = None,
     ) -> AnswerSet:
-        """Split ranked candidates at the threshold into answers and greyed guesses.
+        """Split ranked candidates at the threshold into answers and greyed guesses, `top_k` in all.
 
         The best-ranked candidate decides whether the question is answered: when it is below the
         threshold everything is a guess (a confident span from a passage that matches the question
-        worse is not promoted over it), and the order stays the ranking's.
+        worse is not promoted over it), and the order stays the ranking's. When it is answered, the
+        less likely candidates below the threshold fill the rest of the list as guesses (alternatives).
         """
         top_k = top_k or self.settings.top_k
         threshold = self.threshold if threshold is None else threshold
         if candidates and candidates[0].score >= threshold:
             answers = tuple(a for a in candidates if a.score >= threshold)[:top_k]
-            guesses = tuple(a for a in candidates if a.score < threshold)[:top_k]
+            guesses = tuple(a for a in candidates if a.score < threshold)[: top_k - len(answers)]
         else:
             answers, guesses = (), tuple(candidates[:top_k])
         elapsed = (time.perf_counter() - started) * 1000

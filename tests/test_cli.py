@@ -67,7 +67,25 @@ def test_ask_json_says_not_found_and_lists_the_guesses(run, notes, tmp_path):
     assert payload["guesses"] and all(text[g["start"] : g["end"]] == g["text"] for g in payload["guesses"])
     code, out, _ = run("ask", str(notes), "-q", "What are the phases?", "--json")
     answered = json.loads(out)
-    assert answered["found"] is True and answered["guesses"] == [] and answered["answers"]
+    assert answered["found"] is True and answered["answers"]
+    assert all(g["score"] < answered["answers"][-1]["score"] for g in answered["guesses"])
+
+
+def test_an_answer_is_printed_with_its_less_likely_alternatives_below_it(capsys):
+    from qa_reader.cli import _answer_set_json, _print_answers
+    from qa_reader.types import Answer, AnswerSet
+
+    def answer(text: str, score: float) -> Answer:
+        return Answer(text, score, 1, "Guide", "/docs/guide.txt", 1, 0, len(text), f"It is {text}.", 0)
+
+    result = AnswerSet("What is it?", (answer("four", 0.81),), (answer("five", 0.2), answer("six", 0.05)), 0.6)
+    _print_answers(result)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].startswith("  1. four   [81%")
+    assert lines[3] == "   Less likely, below the confidence threshold:"
+    assert lines[4].startswith("  2. five   [20%") and lines[6].startswith("  3. six   [5%")
+    payload = _answer_set_json(result)
+    assert payload["found"] and [g["text"] for g in payload["guesses"]] == ["five", "six"]
 
 
 def test_an_overlong_line_in_a_questions_file_is_named_and_skipped(run, notes, tmp_path):

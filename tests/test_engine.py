@@ -296,6 +296,18 @@ def test_the_best_ranked_candidate_decides_whether_the_question_is_answered(engi
     assert [a.text for a in unsure.guesses] == ["weak", "strong"]
 
 
+def test_an_answered_question_lists_its_less_likely_alternatives_as_guesses_top_k_in_all(engine):
+    document_id = engine.add_document(text_document(LIFE_CYCLE))
+    best = engine.ask("What are the phases of the incident response life cycle?", [document_id]).answers[0]
+    threshold = engine.threshold
+    above = [replace(best, text=f"sure {i}", score=min(1.0, threshold * 1.2)) for i in range(2)]
+    below = [replace(best, text=f"less {i}", score=threshold / (2 + i)) for i in range(6)]
+    listed = engine._answer_set("q", above + below, 5, False, 0.0)
+    assert [a.text for a in listed.answers] == ["sure 0", "sure 1"]
+    assert [a.text for a in listed.guesses] == ["less 0", "less 1", "less 2"]
+    assert engine._answer_set("q", above + below, 2, False, 0.0).guesses == ()
+
+
 INCIDENTS = "Incident response has phases: preparation, detection and analysis. The team handles incidents."
 BAKING = "Baking bread has phases: preparation, kneading and analysis. The baker bakes bread daily."
 

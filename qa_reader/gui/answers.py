@@ -69,18 +69,24 @@ def sentence_html(answer: Answer, reach: int = SENTENCE_REACH) -> str:
 
 
 class AnswerModel(QAbstractListModel):
-    """The answers (or guesses) of one AnswerSet, best first."""
+    """The answers of one AnswerSet, best first: the first `confident` passed the threshold, the rest are
+    greyed guesses."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._answers: list[Answer] = []
-        self._guesses = False
+        self._confident = 0
 
-    def set_answers(self, answers: Sequence[Answer], guesses: bool) -> None:
+    def set_answers(self, answers: Sequence[Answer], confident: int) -> None:
         self.beginResetModel()
         self._answers = list(answers)
-        self._guesses = guesses
+        self._confident = confident
         self.endResetModel()
+
+    @property
+    def confident(self) -> list[Answer]:
+        """The rows above the threshold."""
+        return self._answers[: self._confident]
 
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._answers)
@@ -89,8 +95,9 @@ class AnswerModel(QAbstractListModel):
         if not index.isValid() or not 0 <= index.row() < len(self._answers):
             return None
         answer = self._answers[index.row()]
+        guess = index.row() >= self._confident
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
-            kind = "Guess" if self._guesses else "Answer"
+            kind = "Guess" if guess else "Answer"
             text = readable(answer.text)
             return f"{kind} {index.row() + 1}: {text}. {percent(answer.score)} sure. {citation(answer)}."
         if role == Qt.ItemDataRole.ToolTipRole:
@@ -98,7 +105,7 @@ class AnswerModel(QAbstractListModel):
         if role == AnswerRole:
             return answer
         if role == GuessRole:
-            return self._guesses
+            return guess
         return None
 
 
@@ -235,8 +242,12 @@ class AnswersPanel(QWidget):
         return self._result
 
     def answers(self) -> list[Answer]:
-        """The answers listed now (the guesses when nothing passed the threshold)."""
+        """Everything listed now: the answers that passed the threshold, then the greyed guesses."""
         return [self.model.data(self.model.index(row), AnswerRole) for row in range(self.model.rowCount())]
+
+    def confident_answers(self) -> list[Answer]:
+        """The answers listed now that passed the threshold (none when the answer was not found)."""
+        return self.model.confident
 
     def current_answer(self) -> Answer | None:
         index = self.list.currentIndex()
@@ -244,7 +255,7 @@ class AnswersPanel(QWidget):
 
     def show_hint(self) -> None:
         self._result = None
-        self.model.set_answers([], False)
+        self.model.set_answers([], 0)
         self.header.setText("Ask a question about the open document: <b>Ctrl+L</b>, type, <b>Enter</b>.")
 
     def show_busy(self, question: str) -> None:
@@ -253,7 +264,7 @@ class AnswersPanel(QWidget):
     def show_message(self, message: str) -> None:
         """A sentence for people (an error they can act on) instead of answers."""
         self._result = None
-        self.model.set_answers([], False)
+        self.model.set_answers([], 0)
         self.header.setText(f"<span style='color:#c0392b'>{html.escape(message)}</span>")
 
     def show_answers(self, result: AnswerSet, scope: str, live: bool = False) -> None:
@@ -264,8 +275,13 @@ class AnswersPanel(QWidget):
         if result.found:
             count = len(result.answers)
             noun = "answer" if count == 1 else "answers"
-            self.header.setText(f"{count} {noun} in {html.escape(scope)} · {timing}{typing}")
-            self.model.set_answers(result.answers, guesses=False)
+            less = (
+                "<br><span style='color:gray'>Greyed below: less likely, under the confidence threshold.</span>"
+                if result.guesses
+                else ""
+            )
+            self.header.setText(f"{count} {noun} in {html.escape(scope)} · {timing}{typing}{less}")
+            self.model.set_answers([*result.answers, *result.guesses], len(result.answers))
         else:
             guesses = (
                 "<br><span style='color:gray'>Best guesses, below the confidence threshold:</span>"
@@ -276,7 +292,7 @@ class AnswersPanel(QWidget):
                 f"<b>The answer is not in {html.escape(scope)}.</b> "
                 f"<span style='color:gray'>({timing}{typing})</span>{guesses}"
             )
-            self.model.set_answers(result.guesses, guesses=True)
+            self.model.set_answers(result.guesses, 0)
         if result.found:
             self.list.setCurrentIndex(self.model.index(0))
 

@@ -365,8 +365,9 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def jump_to(self, answer: Answer) -> None:
-        """Show the answer's document and page, the answer highlighted strongest, the others faintly."""
-        listed = self.answers.answers()
+        """Show the answer's document and page, the answer highlighted strongest, the confident others
+        faintly (a greyed guess is marked only when it is the one chosen)."""
+        listed = self.answers.confident_answers()
         if self.document.document_id != answer.document_id:
             self.opener.jump_when_open(answer)
             self.document.set_answers(listed, None, scroll=False)
@@ -454,7 +455,7 @@ class MainWindow(QMainWindow):
         if live:
             # While typing: mark the answers in the open document but never move the view or open another.
             here = best if best.document_id == self.document.document_id and answers.found else None
-            self.document.set_answers(shown if answers.found else [], here, scroll=False)
+            self.document.set_answers(self.answers.confident_answers(), here, scroll=False)
         elif answers.found:
             self.jump_to(best)
         else:

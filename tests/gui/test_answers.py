@@ -29,7 +29,7 @@ def test_private_use_glyphs_read_as_bullets_in_the_panel(qtbot) -> None:
     assert not UNSHOWABLE.search(shown)
     assert quoted_with_citation(answer) == "“• preparation” — Guide, p. 3"
     model = AnswerModel()
-    model.set_answers([answer], guesses=False)
+    model.set_answers([answer], 1)
     assert not UNSHOWABLE.search(model.index(0).data(Qt.ItemDataRole.DisplayRole))
     # What is shown changed; where the answer lies in the document did not.
     assert (answer.char_start, answer.char_end, answer.text) == (53, 66, "\uf0b7 preparation")
@@ -47,3 +47,21 @@ def test_private_use_glyphs_read_as_bullets_in_exports() -> None:
     ):
         assert "• preparation" in exported
         assert not UNSHOWABLE.search(exported)
+
+
+def test_an_answer_comes_first_and_its_less_likely_alternatives_greyed_below(qtbot) -> None:
+    from qa_reader.gui.answers import AnswersPanel, GuessRole
+
+    def answer(text: str, score: float) -> Answer:
+        return Answer(text, score, 1, "Guide", "/docs/guide.txt", 1, 0, len(text), f"It is {text}.", 0)
+
+    panel = AnswersPanel()
+    qtbot.addWidget(panel)
+    sure, less = answer("four", 0.81), answer("five", 0.2)
+    panel.show_answers(AnswerSet("What is it?", (sure,), (less,), 0.6), "this document")
+    assert panel.answers() == [sure, less] and panel.confident_answers() == [sure]
+    assert [panel.model.index(row).data(GuessRole) for row in range(2)] == [False, True]
+    assert panel.model.index(1).data(Qt.ItemDataRole.DisplayRole).startswith("Guess 2: five.")
+    assert "1 answer in this document" in panel.header.text() and "less likely" in panel.header.text()
+    panel.show_answers(AnswerSet("What is it?", (), (less,), 0.6), "this document")
+    assert panel.confident_answers() == [] and panel.model.index(0).data(GuessRole) is True

@@ -88,6 +88,20 @@ def test_f3_cycles_through_the_answers_and_enter_jumps(qtbot, window, life_cycle
     assert window.document.text.marks(Mark.ANSWER)[0].char_start == result.answers[0].char_start
 
 
+def test_a_greyed_alternative_is_marked_on_the_page_only_when_chosen(qtbot, window, life_cycle_file: Path) -> None:
+    open_and_wait(qtbot, window, life_cycle_file)
+    asked = ask_and_wait(qtbot, window, "What are the phases?")
+    first, second = asked.answers[:2]
+    less_likely = replace(second, score=asked.threshold / 2)
+    window._on_answered(replace(asked, answers=(first,), guesses=(less_likely,)), "this document", False)
+    assert window.answers.model.index(1).data(GuessRole) is True
+    assert window.document.text.marks(Mark.ANSWER) == [Span(first.char_start, first.char_end)]
+    assert window.document.text.marks(Mark.ALTERNATIVE) == []  # a guess is not marked like an answer
+    window.action("next_answer").trigger()
+    assert window.document.text.marks(Mark.ANSWER) == [Span(second.char_start, second.char_end)]
+    assert window.document.text.marks(Mark.ALTERNATIVE) == [Span(first.char_start, first.char_end)]
+
+
 def test_not_found_says_so_and_greys_the_guesses(qtbot, window, pets_file: Path) -> None:
     open_and_wait(qtbot, window, pets_file)
     result = ask_and_wait(qtbot, window, "What do cats like?")
