@@ -240,6 +240,15 @@ def make_features(examples: Sequence[Example], maker: WindowMaker) -> list[Featu
     return features
 
 
+def _weighted_draw(items: list, weight: float, rng: random.Random) -> list:
+    """`items` int(weight) times over, then a random share (the fraction of `weight`) of them once more."""
+    drawn = items * int(weight)
+    fraction = weight - int(weight)
+    if fraction > 0:
+        drawn += rng.sample(items, round(fraction * len(items)))
+    return drawn
+
+
 def epoch_order(
     features_by_source: dict[str, list[Feature]],
     weights: dict[str, float],
@@ -257,14 +266,7 @@ def epoch_order(
     rng = random.Random(f"{seed}:{epoch}")
     picks: list[tuple[str, int]] = []
     for name in sorted(features_by_source):
-        count = len(features_by_source[name])
-        weight = weights[name]
-        whole = int(weight)
-        for _ in range(whole):
-            picks.extend((name, i) for i in range(count))
-        fraction = weight - whole
-        if fraction > 0:
-            picks.extend((name, i) for i in rng.sample(range(count), round(fraction * count)))
+        picks.extend(_weighted_draw([(name, i) for i in range(len(features_by_source[name]))], weights[name], rng))
     rng.shuffle(picks)
     batches: list[list[tuple[str, int]]] = []
     span = batch_size * bucket_batches
@@ -300,12 +302,7 @@ def grouped_epoch_order(
         by_source.setdefault(key[0], []).append(key)
     picks: list[tuple[str, int]] = []
     for name in sorted(by_source):
-        keys = by_source[name]
-        whole = int(weights[name])
-        picks.extend(key for _ in range(whole) for key in keys)
-        fraction = weights[name] - whole
-        if fraction > 0:
-            picks.extend(rng.sample(keys, round(fraction * len(keys))))
+        picks.extend(_weighted_draw(by_source[name], weights[name], rng))
     rng.shuffle(picks)
 
     def longest(key: tuple[str, int]) -> int:
