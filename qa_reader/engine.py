@@ -56,6 +56,9 @@ ProgressCallback = Callable[[str, float], None]
 # made): the engine holds no transaction there, so other calls to it (a question) may run inside.
 BetweenSteps = Callable[[], None]
 FIRST_MS_PER_PASSAGE = 15.0  # what a passage is taken to cost until a question has been timed on this machine
+# A question being typed reads this many passages at most (the best by BM25), so that its answer can follow the
+# typing; Enter reads as the settings say. A stated choice, as the presets' passage counts are.
+LIVE_PASSAGES = 4
 
 
 @dataclass(frozen=True)
@@ -353,34 +356,40 @@ class Engine:
         remember: bool = True,
         within_ms: float | None = None,
         budget: str | None = None,
+        live: bool = False,
     ) -> AnswerSet:
         """Answer a question over some documents (None: every searchable one in the library).
 
         `remember=False` keeps it out of the question history (live answers while typing, batches).
         `within_ms`: a question the model would take longer than this to read (`estimate_ms`) is not read.
         `budget`: a length-adaptive model's budget for this question only (None: the settings' one).
+        `live`: a question being typed: only the LIVE_PASSAGES best passages are read, at the model's fastest
+        budget (`live_budget`) unless `budget` is given.
         Raises UserError for an empty or overlong question, an empty library or a model problem; TooSlow (a
         UserError) for a question over `within_ms` whose answers are not in the cache.
         """
         started = time.perf_counter()
         question = check_question(question)
         records = self._searchable(document_ids)
-        budget = self._budget(budget)
+        settings = self.live_settings() if live else self.settings
+        budget = self._budget(self.live_budget if live and budget is None else budget)
         self.model_folder().keep_ratios(budget)  # an unknown budget is refused before the cache is looked at
-        key = self._cache_key(question, records, self.model_folder().identity, budget)
+        key = self._cache_key(question, records, self.model_folder().identity, budget, settings)
         cached = self.library.cached(key)
         if cached is not None:
             candidates = [_answer_from_json(item) for item in json.loads(cached)]
             from_cache = True
         else:
-            passages = self.passages_read(records)
-            estimate = passages * self.speed.ms_per_passage
+            passages = self.passages_read(records, settings)
+            # The speed is learned as every token would read; a budget reads its measured times faster.
+            speedup = self.model_folder().speedup(budget)
+            estimate = passages * self.speed.ms_per_passage / speedup
             if within_ms is not None and estimate > within_ms:
                 raise TooSlow(estimate, within_ms)
             self.load_model()
-            candidates = self._read(question, records, budget)
+            candidates = self._read(question, records, budget, settings)
             self.library.cache(key, question, json.dumps([_answer_to_json(a) for a in candidates]))
-            self.speed.learn((time.perf_counter() - started) * 1000, passages)
+            self.speed.learn((time.perf_counter() - started) * 1000 * speedup, passages)
             from_cache = False
         result = self._answer_set(question, candidates, top_k, from_cache, started)
         if remember:
@@ -427,9 +436,15 @@ class Engine:
         candidates = [_answer_from_json(item) for item in json.loads(cached)]
         return self._answer_set(question, candidates, top_k, True, started)
 
-    def passages_read(self, records: Sequence[DocumentRecord]) -> int:
+    def live_settings(self) -> config.Settings:
+        """The settings of a question being typed: at most LIVE_PASSAGES passages, the best by BM25, and no
+        document read whole or with neighbours beyond them (Enter reads as the settings say)."""
+        cap = min(self.settings.passages_to_read, LIVE_PASSAGES)
+        return replace(self.settings, passages_to_read=cap, read_whole_below=cap, neighbours_of=0)
+
+    def passages_read(self, records: Sequence[DocumentRecord], settings: config.Settings | None = None) -> int:
         """How many passages a question about these documents reads (see `search.passages_read`)."""
-        return search.passages_read([record.passage_count for record in records], self.settings)
+        return search.passages_read([record.passage_count for record in records], settings or self.settings)
 
     def estimate_ms(self, document_ids: Sequence[int] | None = None) -> float:
         """How long the model should take to read a question about these documents (None: the library) on
@@ -451,11 +466,16 @@ class Engine:
         return records
 
     def _cache_key(
-        self, question: str, records: Sequence[DocumentRecord], model_identity: str, budget: str | None = None
+        self,
+        question: str,
+        records: Sequence[DocumentRecord],
+        model_identity: str,
+        budget: str | None = None,
+        settings: config.Settings | None = None,
     ) -> str:
         # A refitted calibration changes every score without changing the model file's sha256.
         calibration = json.dumps(self.model_folder().manifest.get("calibration"), sort_keys=True)
-        settings = replace(self.settings, length_budget=self._budget(budget))
+        settings = replace(settings or self.settings, length_budget=self._budget(budget))
         parts = [ANSWER_FORMAT, normalize_question(question), model_identity, calibration, settings.cache_key()]
         parts.extend(sorted(f"{r.sha256}:{r.path}" for r in records))
         return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()
@@ -536,8 +556,15 @@ class Engine:
             results.append(self._answer_set(candidates.question, answers, top_k, False, time.perf_counter(), threshold))
         return results
 
-    def _read(self, question: str, records: Sequence[DocumentRecord], budget: str | None = None) -> list[Answer]:
-        return self._rank(self._gather([question], records, self.calibrator_features(), budget)[0], records)
+    def _read(
+        self,
+        question: str,
+        records: Sequence[DocumentRecord],
+        budget: str | None = None,
+        settings: config.Settings | None = None,
+    ) -> list[Answer]:
+        gathered = self._gather([question], records, self.calibrator_features(), budget, settings)
+        return self._rank(gathered[0], records)
 
     def _budget(self, budget: str | None) -> str:
         """The length budget a question is read with: `budget` when given, else the settings' one, or ""
@@ -560,14 +587,16 @@ class Engine:
         records: Sequence[DocumentRecord],
         needed: Sequence[str],
         budget: str | None = None,
+        settings: config.Settings | None = None,
     ) -> list[Candidates]:
+        settings = settings or self.settings
         reader = self._ready_reader()
         reader.use_budget(self._budget(budget))
         chosen: list[tuple[list[int], dict[int, tuple[int, Passage]], dict[int, float], dict[int, bool]]] = []
         bm25_scale = math.log(1 + self.library.total_passages())
         requests: list[ReadRequest] = []
         for question in questions:
-            passage_ids = search.choose_passages(self.library, question, [r.id for r in records], self.settings)
+            passage_ids = search.choose_passages(self.library, question, [r.id for r in records], settings)
             rows = self.library.passage_rows(passage_ids)
             passage_ids = [i for i in passage_ids if i in rows]
             contents = self.library.contents_flags(passage_ids)
@@ -578,7 +607,7 @@ class Engine:
             chosen.append((passage_ids, rows, relevance, contents))
             contexts = self._tokenized(passage_ids, {i: rows[i][1].text for i in passage_ids})
             requests.append(ReadRequest(reader.maker.question_ids(question), contexts))
-        spans_per_question = reader.read(requests, max_answer_tokens=self.settings.max_answer_tokens)
+        spans_per_question = reader.read(requests, max_answer_tokens=settings.max_answer_tokens)
         gathered = []
         for question, (passage_ids, rows, relevance, contents), spans in zip(questions, chosen, spans_per_question):
             evidence = _evidence(spans, passage_ids, rows, relevance, contents)

@@ -62,6 +62,8 @@ def test_the_budget_table_measures_every_token_and_each_budget_in_one_run(tmp_pa
     assert all(ms > 0 for row in (full, fast) for ms in row["pdf_ms_p50"].values())
     assert full["document_speedup"] == 1.0 and fast["document_speedup"] > 0
     assert lines[2].startswith("every token") and lines[3].startswith("fast")
+    assert list(report["live_ms_p50"]) == pdfs and all(ms > 0 for ms in report["live_ms_p50"].values())
+    assert lines[-1].startswith("While typing (the fast budget, the 4 best passages): median ")
 
 
 def test_the_pareto_plot_is_a_png_and_needs_the_every_token_row(tmp_path):

@@ -119,3 +119,53 @@ def test_a_budget_remembered_from_another_model_reads_every_token(adaptive_dir, 
             assert engine.ask(QUESTION, [record.id]).answers[0].text == ANSWER
         finally:
             engine.close()
+
+
+def test_a_question_typed_live_reads_few_passages_at_the_fastest_budget_and_is_cached_apart(adaptive_dir, tmp_path):
+    from qa_reader.engine import LIVE_PASSAGES
+
+    long_notes = tmp_path / "long.txt"
+    filler = "The team meets every week to review the phases of the logs and the alerts of the previous days."
+    long_notes.write_text("\n\n".join([filler] * 100 + [LIFE_CYCLE] + [filler] * 100), encoding="utf-8")
+    engine = Engine(None, adaptive_dir, Settings(passages_to_read=12, neighbours_of=2))
+    read: list[int] = []
+    chosen = engine._gather
+
+    def spy(questions, records, needed, budget=None, settings=None):
+        gathered = chosen(questions, records, needed, budget, settings)
+        read.extend(len(c.passage_ids) for c in gathered)
+        return gathered
+
+    engine._gather = spy
+    try:
+        record = engine.index(long_notes)
+        assert record.passage_count > 16  # more than the settings read whole
+        live = engine.ask(QUESTION, [record.id], live=True, remember=False)
+        entered = engine.ask(QUESTION, [record.id])
+    finally:
+        engine.close()
+    assert read[0] <= LIVE_PASSAGES < read[1]  # Enter reads as the settings say, not from the live cache
+    assert not entered.from_cache
+    best_live, best_entered = ((s.answers or s.guesses)[0] for s in (live, entered))
+    assert best_live.text == best_entered.text == ANSWER
+    assert best_live.score < best_entered.score  # read at "fastest", the last budget the manifest lists
+
+
+def test_a_budget_is_expected_to_read_as_many_times_faster_as_its_search_measured(adaptive_dir, notes):
+    manifest_path = adaptive_dir / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["length_budgets"][1]["speedup"] = 4.0  # fastest
+    manifest_path.write_text(json.dumps(manifest))
+    assert ModelFolder.open(adaptive_dir).speedup("fastest") == 4.0
+    assert ModelFolder.open(adaptive_dir).speedup("balanced") == ModelFolder.open(adaptive_dir).speedup("") == 1.0
+    engine = Engine(None, adaptive_dir)
+    try:
+        record = engine.index(notes)
+        engine.speed.ms_per_passage = 100.0  # as every token reads, here
+        with pytest.raises(UserError, match="takes about 100 ms"):
+            engine.ask(QUESTION, [record.id], within_ms=60, budget="balanced")
+        engine.ask(QUESTION, [record.id], within_ms=60, budget="fastest")  # 100 / 4 = 25 ms: read
+        # What it took is learned as every token would have taken it: four times the time measured.
+        assert engine.speed.ms_per_passage > 50.0
+    finally:
+        engine.close()

@@ -173,6 +173,6 @@ def _ask_quickly(question: str, ids: Sequence[int] | None, engine: Engine) -> An
     from qa_reader.engine import TooSlow  # loaded on the engine's thread already
 
     try:
-        return engine.ask(question, ids, remember=False, within_ms=LIVE_WITHIN_MS, budget=engine.live_budget)
+        return engine.ask(question, ids, remember=False, within_ms=LIVE_WITHIN_MS, live=True)
     except TooSlow as slow:
         return slow.estimate_ms

@@ -155,6 +155,15 @@ class ModelFolder:
             raise UserError(f'The model {self.name} has no budget "{budget}" (its budgets: {names}).')
         return offered[budget]
 
+    def speedup(self, budget: str) -> float:
+        """How many times faster than every token the budget read on the machine its search timed it on (the
+        manifest's "speedup"); 1.0 for every token and for a budget without a usable figure."""
+        for entry in self.manifest.get("length_budgets", []):
+            if entry["name"] == budget and budget:
+                value = entry.get("speedup")
+                return float(value) if isinstance(value, int | float) and value > 0 else 1.0
+        return 1.0
+
     @property
     def identity(self) -> str:
         """What the answer cache keys on: the model file's sha256 (or the folder when it has none)."""
