@@ -395,12 +395,21 @@ def _eval(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _reliability_plot(outcomes, png: Path, title: str) -> None:
+def _plots(option: str):
+    """The training package's plots module; UserError naming `option` where it is not installed."""
     try:
-        from qa_reader.training.plots import reliability_plot
+        from qa_reader.training import plots
     except ImportError as error:  # an installation without the training recipe (the frozen app)
-        raise UserError(f"--calibration-plot needs the train extra and the training package ({error}).") from error
-    reliability_plot(outcomes, png, title)
+        raise UserError(f"{option} needs the train extra and the training package ({error}).") from error
+    return plots
+
+
+def _reliability_plot(outcomes, png: Path, title: str) -> None:
+    _plots("--calibration-plot").reliability_plot(outcomes, png, title)
+
+
+def _pareto_plot(budgets: dict, png: Path, title: str) -> None:
+    _plots("bench --plot").pareto_plot(budgets, png, title)
 
 
 def _print_document_report(report, refusals: bool) -> None:
@@ -443,10 +452,8 @@ def _bench(args: argparse.Namespace) -> int:
     elif args.budgets:
         report = bench.run_budgets(model_dir, args.questions, args.articles, args.pdf, log=log)
         if args.plot:
-            from qa_reader.training.plots import pareto_plot
-
             title = f"{Path(report['model']).name}: length budgets against every token, this machine"
-            pareto_plot(report["budgets"], args.plot, title)
+            _pareto_plot(report["budgets"], args.plot, title)
     else:
         report = bench.run(model_dir, args.questions, args.pdf, log=log)
     if args.json:
