@@ -39,7 +39,11 @@ FEATURES: tuple[str, ...] = (
     "type_mismatch",  # the question asks for a number / date / name and the span is not one
     "span_logit",  # start + end logit before the window's softmax (a reader trained with shared normalisation)
     "span_logit_gap",  # span_logit minus the question's best candidate's (<= 0)
+    # The same for every candidate of a question: they move "not found", not the order.
+    "null_min",  # the smallest [CLS] probability among the question's windows: some passage holds an answer
+    "best_log_probability",  # the question's best candidate's log probability
 )
+QUESTION_LEVEL_FEATURES = ("null_min", "best_log_probability")
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _DIGIT = re.compile(r"\d")
@@ -138,8 +142,25 @@ NUMERIC_FEATURES = frozenset(
         "words",
         "span_logit",
         "span_logit_gap",
+        "null_min",
+        "best_log_probability",
     }
 )
+
+
+def question_level_features(rows: np.ndarray, asks: np.ndarray) -> None:
+    """Fill QUESTION_LEVEL_FEATURES in a FEATURES-ordered matrix, in place, from its other columns: over the
+    candidates that share an entry of `asks` (one question asked once), the smallest null probability and
+    the largest log probability."""
+    if not len(rows):
+        return
+    count = int(asks.max()) + 1
+    smallest = np.full(count, np.inf)
+    largest = np.full(count, -np.inf)
+    np.minimum.at(smallest, asks, rows[:, FEATURES.index("null_probability")])
+    np.maximum.at(largest, asks, rows[:, FEATURES.index("log_probability")])
+    rows[:, FEATURES.index("null_min")] = smallest[asks]
+    rows[:, FEATURES.index("best_log_probability")] = largest[asks]
 
 
 def feature_matrix(
@@ -166,6 +187,7 @@ def feature_matrix(
     logits = np.asarray([e.logit for e in evidence], dtype=np.float64)
     rows[:, column["span_logit"]] = logits
     rows[:, column["span_logit_gap"]] = logits - logits.max()
+    question_level_features(rows, np.zeros(len(evidence), dtype=np.int64))
     wanted = set(FEATURES if needed is None else needed) - NUMERIC_FEATURES
     if not wanted:
         return rows

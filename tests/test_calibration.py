@@ -74,6 +74,13 @@ def test_features_of_each_candidate():
     assert column(matrix, "words")[2] == pytest.approx(np.log(4))
 
 
+def test_the_question_level_features_are_the_same_for_every_candidate_of_the_question():
+    items = [evidence("four", probability=0.5, null=0.3), evidence("five", probability=0.2, null=0.05)]
+    matrix = feature_matrix("How many?", items)
+    assert list(column(matrix, "null_min")) == [0.05, 0.05]
+    assert list(column(matrix, "best_log_probability")) == pytest.approx([np.log(0.5)] * 2)
+
+
 def test_the_raw_span_logit_and_its_gap_to_the_questions_best():
     items = [evidence("four", logit=7.5), evidence("five", logit=9.0), evidence("six")]
     matrix = feature_matrix("How many?", items)

@@ -23,6 +23,7 @@ import numpy as np
 from qa_reader import squad
 from qa_reader.calibration import (
     FEATURES,
+    QUESTION_LEVEL_FEATURES,
     RIGHT_F1,
     Calibrator,
     choose_threshold,
@@ -30,6 +31,7 @@ from qa_reader.calibration import (
     fit_display,
     fit_listed_display,
     fit_logistic,
+    question_level_features,
 )
 from qa_reader.config import Settings
 from qa_reader.engine import Engine
@@ -103,20 +105,30 @@ class Collected:
     def save(self, path: Path) -> None:
         saved = {key: value for key, value in self.__dict__.items() if value is not None and key != "missing_features"}
         # Columns a loaded cache lacked stay out, so they are never read back as measured.
-        saved["features"] = self.features[:, : len(FEATURES) - len(self.missing_features)]
+        names = [name for name in FEATURES if name not in self.missing_features]
+        saved["features"] = self.features[:, [FEATURES.index(name) for name in names]]
+        saved["feature_names"] = np.asarray(names)
         np.savez_compressed(path, **saved)
 
     @classmethod
     def load(cls, path: Path) -> Collected:
-        """A saved cache. One written before features were added to FEATURES (always at its end) gets them
-        as columns of zeros: `missing_features` names them, and the ablation leaves them out."""
+        """A saved cache. Features it was written without get the question-level ones computed from its other
+        columns (`question_level_features`) and the rest as zeros, named in `missing_features` (the ablation
+        leaves them out). A cache without feature names holds the first columns of FEATURES."""
         with np.load(path) as data:
-            loaded = cls(**{key: data[key] for key in data.files})
-        saved = loaded.features.shape[1]
-        if saved < len(FEATURES):
-            padding = np.zeros((loaded.features.shape[0], len(FEATURES) - saved), dtype=loaded.features.dtype)
-            loaded.features = np.hstack([loaded.features, padding])
-            loaded.missing_features = FEATURES[saved:]
+            arrays = {key: data[key] for key in data.files}
+        saved = arrays.pop("feature_names", None)
+        names = [str(n) for n in saved] if saved is not None else list(FEATURES[: arrays["features"].shape[1]])
+        columns = np.zeros((arrays["features"].shape[0], len(FEATURES)), dtype=arrays["features"].dtype)
+        for index, name in enumerate(names):
+            columns[:, FEATURES.index(name)] = arrays["features"][:, index]
+        arrays["features"] = columns
+        loaded = cls(**arrays)
+        missing = [name for name in FEATURES if name not in names]
+        derivable = [name for name in missing if name in QUESTION_LEVEL_FEATURES]
+        if derivable:
+            question_level_features(loaded.features, loaded.ask)
+        loaded.missing_features = tuple(name for name in missing if name not in derivable)
         return loaded
 
 
@@ -425,6 +437,27 @@ def summarise(data: Collected, scores: np.ndarray) -> dict[str, float]:
         "alternatives_mean_shown": round(float(scores[alternatives].mean()), 4) if alternatives.any() else 0.0,
         "alternatives_right": round(float(right[alternatives].mean()), 4) if alternatives.any() else 0.0,
         "log_loss": round(_log_loss(scores[data.valid], data.f1[data.valid] >= RIGHT_F1), 4),
+        **_refusals(data, top),
+    }
+
+
+def _refusals(data: Collected, top: TopAnswers) -> dict[str, float]:
+    """At the threshold these scores would get (`choose_threshold`, the stated mix): expected F1, the
+    answerable questions' F1 counting refusals as 0, and the share of unanswerable questions refused."""
+    if top.answerable.all():
+        return {}
+    kinds = data.kinds[~top.answerable]
+    choice = choose_threshold(
+        top.score[top.answerable],
+        top.f1[top.answerable],
+        top.score[~top.answerable],
+        ANSWERABLE_SHARE,
+        unanswerable_mix_weights(kinds),
+    )
+    return {
+        "expected_f1": round(100 * choice.expected_f1, 2),
+        "answerable_f1_with_refusals": round(100 * choice.answerable_f1, 2),
+        "unanswerable_refused": round(100 * choice.refused, 2),
     }
 
 

@@ -6,6 +6,7 @@ import shutil
 import numpy as np
 import pytest
 
+from qa_reader.calibration import FEATURES
 from qa_reader.engine import Engine
 from qa_reader.reader.model import file_sha256
 from qa_reader.training.__main__ import main
@@ -126,7 +127,7 @@ def _listed_fixture(with_ranges: bool) -> Collected:
         "text_key": np.array([7, 8, 7, 9, 10]),
     }
     return Collected(
-        features=np.zeros((5, 3), np.float32),
+        features=np.zeros((5, len(FEATURES)), np.float32),
         f1=np.array([1.0, 0.5, 1.0, 0.0, 0.0], np.float32),
         valid=np.array([True, True, True, False, True]),
         ask=np.zeros(5, np.int64),
@@ -157,18 +158,27 @@ def test_a_cache_keeps_the_ranges_and_an_old_one_still_loads(tmp_path):
     assert Collected.load(tmp_path / "old.npz").start is None
 
 
-def test_a_cache_written_before_features_were_added_gets_them_as_zeros_and_says_so(tmp_path):
-    from qa_reader.calibration import FEATURES
-
+def test_a_cache_written_before_features_were_added_computes_the_question_level_ones_and_zeros_the_rest(tmp_path):
     old = _listed_fixture(with_ranges=True)
-    old.features = np.arange(5 * (len(FEATURES) - 2), dtype=np.float32).reshape(5, -1)
-    old.save(tmp_path / "old.npz")
+    before = len(FEATURES) - 4  # written before span_logit, span_logit_gap, null_min and best_log_probability
+    old.features = np.arange(5 * before, dtype=np.float32).reshape(5, before)
+    old.ask = np.array([0, 0, 1, 1, 1])
+    old.ask_answerable, old.ask_group = np.array([True, True]), np.array([0, 0])
+    np.savez_compressed(
+        tmp_path / "old.npz", **{k: v for k, v in old.__dict__.items() if v is not None and k != "missing_features"}
+    )
     loaded = Collected.load(tmp_path / "old.npz")
     assert loaded.features.shape == (5, len(FEATURES))
-    assert (loaded.features[:, :-2] == old.features).all() and not loaded.features[:, -2:].any()
-    assert loaded.missing_features == FEATURES[-2:]
+    assert (loaded.features[:, :before] == old.features).all()
+    assert loaded.missing_features == ("span_logit", "span_logit_gap")
+    assert not loaded.features[:, before : before + 2].any()
+    null = old.features[:, FEATURES.index("null_probability")]
+    best = old.features[:, FEATURES.index("log_probability")]
+    assert loaded.features[:, FEATURES.index("null_min")].tolist() == [null[0]] * 2 + [null[2]] * 3
+    assert loaded.features[:, FEATURES.index("best_log_probability")].tolist() == [best[1]] * 2 + [best[4]] * 3
     loaded.save(tmp_path / "again.npz")  # what a cache lacks is never saved as if measured
-    assert Collected.load(tmp_path / "again.npz").missing_features == FEATURES[-2:]
+    again = Collected.load(tmp_path / "again.npz")
+    assert again.missing_features == loaded.missing_features and (again.features == loaded.features).all()
 
 
 def test_a_question_is_also_asked_of_its_own_document_with_its_answer_taken_out(train_dir, tiny_model_dir, monkeypatch):
