@@ -110,6 +110,36 @@ class Collected:
         saved["feature_names"] = np.asarray(names)
         np.savez_compressed(path, **saved)
 
+    def silver_answerable_asks(self) -> np.ndarray:
+        """Asks against a silver label (caches written before `collect` left them out): answerable asks of a
+        document whose other asks are ASK_SILVER_UNANSWERABLE (silver documents are asked nothing else)."""
+        kinds = self.kinds
+        silver_groups = np.unique(self.ask_group[kinds == ASK_SILVER_UNANSWERABLE])
+        return (kinds == ASK_OWN) & np.isin(self.ask_group, silver_groups)
+
+    def without_asks(self, dropped: np.ndarray) -> Collected:
+        """These data with the asks marked in `dropped` (and their candidates) left out, asks renumbered."""
+        kept = ~dropped
+        renumbered = np.cumsum(kept) - 1
+        rows = kept[self.ask]
+
+        def per_row(array: np.ndarray | None) -> np.ndarray | None:
+            return None if array is None else array[rows]
+
+        return Collected(
+            self.features[rows],
+            self.f1[rows],
+            self.valid[rows],
+            renumbered[self.ask[rows]],
+            self.ask_answerable[kept],
+            self.ask_group[kept],
+            per_row(self.start),
+            per_row(self.end),
+            per_row(self.text_key),
+            None if self.ask_kind is None else self.ask_kind[kept],
+            self.missing_features,
+        )
+
     @classmethod
     def load(cls, path: Path) -> Collected:
         """A saved cache. Features it was written without get the question-level ones computed from its other
@@ -224,9 +254,10 @@ def collect(
     silver: Path | None = None,
 ) -> Collected:
     """Ask held-out questions through the engine and record every candidate's features and F1. Silver
-    documents (few: a held-out slice of what was labelled) are asked every question of their own
-    (answerable: against the silver label; unanswerable: ASK_SILVER_UNANSWERABLE), and serve as nobody's
-    "next document"."""
+    documents (few: a held-out slice of what was labelled) are asked the questions the labelling found
+    unanswerable (ASK_SILVER_UNANSWERABLE), and serve as nobody's "next document". Their answerable
+    questions are not asked: their labels come from the teacher a student learned from, so the student
+    agrees with them far more often than with gold answers and the fit turns over-confident."""
     engine = Engine(None, model_dir, Settings(threshold=0.0))
     engine.load_model()
     documents = held_out_documents(train_dir, sources, paragraphs_per_document, log, silver)
@@ -235,14 +266,9 @@ def collect(
     started = time.monotonic()
     for index, (source, document, questions) in enumerate(documents):
         if source == SILVER:
-            answerable = [q for q in questions if q.answers]
             unanswerable = [q for q in questions if not q.answers]
-            recorder.ask(engine, ids[index], answerable, ASK_OWN, index)
             recorder.ask(engine, ids[index], unanswerable, ASK_SILVER_UNANSWERABLE, index)
-            log(
-                f"  {document.title}: {len(answerable)} + {len(unanswerable)} silver unanswerable"
-                f" ({time.monotonic() - started:.0f} s)"
-            )
+            log(f"  {document.title}: {len(unanswerable)} silver unanswerable ({time.monotonic() - started:.0f} s)")
             continue
         same_source = [i for i, (s, _, _) in enumerate(documents) if s == source]
         other = same_source[(same_source.index(index) + 1) % len(same_source)]
@@ -611,6 +637,10 @@ def calibrate(
         data = collect(model_dir, train_dir or default_train_dir(), every=every, log=log, silver=silver)
         if cache is not None:
             data.save(cache)
+    silver_answerable = data.silver_answerable_asks()
+    if silver_answerable.any():
+        data = data.without_asks(silver_answerable)
+        log(f"{int(silver_answerable.sum())} answerable asks against silver labels left out of the cache's asks")
     log(f"{len(data.f1)} candidates from {len(data.ask_answerable)} questions asked")
     results = {}
     if with_ablation:
@@ -620,8 +650,9 @@ def calibrate(
         notes["ablation_cross_fitted"] = results
     if (data.kinds == ASK_SILVER_UNANSWERABLE).any():
         notes["silver"] = (
-            "held-out articles of the silver SQuAD 2.0 train set, every question asked of its own article "
-            "(unanswerable by the labelling's split, or answerable against its silver label)"
+            "held-out articles of the silver SQuAD 2.0 train set, the questions the labelling's split found "
+            "unanswerable asked of their own article (its answerable questions are left out: their labels "
+            "come from the teacher, which the student agrees with far more than with gold answers)"
         )
     entry = write_calibration(model_dir, calibrator, notes)
     log(json.dumps({k: v for k, v in entry.items() if k != "ablation_cross_fitted"}, indent=2))
