@@ -122,7 +122,8 @@ def random_ratios(layers: int, bound: float) -> torch.Tensor:
 def soft_cross_entropy(student: torch.Tensor, teacher: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Mean over rows of the cross-entropy from the teacher's distribution over positions to the student's,
     padding left out of both (in-place distillation: the full network teaches its sub-networks)."""
-    blocked = (1.0 - mask.to(student.dtype)) * torch.finfo(torch.float32).min
+    # In float32 whatever the logits are: float32's smallest value overflows bf16 to -inf, and 0 x -inf is NaN.
+    blocked = (1.0 - mask.to(torch.float32)) * torch.finfo(torch.float32).min
     target = torch.softmax(teacher.float() + blocked, dim=-1)
     return -(target * torch.log_softmax(student.float() + blocked, dim=-1)).sum(dim=-1).mean()
 

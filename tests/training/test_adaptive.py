@@ -113,6 +113,16 @@ def test_soft_cross_entropy_is_least_when_the_student_matches_the_teacher():
     assert float(other) > float(same)
 
 
+def test_soft_cross_entropy_of_bf16_logits_with_padding_is_the_float32_value():
+    teacher = torch.tensor([[2.0, 0.5, -1.0, 9.0]])
+    student = torch.tensor([[0.0, 2.0, 0.5, 3.0]])
+    mask = torch.tensor([[1, 1, 1, 0]])
+    exact = soft_cross_entropy(student, teacher, mask)
+    halved = soft_cross_entropy(student.bfloat16(), teacher.bfloat16(), mask)
+    assert torch.isfinite(halved)
+    assert float(halved) == pytest.approx(float(exact), abs=0.02)
+
+
 def test_lengthdrop_training_makes_the_shortest_network_agree_with_the_full_one_as_plain_training_does_not():
     ids, mask = batch(rows=4, length=24)
     starts, ends = torch.tensor([3, 5, 2, 0]), torch.tensor([4, 7, 2, 0])
