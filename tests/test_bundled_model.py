@@ -15,7 +15,6 @@ question, Reader.predict with one thread) and write them below.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import os
@@ -52,7 +51,6 @@ class Golden(NamedTuple):
     context: str
     question: str
     answers: tuple[str, ...]
-    probability: float
 
 
 class Unanswerable(NamedTuple):
@@ -60,7 +58,6 @@ class Unanswerable(NamedTuple):
 
     context: str
     question: str
-    null_probability: float
 
 
 # How far a probability may move. Measured on this file's questions (one window per question, as
@@ -81,8 +78,7 @@ PROBABILITY_TOLERANCE = 0.08  # per question: above the 0.058 of the fusions
 NULL_PROBABILITY_TOLERANCE = 0.03  # per question: three times the 0.010 of the fusions
 MEAN_TOLERANCE = 0.015  # the means: over ten times the fusions' shift, a third of the 0.9 scale's
 
-# Texts written for these tests. Questions release 1 got wrong were made clearer, not dropped. The
-# probabilities are release 2's (Reader.predict, one thread, one window per question).
+# Texts written for these tests. Questions release 1 got wrong were made clearer, not dropped.
 HARBOUR = (
     "The Harbour Bridge was opened in 1932 after eight years of construction. It was designed by the "
     "engineer John Bradfield and carries rail, vehicle and pedestrian traffic across the harbour."
@@ -229,226 +225,188 @@ def _sample_paragraph(containing: str) -> str:
 
 
 GOLDEN = [
-    Golden(HARBOUR, "Who designed the Harbour Bridge?", ("John Bradfield",), 0.730),
-    Golden(HARBOUR, "When was the bridge opened?", ("1932",), 0.871),
-    Golden(PHOTOSYNTHESIS, "What does the plant release as a by-product?", ("oxygen",), 0.902),
-    Golden(INCIDENTS, "How many phases does the incident response life cycle have?", ("four",), 0.821),
+    Golden(HARBOUR, "Who designed the Harbour Bridge?", ("John Bradfield",)),
+    Golden(HARBOUR, "When was the bridge opened?", ("1932",)),
+    Golden(PHOTOSYNTHESIS, "What does the plant release as a by-product?", ("oxygen",)),
+    Golden(INCIDENTS, "How many phases does the incident response life cycle have?", ("four",)),
     Golden(
-        _sample_paragraph("designed it was Tomas Hallgren"), "Who designed the lighthouse?", ("Tomas Hallgren",), 0.958
+        _sample_paragraph("designed it was Tomas Hallgren"), "Who designed the lighthouse?", ("Tomas Hallgren",)
     ),
     Golden(
-        _sample_paragraph("The first keeper was Ada Lindqvist"), "Who was the first keeper?", ("Ada Lindqvist",), 0.957
+        _sample_paragraph("The first keeper was Ada Lindqvist"), "Who was the first keeper?", ("Ada Lindqvist",)
     ),
-    Golden(_sample_paragraph("café in the old oil store"), "What does the café serve?", ("cardamom buns",), 0.925),
-    Golden(POLE, "Who led the British party?", ("Robert Falcon Scott",), 0.914),
-    Golden(POLE, "When did the expedition reach the pole?", ("14 December 1911",), 0.640),
-    Golden(INSULIN, "What disease does a lack of insulin cause?", ("type 1 diabetes",), 0.861),
-    Golden(CANAL, "Which company completed the Kessel Canal?", ("Northern Waterways Company",), 0.586),
+    Golden(_sample_paragraph("café in the old oil store"), "What does the café serve?", ("cardamom buns",)),
+    Golden(POLE, "Who led the British party?", ("Robert Falcon Scott",)),
+    Golden(POLE, "When did the expedition reach the pole?", ("14 December 1911",)),
+    Golden(INSULIN, "What disease does a lack of insulin cause?", ("type 1 diabetes",)),
+    Golden(CANAL, "Which company completed the Kessel Canal?", ("Northern Waterways Company",)),
     Golden(
         CANAL,
         "Why was the Kessel Canal built?",
         (
             "to carry coal from the Fennick mines to the ships waiting at the coast",
             "to carry coal from the Fennick mines",
-        ),
-        0.310,
+        )
     ),
     Golden(
         VIOLINIST,
         "Where did Maria Okonkwo study?",
-        ("the Royal Academy of Music", "the Royal Academy of Music in London"),
-        0.243,
+        ("the Royal Academy of Music", "the Royal Academy of Music in London")
     ),
-    Golden(VIOLINIST, "How old was Maria Okonkwo at her first public concert?", ("nine", "the age of nine"), 0.946),
-    Golden(LIBRARY, "When did the city council approve the plans for the library?", ("3 March 2015",), 0.928),
-    Golden(LIBRARY, "How many books does the library hold?", ("about 400,000", "400,000"), 0.544),
+    Golden(VIOLINIST, "How old was Maria Okonkwo at her first public concert?", ("nine", "the age of nine")),
+    Golden(LIBRARY, "When did the city council approve the plans for the library?", ("3 March 2015",)),
+    Golden(LIBRARY, "How many books does the library hold?", ("about 400,000", "400,000")),
     Golden(
         GRANITE,
         "Why do large crystals grow in granite?",
-        ("the magma cools slowly", "because the magma cools slowly"),
-        0.264,
+        ("the magma cools slowly", "because the magma cools slowly")
     ),
-    Golden(GRANITE, "What kind of rock is granite?", ("an igneous rock", "igneous"), 0.720),
+    Golden(GRANITE, "What kind of rock is granite?", ("an igneous rock", "igneous")),
     Golden(
         CABLE,
         "Who led the telegraph cable project?",
-        ("Cyrus West Field", "the American businessman Cyrus West Field"),
-        0.551,
+        ("Cyrus West Field", "the American businessman Cyrus West Field")
     ),
-    Golden(CABLE, "How long did the cable work before it failed?", ("only three weeks", "three weeks"), 0.784),
-    Golden(GLACIER, "How far has the Orvik Glacier retreated?", ("2.4 kilometres",), 0.806),
+    Golden(CABLE, "How long did the cable work before it failed?", ("only three weeks", "three weeks")),
+    Golden(GLACIER, "How far has the Orvik Glacier retreated?", ("2.4 kilometres",)),
     Golden(
         GLACIER,
         "What do the scientists blame the retreat on?",
-        ("rising summer temperatures and lower winter snowfall",),
-        0.588,
+        ("rising summer temperatures and lower winter snowfall",)
     ),
-    Golden(FINAL, "Who scored three goals in the final?", ("Geoff Hurst",), 0.889),
-    Golden(FINAL, "Where was the 1966 final played?", ("Wembley Stadium",), 0.808),
-    Golden(BREAD, "At what temperature is the loaf baked?", ("220 degrees Celsius",), 0.739),
-    Golden(BREAD, "How long is the dough left in a warm place?", ("two hours",), 0.890),
+    Golden(FINAL, "Who scored three goals in the final?", ("Geoff Hurst",)),
+    Golden(FINAL, "Where was the 1966 final played?", ("Wembley Stadium",)),
+    Golden(BREAD, "At what temperature is the loaf baked?", ("220 degrees Celsius",)),
+    Golden(BREAD, "How long is the dough left in a warm place?", ("two hours",)),
     Golden(
         KITS,
         "Who founded the company?",
-        ("Helen Marsh and David Obi", "two former teachers, Helen Marsh and David Obi"),
-        0.300,
+        ("Helen Marsh and David Obi", "two former teachers, Helen Marsh and David Obi")
     ),
-    Golden(KITS, "Which city did the company move its headquarters to in 2011?", ("Manchester",), 0.970),
+    Golden(KITS, "Which city did the company move its headquarters to in 2011?", ("Manchester",)),
     Golden(
         SCURVY,
         "Who showed that citrus fruits could cure scurvy?",
-        ("James Lind", "the Scottish surgeon James Lind"),
-        0.743,
+        ("James Lind", "the Scottish surgeon James Lind")
     ),
-    Golden(CAMERA, "How many photographs does the battery last for?", ("around 500", "500"), 0.381),
-    Golden(CAMERA, "What sensor does the Lumen X2 have?", ("a 24-megapixel sensor",), 0.269),
+    Golden(CAMERA, "How many photographs does the battery last for?", ("around 500", "500")),
+    Golden(CAMERA, "What sensor does the Lumen X2 have?", ("a 24-megapixel sensor",)),
     Golden(
-        RIVER, "Where does the Tamsa join the Danube?", ("near the town of Orsel", "the town of Orsel", "Orsel"), 0.626
+        RIVER, "Where does the Tamsa join the Danube?", ("near the town of Orsel", "the town of Orsel", "Orsel")
     ),
-    Golden(RIVER, "How long is the river Tamsa?", ("312 kilometres",), 0.913),
-    Golden(PAINTING, "Who painted The Blue Orchard?", ("Pieter van Hal", "the Dutch artist Pieter van Hal"), 0.391),
+    Golden(RIVER, "How long is the river Tamsa?", ("312 kilometres",)),
+    Golden(PAINTING, "Who painted The Blue Orchard?", ("Pieter van Hal", "the Dutch artist Pieter van Hal")),
     Golden(
         PAINTING,
         "Where does The Blue Orchard hang now?",
-        ("the National Gallery of Scotland", "the National Gallery of Scotland in Edinburgh"),
-        0.226,
+        ("the National Gallery of Scotland", "the National Gallery of Scotland in Edinburgh")
     ),
-    Golden(PENGUINS, "How long does the male keep the egg warm?", ("about sixty-five days", "sixty-five days"), 0.544),
-    Golden(TREATY, "When was the treaty signed?", ("9 June 1815",), 0.874),
-    Golden(PROBE, "What is the radar instrument designed to measure on Europa?", ("the thickness of the ice",), 0.205),
+    Golden(PENGUINS, "How long does the male keep the egg warm?", ("about sixty-five days", "sixty-five days")),
+    Golden(TREATY, "When was the treaty signed?", ("9 June 1815",)),
+    Golden(PROBE, "What is the radar instrument designed to measure on Europa?", ("the thickness of the ice",)),
     Golden(
         WHEAT,
         "Why did the price of wheat rise in 1846?",
-        ("a disease destroyed much of the potato harvest", "because a disease destroyed much of the potato harvest"),
-        0.514,
+        ("a disease destroyed much of the potato harvest", "because a disease destroyed much of the potato harvest")
     ),
-    Golden(TOWER, "Who was the architect of the west tower?", ("Brother Anselm of Tours",), 0.398),
-    Golden(TOWER, "How tall is the west tower?", ("98 metres", "98 metres tall"), 0.480),
-    Golden(SCHOOL, "Which three languages do the students learn?", ("French, German and Mandarin Chinese",), 0.644),
-    Golden(NIGHT_TRAIN, "When does the night train arrive in Rome?", ("9:15 the next morning", "9:15"), 0.207),
+    Golden(TOWER, "Who was the architect of the west tower?", ("Brother Anselm of Tours",)),
+    Golden(TOWER, "How tall is the west tower?", ("98 metres", "98 metres tall")),
+    Golden(SCHOOL, "Which three languages do the students learn?", ("French, German and Mandarin Chinese",)),
+    Golden(NIGHT_TRAIN, "When does the night train arrive in Rome?", ("9:15 the next morning", "9:15")),
     Golden(
         PYTHON,
         "Where does the name Python come from?",
-        ("the British comedy group Monty Python", "Monty Python"),
-        0.275,
+        ("the British comedy group Monty Python", "Monty Python")
     ),
-    Golden(PYTHON, "Who created Python?", ("Guido van Rossum",), 0.951),
+    Golden(PYTHON, "Who created Python?", ("Guido van Rossum",)),
     Golden(
         BOILING,
         "Why does water boil at a lower temperature on Mount Everest?",
-        ("the air pressure there is much lower", "because the air pressure there is much lower"),
-        0.193,
+        ("the air pressure there is much lower", "because the air pressure there is much lower")
     ),
     Golden(
         HOSPITAL,
         "Why did Queen Eleanor found the hospital of Saint Luke?",
-        ("to care for pilgrims who fell ill on the road to the coast",),
-        0.423,
+        ("to care for pilgrims who fell ill on the road to the coast",)
     ),
-    Golden(TERRACES, "Who built the terraces?", ("the Ifugao people",), 0.706),
-    Golden(NOVEL, "Which prize did the novel win in 2004?", ("the Costa Book Award",), 0.454),
-    Golden(NOVEL, "Who wrote The Silent Harbour?", ("Ines Calder",), 0.904),
+    Golden(TERRACES, "Who built the terraces?", ("the Ifugao people",)),
+    Golden(NOVEL, "Which prize did the novel win in 2004?", ("the Costa Book Award",)),
+    Golden(NOVEL, "Who wrote The Silent Harbour?", ("Ines Calder",)),
 ]
 UNANSWERABLE = [
-    Unanswerable(MUSEUM, "How much does a ticket to the museum cost?", 0.997),
-    Unanswerable(BEES, "How many eggs does the queen lay in a day?", 0.998),
-    Unanswerable(SEVERN, "Who was the engineer of the bridge?", 0.981),
-    Unanswerable(RECIPE, "Who invented this recipe?", 0.758),
-    Unanswerable(KILIMANJARO, "What is the population of Paris?", 0.999),
+    Unanswerable(MUSEUM, "How much does a ticket to the museum cost?"),
+    Unanswerable(BEES, "How many eggs does the queen lay in a day?"),
+    Unanswerable(SEVERN, "Who was the engineer of the bridge?"),
+    Unanswerable(RECIPE, "Who invented this recipe?"),
+    Unanswerable(KILIMANJARO, "What is the population of Paris?"),
 ]
-# The same references where int8 products are exact (VNNI), measured the same way on an AMD EPYC with
-# AVX-512 VNNI; the Golden and Unanswerable entries above hold the saturating (AVX2) ones.
-EXACT_PRODUCT_REFERENCES = {
-    "Who designed the Harbour Bridge?": 0.807,
-    "When was the bridge opened?": 0.901,
-    "What does the plant release as a by-product?": 0.864,
-    "How many phases does the incident response life cycle have?": 0.88,
-    "Who designed the lighthouse?": 0.959,
-    "Who was the first keeper?": 0.949,
-    "What does the caf\u00e9 serve?": 0.893,
-    "Who led the British party?": 0.91,
-    "When did the expedition reach the pole?": 0.562,
-    "What disease does a lack of insulin cause?": 0.867,
-    "Which company completed the Kessel Canal?": 0.571,
-    "Why was the Kessel Canal built?": 0.283,
-    "Where did Maria Okonkwo study?": 0.194,
-    "How old was Maria Okonkwo at her first public concert?": 0.949,
-    "When did the city council approve the plans for the library?": 0.92,
-    "How many books does the library hold?": 0.562,
-    "Why do large crystals grow in granite?": 0.255,
-    "What kind of rock is granite?": 0.737,
-    "Who led the telegraph cable project?": 0.636,
-    "How long did the cable work before it failed?": 0.796,
-    "How far has the Orvik Glacier retreated?": 0.852,
-    "What do the scientists blame the retreat on?": 0.656,
-    "Who scored three goals in the final?": 0.878,
-    "Where was the 1966 final played?": 0.749,
-    "At what temperature is the loaf baked?": 0.663,
-    "How long is the dough left in a warm place?": 0.888,
-    "Who founded the company?": 0.299,
-    "Which city did the company move its headquarters to in 2011?": 0.97,
-    "Who showed that citrus fruits could cure scurvy?": 0.792,
-    "How many photographs does the battery last for?": 0.398,
-    "What sensor does the Lumen X2 have?": 0.284,
-    "Where does the Tamsa join the Danube?": 0.645,
-    "How long is the river Tamsa?": 0.911,
-    "Who painted The Blue Orchard?": 0.378,
-    "Where does The Blue Orchard hang now?": 0.241,
-    "How long does the male keep the egg warm?": 0.462,
-    "When was the treaty signed?": 0.862,
-    "What is the radar instrument designed to measure on Europa?": 0.224,
-    "Why did the price of wheat rise in 1846?": 0.587,
-    "Who was the architect of the west tower?": 0.354,
-    "How tall is the west tower?": 0.498,
-    "Which three languages do the students learn?": 0.736,
-    "When does the night train arrive in Rome?": 0.211,
-    "Where does the name Python come from?": 0.283,
-    "Who created Python?": 0.954,
-    "Why does water boil at a lower temperature on Mount Everest?": 0.298,
-    "Why did Queen Eleanor found the hospital of Saint Luke?": 0.499,
-    "Who built the terraces?": 0.71,
-    "Which prize did the novel win in 2004?": 0.469,
-    "Who wrote The Silent Harbour?": 0.916,
-    "How much does a ticket to the museum cost?": 0.997,
+# The bundled model's span probability of each golden answer and no-answer probability of each unanswerable
+# question (Reader.predict, one window per question, one thread): `python packaging/golden_references.py`.
+# What the bundled model answers where it misses (release 3, measured as REFERENCES): a cut short of the
+# accepted answer. Held here so that a change to it is seen, and so that no other miss passes.
+KNOWN_MISSES = {"Why does water boil at a lower temperature on Mount Everest?": "because the air pressure"}
+REFERENCES = {
+    "Who designed the Harbour Bridge?": 0.836,
+    "When was the bridge opened?": 0.808,
+    "What does the plant release as a by-product?": 0.872,
+    "How many phases does the incident response life cycle have?": 0.958,
+    "Who designed the lighthouse?": 0.909,
+    "Who was the first keeper?": 0.921,
+    "What does the caf\u00e9 serve?": 0.807,
+    "Who led the British party?": 0.862,
+    "When did the expedition reach the pole?": 0.492,
+    "What disease does a lack of insulin cause?": 0.885,
+    "Which company completed the Kessel Canal?": 0.688,
+    "Why was the Kessel Canal built?": 0.205,
+    "Where did Maria Okonkwo study?": 0.500,
+    "How old was Maria Okonkwo at her first public concert?": 0.879,
+    "When did the city council approve the plans for the library?": 0.798,
+    "How many books does the library hold?": 0.764,
+    "Why do large crystals grow in granite?": 0.100,
+    "What kind of rock is granite?": 0.824,
+    "Who led the telegraph cable project?": 0.776,
+    "How long did the cable work before it failed?": 0.833,
+    "How far has the Orvik Glacier retreated?": 0.904,
+    "What do the scientists blame the retreat on?": 0.699,
+    "Who scored three goals in the final?": 0.797,
+    "Where was the 1966 final played?": 0.860,
+    "At what temperature is the loaf baked?": 0.705,
+    "How long is the dough left in a warm place?": 0.729,
+    "Who founded the company?": 0.289,
+    "Which city did the company move its headquarters to in 2011?": 0.923,
+    "Who showed that citrus fruits could cure scurvy?": 0.776,
+    "How many photographs does the battery last for?": 0.514,
+    "What sensor does the Lumen X2 have?": 0.273,
+    "Where does the Tamsa join the Danube?": 0.723,
+    "How long is the river Tamsa?": 0.817,
+    "Who painted The Blue Orchard?": 0.778,
+    "Where does The Blue Orchard hang now?": 0.278,
+    "How long does the male keep the egg warm?": 0.667,
+    "When was the treaty signed?": 0.824,
+    "What is the radar instrument designed to measure on Europa?": 0.344,
+    "Why did the price of wheat rise in 1846?": 0.667,
+    "Who was the architect of the west tower?": 0.266,
+    "How tall is the west tower?": 0.655,
+    "Which three languages do the students learn?": 0.838,
+    "When does the night train arrive in Rome?": 0.390,
+    "Where does the name Python come from?": 0.207,
+    "Who created Python?": 0.904,
+    "Why does water boil at a lower temperature on Mount Everest?": 0.249,
+    "Why did Queen Eleanor found the hospital of Saint Luke?": 0.567,
+    "Who built the terraces?": 0.797,
+    "Which prize did the novel win in 2004?": 0.481,
+    "Who wrote The Silent Harbour?": 0.923,
+    "How much does a ticket to the museum cost?": 0.999,
     "How many eggs does the queen lay in a day?": 0.999,
-    "Who was the engineer of the bridge?": 0.987,
-    "Who invented this recipe?": 0.813,
-    "What is the population of Paris?": 0.999,
+    "Who was the engineer of the bridge?": 0.993,
+    "Who invented this recipe?": 0.898,
+    "What is the population of Paris?": 1.000,
 }
-# Any decent SQuAD reader gets these easy questions right (the bundled model gets all 50); the floor leaves
+# Any decent SQuAD reader gets these easy questions right (the bundled model gets 49 of 50); the floor leaves
 # room for a good model that cuts a few answers differently. 5 % of one FFN matrix sign-flipped gets 45.
 EXACT_FLOOR = 43
 # The app's calibrated threshold must answer (rightly) nearly all of them and refuse the unanswerable ones.
 ANSWERED_FLOOR = 45
-
-
-@functools.cache
-def _int8_products_saturate() -> bool:
-    """True where onnxruntime's int8 matrix product saturates pairs of products at 16 bits (x86 without
-    VNNI), found by asking it: 255 × 127 four times is 129,540 exactly."""
-    import numpy as np
-    import onnxruntime
-    from onnx import TensorProto, helper
-
-    weights = helper.make_tensor("b", TensorProto.INT8, [4, 1], [127] * 4)
-    graph = helper.make_graph(
-        [helper.make_node("MatMulInteger", ["a", "b"], ["y"])],
-        "probe",
-        [helper.make_tensor_value_info("a", TensorProto.UINT8, [1, 4])],
-        [helper.make_tensor_value_info("y", TensorProto.INT32, [1, 1])],
-        [weights],
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    session = onnxruntime.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
-    product = int(session.run(None, {"a": np.full((1, 4), 255, np.uint8)})[0][0, 0])
-    # Anything but the exact product keeps the references measured on AVX2 (65,534 is what its pairwise
-    # 16-bit saturation gives; this project has not observed it on an AVX2 machine, only the references).
-    return product != 129_540
-
-
-def _reference(question: str, saturating_reference: float) -> float:
-    """The reference probability for the int8 products of the CPU running the tests."""
-    return saturating_reference if _int8_products_saturate() else EXACT_PRODUCT_REFERENCES[question]
 
 
 @pytest.fixture(scope="module")
@@ -499,9 +457,12 @@ def test_enough_golden_answers_are_exact(predictions: dict[str, Prediction]) -> 
 @pytest.mark.parametrize("golden", GOLDEN, ids=[g.question for g in GOLDEN])
 def test_golden_answer_and_its_probability(predictions: dict[str, Prediction], golden: Golden) -> None:
     prediction = predictions[golden.question]
-    assert _exact(prediction, golden), prediction.text
+    if golden.question in KNOWN_MISSES:
+        assert prediction.text == KNOWN_MISSES[golden.question]
+    else:
+        assert _exact(prediction, golden), prediction.text
     assert prediction.text in golden.context
-    reference = _reference(golden.question, golden.probability)
+    reference = REFERENCES[golden.question]
     assert prediction.probability == pytest.approx(reference, abs=PROBABILITY_TOLERANCE)
 
 
@@ -511,7 +472,7 @@ def test_unanswerable_question_and_its_no_answer_probability(
     predictions: dict[str, Prediction], unanswerable: Unanswerable
 ) -> None:
     prediction = predictions[unanswerable.question]
-    reference = _reference(unanswerable.question, unanswerable.null_probability)
+    reference = REFERENCES[unanswerable.question]
     assert prediction.null_probability == pytest.approx(reference, abs=NULL_PROBABILITY_TOLERANCE)
     # The paragraph-level threshold (a span probability) refuses it.
     assert prediction.probability < ModelFolder.open(MODEL).no_answer_threshold
@@ -521,9 +482,9 @@ def test_unanswerable_question_and_its_no_answer_probability(
 def test_the_mean_probabilities_match_the_reference(predictions: dict[str, Prediction]) -> None:
     """A head that scales every logit keeps every answer and moves each probability a little, all one way."""
     spans = mean(predictions[g.question].probability for g in GOLDEN)
-    assert spans == pytest.approx(mean(_reference(g.question, g.probability) for g in GOLDEN), abs=MEAN_TOLERANCE)
+    assert spans == pytest.approx(mean(REFERENCES[g.question] for g in GOLDEN), abs=MEAN_TOLERANCE)
     nulls = mean(predictions[u.question].null_probability for u in UNANSWERABLE)
-    references = [_reference(u.question, u.null_probability) for u in UNANSWERABLE]
+    references = [REFERENCES[u.question] for u in UNANSWERABLE]
     assert nulls == pytest.approx(mean(references), abs=MEAN_TOLERANCE)
 
 
@@ -566,7 +527,7 @@ def test_the_app_answers_golden_questions_and_refuses_unanswerable_ones(tmp_path
     assert len(GOLDEN) - len(missed) >= ANSWERED_FLOOR, (threshold, missed)
     assert not answered, (threshold, answered)
     if IS_REFERENCE:
-        assert not missed, (threshold, missed)
+        assert {question: text for question, (text, _) in missed.items()} == KNOWN_MISSES, (threshold, missed)
 
 
 def test_the_sample_document_answers_its_self_test_questions(tmp_path) -> None:
