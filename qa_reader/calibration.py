@@ -35,6 +35,7 @@ FEATURES: tuple[str, ...] = (
     "heading",  # the span's line looks like a heading (short, no sentence punctuation)
     "contents",  # the span's line or passage looks like a table of contents (dot leaders)
     "table",  # the span's line looks like a table row (mostly numbers, or cells apart by wide gaps)
+    "function_words",  # share of the span's line's words that are function words: low in glossaries and lists
     "type_match",  # the question asks for a number / date / name and the span is one
     "type_mismatch",  # the question asks for a number / date / name and the span is not one
     "span_logit",  # start + end logit before the window's softmax (a reader trained with shared normalisation)
@@ -111,6 +112,13 @@ def looks_like_table_row(line: str) -> bool:
     return numeric / len(tokens) >= 0.5
 
 
+def function_word_share(line: str) -> float:
+    """Share of a line's words that are function words ("the", "of", "is"): about 0.4 in prose, near 0 in
+    a glossary, an index or a list of names run together (what PDFs' acronym tables become as text)."""
+    words = [w.lower() for w in _WORD.findall(line)]
+    return sum(w in STOPWORDS for w in words) / len(words) if words else 0.0
+
+
 def content_words(text: str) -> list[str]:
     words = [w.lower() for w in _WORD.findall(text)]
     return [w for w in words if w not in STOPWORDS]
@@ -168,7 +176,7 @@ def feature_matrix(
 ) -> np.ndarray:
     """(len(evidence), len(FEATURES)) float64 matrix of every candidate's features, in FEATURES order.
 
-    With `needed`, the text features (repeats, question overlap, line shapes, answer type) are computed
+    With `needed`, the text features (repeats, question overlap, line shapes and words, answer type) are computed
     only when named there, and are 0 otherwise: the engine asks only for its calibration's features.
     """
     rows = np.zeros((len(evidence), len(FEATURES)), dtype=np.float64)
@@ -195,7 +203,7 @@ def feature_matrix(
     asked = set(content_words(question))
     keys = [normalize_answer(e.text) for e in evidence] if "repeats" in wanted else []
     counts = Counter(keys)
-    line_flags: dict[str, tuple[bool, bool, bool]] = {}
+    line_flags: dict[str, tuple[bool, bool, bool, float]] = {}
     for i, item in enumerate(evidence):
         row = rows[i]
         if keys:
@@ -204,17 +212,19 @@ def feature_matrix(
             words = content_words(item.text)
             if words:
                 row[column["question_overlap"]] = sum(w in asked for w in words) / len(words)
-        if wanted & {"heading", "contents", "table"}:
+        if wanted & {"heading", "contents", "table", "function_words"}:
             if item.line not in line_flags:  # many candidates share a line (a SQuAD paragraph is one line)
                 line_flags[item.line] = (
                     looks_like_heading(item.line),
                     bool(_LEADER.search(item.line)),
                     looks_like_table_row(item.line),
+                    function_word_share(item.line),
                 )
-            heading, leaders, table = line_flags[item.line]
+            heading, leaders, table, function_words = line_flags[item.line]
             row[column["heading"]] = float(heading)
             row[column["contents"]] = float(item.in_contents or leaders)
             row[column["table"]] = float(table)
+            row[column["function_words"]] = function_words
         if kind and wanted & {"type_match", "type_mismatch"}:
             fits = fits_type(kind, item.text)
             row[column["type_match"]] = float(fits)

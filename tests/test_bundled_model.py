@@ -229,12 +229,8 @@ GOLDEN = [
     Golden(HARBOUR, "When was the bridge opened?", ("1932",)),
     Golden(PHOTOSYNTHESIS, "What does the plant release as a by-product?", ("oxygen",)),
     Golden(INCIDENTS, "How many phases does the incident response life cycle have?", ("four",)),
-    Golden(
-        _sample_paragraph("designed it was Tomas Hallgren"), "Who designed the lighthouse?", ("Tomas Hallgren",)
-    ),
-    Golden(
-        _sample_paragraph("The first keeper was Ada Lindqvist"), "Who was the first keeper?", ("Ada Lindqvist",)
-    ),
+    Golden(_sample_paragraph("designed it was Tomas Hallgren"), "Who designed the lighthouse?", ("Tomas Hallgren",)),
+    Golden(_sample_paragraph("The first keeper was Ada Lindqvist"), "Who was the first keeper?", ("Ada Lindqvist",)),
     Golden(_sample_paragraph("café in the old oil store"), "What does the café serve?", ("cardamom buns",)),
     Golden(POLE, "Who led the British party?", ("Robert Falcon Scott",)),
     Golden(POLE, "When did the expedition reach the pole?", ("14 December 1911",)),
@@ -246,33 +242,29 @@ GOLDEN = [
         (
             "to carry coal from the Fennick mines to the ships waiting at the coast",
             "to carry coal from the Fennick mines",
-        )
+        ),
     ),
     Golden(
         VIOLINIST,
         "Where did Maria Okonkwo study?",
-        ("the Royal Academy of Music", "the Royal Academy of Music in London")
+        ("the Royal Academy of Music", "the Royal Academy of Music in London"),
     ),
     Golden(VIOLINIST, "How old was Maria Okonkwo at her first public concert?", ("nine", "the age of nine")),
     Golden(LIBRARY, "When did the city council approve the plans for the library?", ("3 March 2015",)),
     Golden(LIBRARY, "How many books does the library hold?", ("about 400,000", "400,000")),
     Golden(
-        GRANITE,
-        "Why do large crystals grow in granite?",
-        ("the magma cools slowly", "because the magma cools slowly")
+        GRANITE, "Why do large crystals grow in granite?", ("the magma cools slowly", "because the magma cools slowly")
     ),
     Golden(GRANITE, "What kind of rock is granite?", ("an igneous rock", "igneous")),
     Golden(
-        CABLE,
-        "Who led the telegraph cable project?",
-        ("Cyrus West Field", "the American businessman Cyrus West Field")
+        CABLE, "Who led the telegraph cable project?", ("Cyrus West Field", "the American businessman Cyrus West Field")
     ),
     Golden(CABLE, "How long did the cable work before it failed?", ("only three weeks", "three weeks")),
     Golden(GLACIER, "How far has the Orvik Glacier retreated?", ("2.4 kilometres",)),
     Golden(
         GLACIER,
         "What do the scientists blame the retreat on?",
-        ("rising summer temperatures and lower winter snowfall",)
+        ("rising summer temperatures and lower winter snowfall",),
     ),
     Golden(FINAL, "Who scored three goals in the final?", ("Geoff Hurst",)),
     Golden(FINAL, "Where was the 1966 final played?", ("Wembley Stadium",)),
@@ -281,25 +273,21 @@ GOLDEN = [
     Golden(
         KITS,
         "Who founded the company?",
-        ("Helen Marsh and David Obi", "two former teachers, Helen Marsh and David Obi")
+        ("Helen Marsh and David Obi", "two former teachers, Helen Marsh and David Obi"),
     ),
     Golden(KITS, "Which city did the company move its headquarters to in 2011?", ("Manchester",)),
     Golden(
-        SCURVY,
-        "Who showed that citrus fruits could cure scurvy?",
-        ("James Lind", "the Scottish surgeon James Lind")
+        SCURVY, "Who showed that citrus fruits could cure scurvy?", ("James Lind", "the Scottish surgeon James Lind")
     ),
     Golden(CAMERA, "How many photographs does the battery last for?", ("around 500", "500")),
     Golden(CAMERA, "What sensor does the Lumen X2 have?", ("a 24-megapixel sensor",)),
-    Golden(
-        RIVER, "Where does the Tamsa join the Danube?", ("near the town of Orsel", "the town of Orsel", "Orsel")
-    ),
+    Golden(RIVER, "Where does the Tamsa join the Danube?", ("near the town of Orsel", "the town of Orsel", "Orsel")),
     Golden(RIVER, "How long is the river Tamsa?", ("312 kilometres",)),
     Golden(PAINTING, "Who painted The Blue Orchard?", ("Pieter van Hal", "the Dutch artist Pieter van Hal")),
     Golden(
         PAINTING,
         "Where does The Blue Orchard hang now?",
-        ("the National Gallery of Scotland", "the National Gallery of Scotland in Edinburgh")
+        ("the National Gallery of Scotland", "the National Gallery of Scotland in Edinburgh"),
     ),
     Golden(PENGUINS, "How long does the male keep the egg warm?", ("about sixty-five days", "sixty-five days")),
     Golden(TREATY, "When was the treaty signed?", ("9 June 1815",)),
@@ -307,27 +295,23 @@ GOLDEN = [
     Golden(
         WHEAT,
         "Why did the price of wheat rise in 1846?",
-        ("a disease destroyed much of the potato harvest", "because a disease destroyed much of the potato harvest")
+        ("a disease destroyed much of the potato harvest", "because a disease destroyed much of the potato harvest"),
     ),
     Golden(TOWER, "Who was the architect of the west tower?", ("Brother Anselm of Tours",)),
     Golden(TOWER, "How tall is the west tower?", ("98 metres", "98 metres tall")),
     Golden(SCHOOL, "Which three languages do the students learn?", ("French, German and Mandarin Chinese",)),
     Golden(NIGHT_TRAIN, "When does the night train arrive in Rome?", ("9:15 the next morning", "9:15")),
-    Golden(
-        PYTHON,
-        "Where does the name Python come from?",
-        ("the British comedy group Monty Python", "Monty Python")
-    ),
+    Golden(PYTHON, "Where does the name Python come from?", ("the British comedy group Monty Python", "Monty Python")),
     Golden(PYTHON, "Who created Python?", ("Guido van Rossum",)),
     Golden(
         BOILING,
         "Why does water boil at a lower temperature on Mount Everest?",
-        ("the air pressure there is much lower", "because the air pressure there is much lower")
+        ("the air pressure there is much lower", "because the air pressure there is much lower"),
     ),
     Golden(
         HOSPITAL,
         "Why did Queen Eleanor found the hospital of Saint Luke?",
-        ("to care for pilgrims who fell ill on the road to the coast",)
+        ("to care for pilgrims who fell ill on the road to the coast",),
     ),
     Golden(TERRACES, "Who built the terraces?", ("the Ifugao people",)),
     Golden(NOVEL, "Which prize did the novel win in 2004?", ("the Costa Book Award",)),

@@ -235,3 +235,22 @@ def test_the_threshold_weighs_unanswerable_questions_as_told():
     )
     assert 0.6 < weighted.threshold <= 0.8 and weighted.refused == pytest.approx(1.0)
     assert weighted.expected_f1 == pytest.approx(0.5 * 2 / 3 + 0.5 * 1.0)
+
+
+def test_function_words_are_few_in_a_glossary_run_together_and_many_in_prose():
+    glossary_line = "Recovery Point Objective Recovery Time Objective Remote Terminal Unit Security Category"
+    prose_line = "The recovery time objective is the time it takes to bring the links back."
+    rows = feature_matrix(
+        "What is the recovery time objective?",
+        [
+            evidence("Remote Terminal Unit", line=glossary_line),
+            evidence("the time it takes", line=prose_line),
+        ],
+    )
+    shares = column(rows, "function_words")
+    assert shares[0] == 0.0
+    assert shares[1] == pytest.approx(6 / 14)  # the, is, the, it, to, the
+    # Computed only when asked for, as the engine asks for its calibration's features alone.
+    assert not column(
+        feature_matrix("What?", [evidence("x", line=prose_line)], needed=["bm25"]), "function_words"
+    ).any()

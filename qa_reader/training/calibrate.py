@@ -12,6 +12,8 @@ The coefficients and threshold go into manifest.json; model.onnx and its sha256 
 from __future__ import annotations
 
 import json
+import random
+import re
 import time
 import zlib
 from collections.abc import Callable, Sequence
@@ -71,6 +73,14 @@ UNANSWERABLE_MIX_WITH_SILVER = {ASK_ELSEWHERE: 0.125, ASK_WITHOUT_ANSWER: 0.375,
 SILVER = "silver"  # the source name training gives the silver set: its held-out articles are the same
 # A document left with fewer paragraphs than this once the answer's are taken out is not asked.
 MIN_PARAGRAPHS_LEFT = 10
+# Real documents have glossaries, acronym tables and indexes that come out of a PDF as names run together
+# ("Recovery Point Objective Recovery Time Objective Remote Terminal Unit ..."): they hold every term a
+# question names, so search ranks them high and the reader answers from them. SQuAD-style training
+# documents have none, so each held-out document gets a glossary made of its own names: one paragraph of
+# GLOSSARY_WORDS words for every GLOSSARY_EVERY paragraphs, at the end, as a PDF's back matter is.
+GLOSSARY_EVERY = 10
+GLOSSARY_WORDS = 120
+_NAME = re.compile(r"[A-Z][\w&/'-]*(?: +(?:(?:of|and|for|the|de|la|von) +)?[A-Z][\w&/'-]*)+|\b[A-Z]{2,}\b")
 
 Log = Callable[[str], None]
 
@@ -162,6 +172,35 @@ class Collected:
         return loaded
 
 
+def glossary(text: str, paragraphs: int, seed: str) -> list[str]:
+    """`paragraphs` glossary paragraphs (GLOSSARY_WORDS words at most each) from the names in `text` (runs of
+    capitalised words, acronyms), each name once, in an order fixed by `seed`; fewer when the names run out."""
+    names = list(dict.fromkeys(match.group(0) for match in _NAME.finditer(text)))
+    random.Random(seed).shuffle(names)
+    made: list[str] = []
+    words: list[str] = []
+    for name in names:
+        if len(made) == paragraphs:
+            break
+        words.extend(name.split())
+        if len(words) >= GLOSSARY_WORDS:
+            made.append(" ".join(words))
+            words = []
+    if words and len(made) < paragraphs:
+        made.append(" ".join(words))
+    return made
+
+
+def with_glossary(document: Document) -> Document:
+    """`document` with its glossary paragraphs (`glossary`) after its text."""
+    count = max(1, document.text.count("\n\n") // GLOSSARY_EVERY)
+    added = glossary(document.text, count, document.sha256)
+    if not added:
+        return document
+    text = "\n\n".join([document.text, *added])
+    return replace(document, text=text, pages=(Page(0, 0, len(text)),))
+
+
 def held_out_documents(
     train_dir: Path,
     sources: Sequence[str] = CALIBRATION_SOURCES,
@@ -196,7 +235,7 @@ def held_out_documents(
                 text,
                 (Page(0, 0, len(text)),),
             )
-            documents.append((name, document, [q for key in chunk for q in by_paragraph[key]]))
+            documents.append((name, with_glossary(document), [q for key in chunk for q in by_paragraph[key]]))
     return documents
 
 

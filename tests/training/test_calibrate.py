@@ -268,8 +268,13 @@ def test_an_old_cache_loses_its_answerable_asks_against_silver_labels_and_keeps_
     ask = np.array([0, 0, 1, 2, 2, 3])
     features = np.arange(len(ask) * len(FEATURES), dtype=np.float32).reshape(len(ask), -1)
     data = Collected(
-        features, np.array([1.0, 0.5, 0, 1, 0.5, 0], np.float32), np.ones(len(ask), bool), ask,
-        kinds == ASK_OWN, np.array([0, 0, 1, 1]), ask_kind=kinds,
+        features,
+        np.array([1.0, 0.5, 0, 1, 0.5, 0], np.float32),
+        np.ones(len(ask), bool),
+        ask,
+        kinds == ASK_OWN,
+        np.array([0, 0, 1, 1]),
+        ask_kind=kinds,
     )
     dropped = data.silver_answerable_asks()
     assert dropped.tolist() == [False, False, True, False]
@@ -280,3 +285,25 @@ def test_an_old_cache_loses_its_answerable_asks_against_silver_labels_and_keeps_
     assert kept.ask_group.tolist() == [0, 0, 1]
     assert np.array_equal(kept.features, features[[0, 1, 2, 5]])
     assert kept.f1.tolist() == [1.0, 0.5, 0.0, 0.0]
+
+
+def test_a_held_out_document_gets_a_glossary_of_its_own_names_at_the_end():
+    from qa_reader.training import calibrate
+    from qa_reader.types import Document, Page
+
+    paragraphs = [
+        f"The Harbour Bridge{i} was designed by John Bradfield{i} for the NSW Public Works in Sydney Harbour{i}."
+        for i in range(25)
+    ]
+    text = "\n\n".join(paragraphs)
+    document = Document("p", "t", "txt", "sha", text, (Page(0, 0, len(text)),))
+    glossed = calibrate.with_glossary(document)
+    added = glossed.text.split("\n\n")[len(paragraphs) :]
+    assert glossed.text.startswith(text) and glossed.pages == (Page(0, 0, len(glossed.text)),)
+    assert len(added) == 2  # one for every GLOSSARY_EVERY paragraphs
+    assert all(len(p.split()) <= calibrate.GLOSSARY_WORDS + 4 for p in added)
+    assert "." not in " ".join(added) and "NSW Public Works" in added[0] + added[1]
+    # The same document always gets the same glossary.
+    assert calibrate.with_glossary(document).text == glossed.text
+    # Names are never repeated.
+    assert calibrate.glossary(text, 10, "sha").count("NSW Public Works") <= 1
