@@ -59,6 +59,9 @@ def main(argv: list[str] | None = None) -> None:
     calibrate.add_argument(
         "--silver", type=Path, default=None, help="a pseudo-label output: its held-out articles are asked too"
     )
+    calibrate.add_argument(
+        "--glossaries", action="store_true", help="each held-out document ends with a glossary of its own names"
+    )
     plot = commands.add_parser("plot", help="copy RUN_DIR's curve.csv into OUT_DIR and draw curve.png")
     plot.add_argument("run_dir", type=Path)
     plot.add_argument("out_dir", type=Path)
@@ -135,6 +138,7 @@ def main(argv: list[str] | None = None) -> None:
             cache=args.cache,
             with_ablation=args.ablation,
             silver=args.silver,
+            glossaries=args.glossaries,
         )
     elif args.command == "plot":
         from qa_reader.training.report import plot_curve
