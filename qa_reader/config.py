@@ -81,10 +81,10 @@ class Settings:
     # A length-adaptive model's budget (its manifest's `length_budgets`): how many tokens each layer keeps.
     # "": every token, the model's full length.
     length_budget: str = _setting("", answers=True, reload=False, saved=True)
-    # Answers are ranked by log(span probability) + retrieval_weight × the passage's BM25 relevance: the
-    # reader's probabilities are per window, and the passage's match to the question separates a right
-    # answer from a confident one in the wrong passage (tuned on half the SQuAD dev articles as whole
-    # documents, document-level F1 40.7 -> 65.4; the other half 42.9 -> 66.9).
+    # Only for a model folder without a calibration (the bundled one has one): answers are then ranked by
+    # log(span probability) + retrieval_weight × the passage's BM25 relevance. An early session chose 0.4 on
+    # half the SQuAD dev articles as whole documents, which the project no longer does; a calibrated model's
+    # ranking is fitted on held-out training articles instead.
     retrieval_weight: float = _setting(0.4, answers=True, reload=False, saved=False)
     # None: the model manifest's calibrated no-answer threshold. Applied to cached answers, so not in the key.
     threshold: float | None = _setting(None, answers=False, reload=False, saved=True)
