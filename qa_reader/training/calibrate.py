@@ -122,8 +122,9 @@ class Collected:
         np.savez_compressed(path, **saved)
 
     def silver_answerable_asks(self) -> np.ndarray:
-        """Asks against a silver label (caches written before `collect` left them out): answerable asks of a
-        document whose other asks are ASK_SILVER_UNANSWERABLE (silver documents are asked nothing else)."""
+        """Asks against a silver label, which caches written before `collect` left them out still hold:
+        answerable asks of a document whose other asks are ASK_SILVER_UNANSWERABLE (silver documents are
+        asked nothing else)."""
         kinds = self.kinds
         silver_groups = np.unique(self.ask_group[kinds == ASK_SILVER_UNANSWERABLE])
         return (kinds == ASK_OWN) & np.isin(self.ask_group, silver_groups)
@@ -155,7 +156,8 @@ class Collected:
     def load(cls, path: Path) -> Collected:
         """A saved cache. Features it was written without get the question-level ones computed from its other
         columns (`question_level_features`) and the rest as zeros, named in `missing_features` (the ablation
-        leaves them out). A cache without feature names holds the first columns of FEATURES."""
+        leaves them out). A cache without feature names holds the first columns of FEATURES. Asks against silver
+        labels, which older caches hold, are left out (`silver_answerable_asks`)."""
         with np.load(path) as data:
             arrays = {key: data[key] for key in data.files}
         saved = arrays.pop("feature_names", None)
@@ -170,6 +172,9 @@ class Collected:
         if derivable:
             question_level_features(loaded.features, loaded.ask)
         loaded.missing_features = tuple(name for name in missing if name not in derivable)
+        silver_answerable = loaded.silver_answerable_asks()
+        if silver_answerable.any():  # labelled by the teacher: see `collect`
+            loaded = loaded.without_asks(silver_answerable)
         return loaded
 
 
@@ -686,10 +691,6 @@ def calibrate(
         )
         if cache is not None:
             data.save(cache)
-    silver_answerable = data.silver_answerable_asks()
-    if silver_answerable.any():
-        data = data.without_asks(silver_answerable)
-        log(f"{int(silver_answerable.sum())} answerable asks against silver labels left out of the cache's asks")
     log(f"{len(data.f1)} candidates from {len(data.ask_answerable)} questions asked")
     results = {}
     if with_ablation:

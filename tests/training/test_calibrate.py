@@ -259,7 +259,7 @@ def test_held_out_silver_articles_are_asked_of_themselves_with_their_unanswerabl
     assert weights[1] == pytest.approx(expected)
 
 
-def test_an_old_cache_loses_its_answerable_asks_against_silver_labels_and_keeps_the_rest():
+def test_an_old_cache_loses_its_answerable_asks_against_silver_labels_and_keeps_the_rest(tmp_path):
     from qa_reader.calibration import FEATURES
     from qa_reader.training.calibrate import ASK_ELSEWHERE, ASK_OWN, ASK_SILVER_UNANSWERABLE, Collected
 
@@ -285,6 +285,11 @@ def test_an_old_cache_loses_its_answerable_asks_against_silver_labels_and_keeps_
     assert kept.ask_group.tolist() == [0, 0, 1]
     assert np.array_equal(kept.features, features[[0, 1, 2, 5]])
     assert kept.f1.tolist() == [1.0, 0.5, 0.0, 0.0]
+    # Loading such a cache leaves them out.
+    data.save(tmp_path / "old.npz")
+    loaded = Collected.load(tmp_path / "old.npz")
+    assert loaded.ask.tolist() == kept.ask.tolist() and loaded.kinds.tolist() == kept.kinds.tolist()
+    assert np.array_equal(loaded.features, kept.features)
 
 
 def test_a_held_out_document_gets_a_glossary_of_its_own_names_at_the_end():
