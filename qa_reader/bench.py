@@ -271,15 +271,23 @@ def run_batch(model_dir: Path, folder: Path | None, repeats: int, log: Callable[
 
 
 LIVE = "live"  # bench --budgets: questions asked as typed (Engine.ask(live=True))
+PLAIN = "plain graph"  # bench --budgets: the baseline model folder's graph, reading every token
 
 
 def run_budgets(
-    model_dir: Path, question_count: int, articles: int, pdf: Path | None, log: Callable[[str], None] | None
+    model_dir: Path,
+    question_count: int,
+    articles: int,
+    pdf: Path | None,
+    log: Callable[[str], None] | None,
+    baseline: Path | None = None,
 ) -> dict:
     """The Pareto table of a length-adaptive model: for every token and each of its budgets, SQuAD v1.1 dev F1
     and median ms per question on single paragraphs, F1 and ms per question on whole articles (the first
     `articles`, every 4th question), and median ms per question over the 79- and 247-page NIST PDFs (or
-    `pdf`), all in this run, with each budget's speed-up over every token."""
+    `pdf`), all in this run. With `baseline` (a model folder with a plain graph: the bundled model), its
+    row comes first and every speed-up and F1 change is against it, as a budget must beat what the app reads
+    with today; without, against the adaptive graph reading every token."""
     from qa_reader.evaluate import evaluate_documents
     from qa_reader.reader.model import ModelFolder
 
@@ -306,85 +314,104 @@ def run_budgets(
     questions = everything[:question_count]
     titles = list(dict.fromkeys(q.title for q in everything))[:articles]
     article_questions = [q for q in everything if q.title in titles]
-    names = ["", *model.length_budgets]  # "": every token
-    label = {name: name or "every token" for name in names}
-
-    reader = build_reader(model)
-    _time_reader(reader, questions[:10])
-    timings: dict[str, list[float]] = {name: [] for name in names}
-    scores: dict[str, list[float]] = {name: [] for name in names}
-    for start in range(0, len(questions), 25):  # interleaved, so every budget sees the same machine load
+    # Each row: (label, model folder, budget): the baseline's plain graph, then every token, then the budgets.
+    arms = [(PLAIN, Path(baseline), "")] if baseline is not None else []
+    arms += [(name or "every token", Path(model_dir), name) for name in ["", *model.length_budgets]]
+    labels = [label for label, _, _ in arms]
+    reference = labels[0]
+    readers = {folder: build_reader(ModelFolder.open(folder)) for folder in dict.fromkeys(f for _, f, _ in arms)}
+    for reader in readers.values():
+        _time_reader(reader, questions[:10])
+    timings: dict[str, list[float]] = {label: [] for label in labels}
+    scores: dict[str, list[float]] = {label: [] for label in labels}
+    for start in range(0, len(questions), 25):  # interleaved, so every row sees the same machine load
         chunk = questions[start : start + 25]
-        for name in names:
-            reader.use_budget(name)
-            seconds, f1s = _read_timed(reader, chunk)
-            timings[name].extend(seconds)
-            scores[name].extend(f1s)
+        for label, folder, budget in arms:
+            readers[folder].use_budget(budget)
+            seconds, f1s = _read_timed(readers[folder], chunk)
+            timings[label].extend(seconds)
+            scores[label].extend(f1s)
     rows = {}
-    for name in names:
-        rows[name] = {
-            "keep_ratios": list(model.keep_ratios(name) or [1.0] * reader.session.layers),
-            "squad_f1": round(100 * sum(scores[name]) / len(questions), 2),
-            "squad_ms_p50": _median_ms(timings[name]),
+    for label, folder, budget in arms:
+        layers = readers[folder].session.layers if getattr(readers[folder].session, "adaptive", False) else 0
+        rows[label] = {
+            "keep_ratios": list(ModelFolder.open(folder).keep_ratios(budget) or [1.0] * layers),
+            "squad_f1": round(100 * sum(scores[label]) / len(questions), 2),
+            "squad_ms_p50": _median_ms(timings[label]),
         }
-    for name in names:
-        evaluation = evaluate_documents(model_dir, article_questions, config.Settings(length_budget=name), every=4)
-        rows[name]["document_f1"] = round(evaluation.report.f1, 2)
-        rows[name]["document_ms_per_question"] = round(evaluation.report.ms_per_question, 1)
-    pdf_ms: dict[str, dict[str, float]] = {name: {} for name in names}
+    for label, folder, budget in arms:
+        evaluation = evaluate_documents(folder, article_questions, config.Settings(length_budget=budget), every=4)
+        rows[label]["document_f1"] = round(evaluation.report.f1, 2)
+        rows[label]["document_ms_per_question"] = round(evaluation.report.ms_per_question, 1)
+    pdf_ms: dict[str, dict[str, float]] = {label: {} for label in labels}
     live_ms: dict[str, float] = {}  # a question typed live: the fastest budget over the best few passages
     pages: dict[str, int] = {}
     with tempfile.TemporaryDirectory() as folder:
-        engine = Engine(Path(folder) / "bench.sqlite3", model_dir)
+        engines = {
+            model_folder: Engine(Path(folder) / f"bench-{number}.sqlite3", model_folder)
+            for number, model_folder in enumerate(readers)
+        }
         try:
             for path, asked in pdfs:
-                record = engine.index(path)
-                pages[path.name] = record.page_count
-                engine.ask(asked[0], [record.id], budget="")  # loads the model and warms up
-                pdf_times: dict[str, list[float]] = {name: [] for name in [*names, LIVE]}
+                records = {model_folder: engine.index(path) for model_folder, engine in engines.items()}
+                pages[path.name] = records[Path(model_dir)].page_count
+                for model_folder, engine in engines.items():  # loads the model and warms up
+                    engine.ask(asked[0], [records[model_folder].id], budget="")
+                pdf_times: dict[str, list[float]] = {label: [] for label in [*labels, LIVE]}
+                adaptive = engines[Path(model_dir)], records[Path(model_dir)].id
                 for question in asked[1:]:
-                    for name in [*names, LIVE]:
+                    for label, model_folder, budget in arms:
                         started = time.perf_counter()
-                        if name == LIVE:
-                            engine.ask(question, [record.id], remember=False, live=True)
-                        else:
-                            engine.ask(question, [record.id], budget=name, remember=False)
-                        pdf_times[name].append(time.perf_counter() - started)
-                for name in names:
-                    pdf_ms[name][path.name] = _median_ms(pdf_times[name])
+                        engines[model_folder].ask(question, [records[model_folder].id], budget=budget, remember=False)
+                        pdf_times[label].append(time.perf_counter() - started)
+                    started = time.perf_counter()
+                    adaptive[0].ask(question, [adaptive[1]], remember=False, live=True)
+                    pdf_times[LIVE].append(time.perf_counter() - started)
+                for label in labels:
+                    pdf_ms[label][path.name] = _median_ms(pdf_times[label])
                 live_ms[path.name] = _median_ms(pdf_times[LIVE])
         finally:
-            engine.close()
-    for name in names:
-        rows[name]["pdf_ms_p50"] = pdf_ms[name]
-        rows[name]["pdf_speedup"] = {
-            pdf_name: round(pdf_ms[""][pdf_name] / max(ms, 1e-9), 2) for pdf_name, ms in pdf_ms[name].items()
+            for engine in engines.values():
+                engine.close()
+    for label in labels:
+        rows[label]["pdf_ms_p50"] = pdf_ms[label]
+        rows[label]["pdf_speedup"] = {
+            pdf_name: round(pdf_ms[reference][pdf_name] / max(ms, 1e-9), 2) for pdf_name, ms in pdf_ms[label].items()
         }
-        rows[name]["squad_speedup"] = round(rows[""]["squad_ms_p50"] / max(rows[name]["squad_ms_p50"], 1e-9), 2)
-        rows[name]["document_speedup"] = round(
-            rows[""]["document_ms_per_question"] / max(rows[name]["document_ms_per_question"], 1e-9), 2
+        rows[label]["squad_speedup"] = round(
+            rows[reference]["squad_ms_p50"] / max(rows[label]["squad_ms_p50"], 1e-9), 2
+        )
+        rows[label]["document_speedup"] = round(
+            rows[reference]["document_ms_per_question"] / max(rows[label]["document_ms_per_question"], 1e-9), 2
         )
     pdf_names = list(pages)
     say(
         f"{model.name}: {len(questions)} SQuAD v1.1 dev paragraphs; {len(article_questions) // 4} questions on "
         f"{len(titles)} whole article(s); "
         + "; ".join(f"{len(asked) - 1} questions over {path.name} ({pages[path.name]} pages)" for path, asked in pdfs)
+        + (f"; speed-ups against {baseline}'s plain graph" if baseline is not None else "")
     )
     header = f"{'budget':<12} {'SQuAD F1':>8} {'ms/q':>7} {'×':>5} {'doc F1':>7} {'doc ms/q':>8} {'×':>5}"
     for pdf_name in pdf_names:
         header += f" {str(pages[pdf_name]) + 'p ms/q':>10} {'×':>5}"
     say(header)
-    for name in names:
-        row = rows[name]
+    for label in labels:
+        row = rows[label]
         line = (
-            f"{label[name]:<12} {row['squad_f1']:>8.2f} {row['squad_ms_p50']:>7.1f} {row['squad_speedup']:>5.2f} "
+            f"{label:<12} {row['squad_f1']:>8.2f} {row['squad_ms_p50']:>7.1f} {row['squad_speedup']:>5.2f} "
             f"{row['document_f1']:>7.2f} {row['document_ms_per_question']:>8.0f} {row['document_speedup']:>5.2f}"
         )
         for pdf_name in pdf_names:
             line += f" {row['pdf_ms_p50'][pdf_name]:>10.0f} {row['pdf_speedup'][pdf_name]:>5.2f}"
         say(line)
     say(
-        f"While typing (the {label[names[-1]]} budget, the {LIVE_PASSAGES} best passages): median "
+        f"While typing (the {labels[-1]} budget, the {LIVE_PASSAGES} best passages): median "
         + ", ".join(f"{ms:.0f} ms over the {pages[name]}-page {name}" for name, ms in live_ms.items())
     )
-    return {"model": str(model_dir), "budgets": {label[name]: rows[name] for name in names}, "live_ms_p50": live_ms}
+    return {
+        "model": str(model_dir),
+        "baseline": str(baseline) if baseline is not None else None,
+        "reference": reference,
+        "budgets": {label: rows[label] for label in labels},
+        "live_ms_p50": live_ms,
+    }

@@ -66,6 +66,34 @@ def test_the_budget_table_measures_every_token_and_each_budget_in_one_run(tmp_pa
     assert lines[-1].startswith("While typing (the fast budget, the 4 best passages): median ")
 
 
+def test_with_a_baseline_the_plain_graph_comes_first_and_the_speed_ups_are_against_it(tmp_path, shared):
+    def folder(name, budgets, start_weight):
+        return build_model_folder(
+            tmp_path / name,
+            VOCABULARY,
+            answer_starts={"preparation": start_weight},
+            answer_ends={"analysis": 9.0},
+            length_budgets=budgets,
+        )
+
+    adaptive = folder("adaptive", {"fast": [0.5, 1.0]}, 9.0)
+    plain = folder("plain", None, 9.0)
+    lines = []
+    report = bench.run_budgets(adaptive, question_count=4, articles=1, pdf=None, log=lines.append, baseline=plain)
+    assert list(report["budgets"]) == [bench.PLAIN, "every token", "fast"]
+    assert report["reference"] == bench.PLAIN and report["baseline"] == str(plain)
+    rows = report["budgets"]
+    assert rows[bench.PLAIN]["keep_ratios"] == [] and rows["every token"]["keep_ratios"] == [1.0, 1.0]
+    assert rows[bench.PLAIN]["squad_speedup"] == 1.0 and rows[bench.PLAIN]["document_speedup"] == 1.0
+    for name in ("every token", "fast"):
+        row = rows[name]
+        assert row["squad_speedup"] == round(rows[bench.PLAIN]["squad_ms_p50"] / row["squad_ms_p50"], 2)
+        for pdf_name, ms in row["pdf_ms_p50"].items():
+            assert row["pdf_speedup"][pdf_name] == round(rows[bench.PLAIN]["pdf_ms_p50"][pdf_name] / ms, 2)
+    assert lines[0].endswith(f"speed-ups against {plain}'s plain graph")
+    assert [line.split()[0] for line in lines[2:5]] == ["plain", "every", "fast"]
+
+
 def test_the_pareto_plot_is_a_png_and_needs_the_every_token_row(tmp_path):
     plots = pytest.importorskip("qa_reader.training.plots")
     pytest.importorskip("matplotlib")
@@ -73,7 +101,7 @@ def test_the_pareto_plot_is_a_png_and_needs_the_every_token_row(tmp_path):
     budgets = {"every token": row, "fast": {**row, "squad_f1": 79.2, "squad_speedup": 2.1, "document_speedup": 2.4}}
     plots.pareto_plot(budgets, tmp_path / "pareto.png", "test")
     assert (tmp_path / "pareto.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    with pytest.raises(UserError, match="every-token row"):
+    with pytest.raises(UserError, match="every token row"):
         plots.pareto_plot({"fast": budgets["fast"]}, tmp_path / "other.png", "test")
 
 

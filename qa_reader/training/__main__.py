@@ -62,6 +62,12 @@ def main(argv: list[str] | None = None) -> None:
     calibrate.add_argument(
         "--glossaries", action="store_true", help="each held-out document ends with a glossary of its own names"
     )
+    calibrate.add_argument(
+        "--silver-from",
+        type=Path,
+        default=None,
+        help="add the silver asks of an earlier --cache of the same model instead of asking them again",
+    )
     plot = commands.add_parser("plot", help="copy RUN_DIR's curve.csv into OUT_DIR and draw curve.png")
     plot.add_argument("run_dir", type=Path)
     plot.add_argument("out_dir", type=Path)
@@ -139,6 +145,7 @@ def main(argv: list[str] | None = None) -> None:
             with_ablation=args.ablation,
             silver=args.silver,
             glossaries=args.glossaries,
+            silver_from=args.silver_from,
         )
     elif args.command == "plot":
         from qa_reader.training.report import plot_curve

@@ -152,6 +152,42 @@ class Collected:
             self.missing_features,
         )
 
+    def silver_part(self) -> Collected:
+        """Only the asks of the silver SQuAD 2.0 set's unanswerable questions (ASK_SILVER_UNANSWERABLE)."""
+        return self.without_asks(self.kinds != ASK_SILVER_UNANSWERABLE)
+
+    @classmethod
+    def concatenated(cls, parts: Sequence[Collected]) -> Collected:
+        """The asks of every part, renumbered one after the other, each part's documents kept apart (its
+        groups moved past the previous parts'). Ranges and text keys are kept when every part has them;
+        a feature one part was written without counts as missing for all."""
+        asks, groups = [], []
+        ask_offset = group_offset = 0
+        for part in parts:
+            asks.append(part.ask + ask_offset)
+            groups.append(part.ask_group + group_offset)
+            ask_offset += len(part.ask_answerable)
+            group_offset += int(part.ask_group.max()) + 1 if len(part.ask_group) else 0
+
+        def joined(name: str) -> np.ndarray | None:
+            arrays = [getattr(part, name) for part in parts]
+            return None if any(array is None for array in arrays) else np.concatenate(arrays)
+
+        missing = {name for part in parts for name in part.missing_features}
+        return cls(
+            np.vstack([part.features for part in parts]),
+            np.concatenate([part.f1 for part in parts]),
+            np.concatenate([part.valid for part in parts]),
+            np.concatenate(asks),
+            np.concatenate([part.ask_answerable for part in parts]),
+            np.concatenate(groups),
+            joined("start"),
+            joined("end"),
+            joined("text_key"),
+            np.concatenate([part.kinds for part in parts]),
+            tuple(name for name in FEATURES if name in missing),
+        )
+
     @classmethod
     def load(cls, path: Path) -> Collected:
         """A saved cache. Features it was written without get the question-level ones computed from its other
@@ -679,10 +715,12 @@ def calibrate(
     log: Log = print,
     silver: Path | None = None,
     glossaries: bool = False,
+    silver_from: Path | None = None,
 ) -> dict:
     """Collect (or load `cache`), fit, optionally ablate, and write the calibration into the manifest.
     `silver`: a pseudo-labelled SQuAD 2.0 file whose held-out articles are asked too; `glossaries`: every
-    document gets its glossary."""
+    document gets its glossary; `silver_from`: an earlier cache of the same model whose silver asks are
+    added to these (asking them again takes the longest part of a collection)."""
     if cache is not None and cache.exists():
         data = Collected.load(cache)
     else:
@@ -691,6 +729,12 @@ def calibrate(
         )
         if cache is not None:
             data.save(cache)
+    if silver_from is not None:
+        if (data.kinds == ASK_SILVER_UNANSWERABLE).any():
+            raise SystemExit("these candidates already hold silver asks: leave out --silver or --silver-from")
+        borrowed = Collected.load(silver_from).silver_part()
+        log(f"{len(borrowed.ask_answerable)} silver asks from {silver_from}")
+        data = Collected.concatenated([data, borrowed])
     log(f"{len(data.f1)} candidates from {len(data.ask_answerable)} questions asked")
     results = {}
     if with_ablation:

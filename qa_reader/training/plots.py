@@ -65,16 +65,17 @@ def reliability_plot(outcomes: Sequence[DocumentOutcome], png: Path, title: str)
 BUDGET_TARGETS = ((2.0, 1.0), (3.0, 3.0))
 
 
-def pareto_plot(budgets: dict[str, dict], png: Path, title: str) -> None:
-    """Draw each length budget's F1 change against its speed-up over every token (`bench --budgets`'s rows:
-    SQuAD paragraphs and whole articles, both from the same run) into `png`, with the targets shaded.
+def pareto_plot(budgets: dict[str, dict], png: Path, title: str, reference: str = "every token") -> None:
+    """Draw each length budget's F1 change against its speed-up over the `reference` row (`bench --budgets`'s
+    rows: SQuAD paragraphs and whole articles, both from the same run; the bundled plain graph or the adaptive
+    one reading every token) into `png`, with the targets shaded.
 
-    Raises UserError when matplotlib is missing or when there is no "every token" row to compare with.
+    Raises UserError when matplotlib is missing or when there is no `reference` row to compare with.
     """
     plt = _pyplot("--plot")
-    full = budgets.get("every token")
+    full = budgets.get(reference)
     if full is None:
-        raise UserError("The Pareto plot needs the every-token row to compare the budgets with.")
+        raise UserError(f"The Pareto plot needs the {reference} row to compare the budgets with.")
     figure, axis = plt.subplots(figsize=(6.4, 4.6))
     for row, (speedup, loss) in enumerate(BUDGET_TARGETS):
         axis.fill_between(
@@ -105,8 +106,8 @@ def pareto_plot(budgets: dict[str, dict], png: Path, title: str) -> None:
     right = max(4.0, max(max(row["squad_speedup"], row["document_speedup"]) for row in budgets.values()) + 0.5)
     axis.set_xlim(0.8, right)
     axis.set_ylim(min(-4.0, lowest - 0.5), 1.5)
-    axis.set_xlabel("speed-up over reading every token (median ms per question, same run)")
-    axis.set_ylabel("F1 change against every token")
+    axis.set_xlabel(f"speed-up over the {reference} (median ms per question, same run)")
+    axis.set_ylabel(f"F1 change against the {reference}")
     axis.set_title(title, fontsize=9)
     axis.legend(loc="lower left", fontsize=8)
     figure.tight_layout()

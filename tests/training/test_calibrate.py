@@ -292,6 +292,57 @@ def test_an_old_cache_loses_its_answerable_asks_against_silver_labels_and_keeps_
     assert np.array_equal(loaded.features, kept.features)
 
 
+def test_silver_asks_borrowed_from_another_cache_join_as_asks_and_documents_of_their_own(tmp_path):
+    from qa_reader.calibration import FEATURES
+    from qa_reader.training.calibrate import ASK_ELSEWHERE, ASK_OWN, ASK_SILVER_UNANSWERABLE, Collected
+
+    def collected(kinds, ask, groups, first_value):
+        kinds = np.array(kinds, np.int8)
+        ask = np.array(ask)
+        features = np.arange(len(ask) * len(FEATURES), dtype=np.float32).reshape(len(ask), -1) + first_value
+        return Collected(
+            features,
+            np.linspace(0, 1, len(ask)).astype(np.float32),
+            np.ones(len(ask), bool),
+            ask,
+            kinds == ASK_OWN,
+            np.array(groups),
+            np.arange(len(ask)),
+            np.arange(len(ask)) + 3,
+            np.arange(len(ask)) * 7,
+            kinds,
+        )
+
+    gold = collected([ASK_OWN, ASK_ELSEWHERE], [0, 0, 1], [0, 1], 0)
+    # An earlier cache: an own ask of document 0, then two silver asks of documents 0 and 1.
+    earlier = collected([ASK_OWN, ASK_SILVER_UNANSWERABLE, ASK_SILVER_UNANSWERABLE], [0, 1, 1, 2], [0, 0, 1], 1000)
+    silver = earlier.silver_part()
+    assert silver.kinds.tolist() == [ASK_SILVER_UNANSWERABLE] * 2 and silver.ask.tolist() == [0, 0, 1]
+    joined = Collected.concatenated([gold, silver])
+    assert joined.kinds.tolist() == [ASK_OWN, ASK_ELSEWHERE, ASK_SILVER_UNANSWERABLE, ASK_SILVER_UNANSWERABLE]
+    assert joined.ask.tolist() == [0, 0, 1, 2, 2, 3]
+    assert joined.ask_group.tolist() == [0, 1, 2, 3]  # the borrowed documents stay apart from these
+    assert joined.ask_answerable.tolist() == [True, False, False, False]
+    assert np.array_equal(joined.features[3:], earlier.features[1:])
+    assert joined.start.tolist() == [0, 1, 2, 1, 2, 3] and joined.text_key.tolist() == [0, 7, 14, 7, 14, 21]
+    # A part without ranges leaves the whole without them, as an old cache does.
+    assert (
+        Collected.concatenated(
+            [
+                gold,
+                Collected(
+                    *[getattr(silver, f) for f in ("features", "f1", "valid", "ask", "ask_answerable", "ask_group")]
+                ),
+            ]
+        ).start
+        is None
+    )
+    # Round trip through a cache file.
+    joined.save(tmp_path / "joined.npz")
+    loaded = Collected.load(tmp_path / "joined.npz")
+    assert loaded.ask.tolist() == joined.ask.tolist() and loaded.kinds.tolist() == joined.kinds.tolist()
+
+
 def test_a_held_out_document_gets_a_glossary_of_its_own_names_at_the_end():
     from qa_reader.training import calibrate
     from qa_reader.types import Document, Page
