@@ -238,15 +238,22 @@ def _sigmoid(values: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Calibrator:
-    """Two small logistic models from a question's candidates to the probability that each is right.
+    """Small logistic models from a question's candidates to the probability that each is right, and to
+    whether the question counts as answered.
 
     The ranking model gives every candidate a logit r from its features (fitted on all candidates). The
     display model turns it into the probability shown, sigmoid(slope·r + gap_slope·(r - best r of the
-    question) + bias + top_bias·[r is the best]), fitted on the first answers listed for each question,
-    where the winner's curse would otherwise make the top answer's number too low or too high.
-    slope + gap_slope > 0 and top_bias >= 0, so the list ordered by the probability shown is ordered by r.
-    `threshold`: the best answer's probability below which the
-    question counts as not answered.
+    question) + share_slope·(r - log Σ exp r over the question's candidates) + bias + top_bias·[r is the
+    best]), fitted on the first answers listed for each question asked of a document that answers it, where
+    the winner's curse would otherwise make the top answer's number too low or too high. The share term is
+    the answer's share of all its question's candidates: an answer far ahead of every other is more often
+    right than one among many close ones at the same r. slope + gap_slope + share_slope > 0 and
+    top_bias >= 0, so the list ordered by the probability shown is ordered by r.
+
+    The support model, sigmoid(support_slope·r + support_bias), decides "not found": a question counts as
+    answered when its best answer's support reaches `threshold`, and so does each alternative. It leaves the
+    share out because a question the documents do not answer often has one confident wrong answer far ahead
+    of the rest. A manifest without it (support_slope 0) compares the number shown instead.
     """
 
     features: tuple[str, ...]
@@ -259,6 +266,9 @@ class Calibrator:
     bias: float = 0.0
     threshold: float = 0.0
     top_bias: float = 0.0  # added to the logit of the question's best answer (>= 0: the order is kept)
+    share_slope: float = 0.0
+    support_slope: float = 0.0  # 0: no support model, the threshold applies to the number shown
+    support_bias: float = 0.0
 
     def ranking(self, matrix: np.ndarray) -> np.ndarray:
         """The ranking logit r of each row of a FEATURES-ordered matrix (from `feature_matrix`)."""
@@ -274,7 +284,16 @@ class Calibrator:
         if r.size == 0:
             return r
         best = r.max()
-        return _sigmoid(self.slope * r + self.gap_slope * (r - best) + self.bias + self.top_bias * (r >= best))
+        share = r - best - np.log(np.exp(r - best).sum())
+        logit = self.slope * r + self.gap_slope * (r - best) + self.share_slope * share + self.bias
+        return _sigmoid(logit + self.top_bias * (r >= best))
+
+    def supports(self, matrix: np.ndarray) -> np.ndarray:
+        """The support of each candidate of ONE question, which the threshold is compared with (the
+        probability shown when this calibration has no support model)."""
+        if self.support_slope <= 0:
+            return self.probabilities(matrix)
+        return _sigmoid(self.support_slope * self.ranking(matrix) + self.support_bias)
 
     def to_manifest(self) -> dict:
         """The JSON-ready form stored under the manifest's "calibration" key (with the fit's notes)."""
@@ -289,6 +308,9 @@ class Calibrator:
             "bias": round(float(self.bias), 6),
             "threshold": round(float(self.threshold), 4),
             "top_bias": round(float(self.top_bias), 6),
+            "share_slope": round(float(self.share_slope), 6),
+            "support_slope": round(float(self.support_slope), 6),
+            "support_bias": round(float(self.support_bias), 6),
         }
 
     @classmethod
@@ -305,9 +327,14 @@ class Calibrator:
         if np.any(arrays[1] <= 0):
             raise ValueError("calibration scales must be positive")
         slope, gap_slope = float(entry.get("slope", 1.0)), float(entry.get("gap_slope", 0.0))
-        top_bias = float(entry.get("top_bias", 0.0))
-        if slope + gap_slope <= 0 or top_bias < 0:
-            raise ValueError("the display model must keep the ranking's order (slope + gap_slope > 0, top_bias >= 0)")
+        top_bias, share_slope = float(entry.get("top_bias", 0.0)), float(entry.get("share_slope", 0.0))
+        if slope + gap_slope + share_slope <= 0 or top_bias < 0:
+            raise ValueError(
+                "the display model must keep the ranking's order (slope + gap_slope + share_slope > 0, top_bias >= 0)"
+            )
+        support_slope = float(entry.get("support_slope", 0.0))
+        if support_slope < 0:
+            raise ValueError("the support model must rise with the ranking (support_slope >= 0)")
         return cls(
             features,
             *arrays,
@@ -317,6 +344,9 @@ class Calibrator:
             float(entry.get("bias", 0.0)),
             float(entry["threshold"]),
             top_bias,
+            share_slope,
+            support_slope,
+            float(entry.get("support_bias", 0.0)),
         )
 
 
@@ -380,6 +410,35 @@ def fit_listed_display(
     if slope + gap_slope <= 0.05 or top_bias < 0:
         return (*fit_display(ranking, best_in_question, labels), 0.0)
     return max(slope, 1e-3), gap_slope, bias, top_bias
+
+
+def fit_share_display(
+    ranking: np.ndarray, best_in_question: np.ndarray, share: np.ndarray, labels: np.ndarray
+) -> tuple[float, float, float, float, float]:
+    """(slope, gap_slope, share_slope, bias, top_bias) of the display model with the share term (`share`:
+    each candidate's r minus the log-sum-exp of its question's r), on the answers listed for some questions;
+    `fit_listed_display` without it (share_slope 0) when a term would come out reversing the order."""
+    gap = ranking - best_in_question
+    top = (ranking >= best_in_question).astype(np.float64)
+    if top.all():  # the best answers only: the gap is 0 and the top term the intercept
+        bias, slope, share_slope = (
+            float(w) for w in _newton_logistic(np.column_stack([ranking, share]), labels.astype(np.float64), 1e-3)
+        )
+        gap_slope = top_bias = 0.0
+    else:
+        weights = _newton_logistic(np.column_stack([ranking, gap, share, top]), labels.astype(np.float64), l2=1e-3)
+        bias, slope, gap_slope, share_slope, top_bias = (float(w) for w in weights)
+    if slope + gap_slope + share_slope <= 0.05 or top_bias < 0:
+        slope, gap_slope, bias, top_bias = fit_listed_display(ranking, best_in_question, labels)
+        return slope, gap_slope, 0.0, bias, top_bias
+    return slope, gap_slope, share_slope, bias, top_bias
+
+
+def fit_support(ranking: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+    """(support_slope, support_bias): P(right) of questions' best answers from their ranking logit alone.
+    The slope is kept positive (a support that fell as the ranking rose would refuse the best answers)."""
+    bias, slope = (float(w) for w in _newton_logistic(ranking[:, None], labels.astype(np.float64), l2=1e-3))
+    return max(slope, 1e-3), bias
 
 
 @dataclass(frozen=True)

@@ -457,8 +457,9 @@ def _bench(args: argparse.Namespace) -> int:
         report = bench.run_batch(model_dir, args.folder, args.repeats, log=log)
     elif args.budgets:
         baseline = args.baseline
-        if baseline is None and Path(model_dir).resolve() != config.default_model_dir().resolve():
-            baseline = config.default_model_dir()  # a budget must beat the model the app reads with today
+        bundled = config.models_dir() / config.DEFAULT_MODEL_NAME
+        if baseline is None and Path(model_dir).resolve() != bundled.resolve():
+            baseline = bundled  # a budget must beat the model the app ships with today
         report = bench.run_budgets(model_dir, args.questions, args.articles, args.pdf, log=log, baseline=baseline)
         if args.plot:
             title = f"{Path(report['model']).name}: length budgets against the {report['reference']}, this machine"

@@ -415,9 +415,9 @@ class Engine:
         """
         top_k = top_k or self.settings.top_k
         threshold = self.threshold if threshold is None else threshold
-        if candidates and candidates[0].score >= threshold:
-            answers = tuple(a for a in candidates if a.score >= threshold)[:top_k]
-            guesses = tuple(a for a in candidates if a.score < threshold)[: top_k - len(answers)]
+        if candidates and candidates[0].passes >= threshold:
+            answers = tuple(a for a in candidates if a.passes >= threshold)[:top_k]
+            guesses = tuple(a for a in candidates if a.passes < threshold)[: top_k - len(answers)]
         else:
             answers, guesses = (), tuple(candidates[:top_k])
         elapsed = (time.perf_counter() - started) * 1000
@@ -615,23 +615,27 @@ class Engine:
             gathered.append(Candidates(question, spans, passage_ids, rows, evidence, matrix, bm25_scale))
         return gathered
 
-    def _scores(self, candidates: Candidates, calibrated: bool = True) -> tuple[np.ndarray, np.ndarray]:
-        """(score shown, ranking key) of every candidate: both the calibrated probability when the model
-        has a calibration; else the span probability, ranked by log probability + retrieval_weight × BM25."""
+    def _scores(
+        self, candidates: Candidates, calibrated: bool = True
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """(score shown, ranking key, support or None) of every candidate: the calibrated probability, ranked
+        by it, and the calibration's support when the model has one; else the span probability, ranked by
+        log probability + retrieval_weight × BM25."""
         calibrator = self.calibrator() if calibrated else None
         if calibrator is not None:
             scores = calibrator.probabilities(candidates.features)
-            return scores, scores
+            supports = calibrator.supports(candidates.features) if calibrator.support_slope > 0 else None
+            return scores, scores, supports
         features = candidates.features
         log_probability = features[:, FEATURES.index("log_probability")]
         bm25 = features[:, FEATURES.index("bm25")] * candidates.bm25_scale
         key = log_probability + self.settings.retrieval_weight * bm25
-        return np.exp(log_probability), key
+        return np.exp(log_probability), key, None
 
     def _rank(self, candidates: Candidates, records: Sequence[DocumentRecord], calibrated: bool = True) -> list[Answer]:
         if not candidates.spans:
             return []
-        scores, key = self._scores(candidates, calibrated)
+        scores, key, supports = self._scores(candidates, calibrated)
         by_id = {r.id: r for r in records}
         rows, passage_ids = candidates.rows, candidates.passage_ids
         # Each document's text and pages are read once per question, not once per candidate.
@@ -655,7 +659,8 @@ class Engine:
             if document_id not in located:
                 located[document_id] = (self.library.document_text(document_id), self.library.pages(document_id))
             document_text, pages = located[document_id]
-            answers.append(self._locate(by_id[document_id], document_text, pages, start, end, float(scores[index])))
+            answer = self._locate(by_id[document_id], document_text, pages, start, end, float(scores[index]))
+            answers.append(answer if supports is None else replace(answer, support=float(supports[index])))
             if len(answers) >= CANDIDATES_KEPT:
                 break
         return answers

@@ -89,6 +89,14 @@ class Answer:
     sentence_char_start: int  # offset of `sentence` in the document text
     highlights: tuple[Highlight, ...] = field(default=())
     page_label: str = ""  # the number printed on a PDF's page ("47", "xii") when the PDF defines page labels
+    # What the threshold is compared with ("not found"): the calibration's support (see calibration.py); None
+    # when it has no support model, and then `score` is compared.
+    support: float | None = None
+
+    @property
+    def passes(self) -> float:
+        """The value the answer threshold applies to: its support, else its score."""
+        return self.score if self.support is None else self.support
 
     @property
     def page_reference(self) -> str:

@@ -254,3 +254,72 @@ def test_function_words_are_few_in_a_glossary_run_together_and_many_in_prose():
     assert not column(
         feature_matrix("What?", [evidence("x", line=prose_line)], needed=["bm25"]), "function_words"
     ).any()
+
+
+def test_the_share_term_weighs_an_answer_far_ahead_of_the_rest_and_keeps_the_order():
+    from qa_reader.calibration import fit_share_display
+
+    # Questions of 5 candidates; the best one is right more often the further it is ahead of the others.
+    rng = np.random.default_rng(5)
+    ranking = rng.normal(0, 1.5, (3000, 5))
+    best = ranking.max(axis=1, keepdims=True)
+    share = ranking - best - np.log(np.exp(ranking - best).sum(axis=1, keepdims=True))
+    top = (ranking >= best)[:, :, None].squeeze(-1)
+    truth = 0.5 * ranking + 1.2 * share + 1.0 * top - 0.5
+    right = rng.random(ranking.shape) < 1 / (1 + np.exp(-truth))
+    flat = [a.ravel() for a in (ranking, np.broadcast_to(best, ranking.shape), share, right)]
+    slope, gap_slope, share_slope, bias, top_bias = fit_share_display(*flat)
+    assert share_slope == pytest.approx(1.2, abs=0.3) and top_bias == pytest.approx(1.0, abs=0.35)
+    calibrator = Calibrator(
+        ("log_probability",),
+        np.zeros(1),
+        np.ones(1),
+        np.ones(1),
+        0.0,
+        slope,
+        gap_slope,
+        bias,
+        0.5,
+        top_bias,
+        share_slope,
+    )
+    matrix = np.zeros((5, len(FEATURES)))
+    shown = []
+    for row in ranking[:200]:
+        matrix[:, 0] = row
+        probabilities = calibrator.probabilities(matrix)
+        assert list(np.argsort(-probabilities, kind="stable")) == list(np.argsort(-row, kind="stable"))
+        shown.append(probabilities)
+    logits = slope * flat[0] + gap_slope * (flat[0] - flat[1]) + share_slope * flat[2] + bias + top_bias * top.ravel()
+    assert np.allclose(np.concatenate(shown), (1 / (1 + np.exp(-logits)))[:1000])
+    assert expected_calibration_error(1 / (1 + np.exp(-logits)), flat[3]) < 0.04
+    # Where the fit would reverse the order within a question, the share is left out (and the order kept).
+    reversed_ = fit_share_display(flat[0], flat[1], flat[2], ~flat[3])
+    assert reversed_[2] == 0.0 and reversed_[0] + reversed_[1] > 0
+
+
+def test_not_found_compares_the_support_when_there_is_one_and_the_number_shown_otherwise():
+    from qa_reader.calibration import fit_support
+
+    rng = np.random.default_rng(6)
+    ranking = rng.normal(0, 2, 5000)
+    right = rng.random(5000) < 1 / (1 + np.exp(-(0.8 * ranking - 0.4)))
+    support_slope, support_bias = fit_support(ranking, right)
+    assert support_slope == pytest.approx(0.8, abs=0.1) and support_bias == pytest.approx(-0.4, abs=0.15)
+    assert fit_support(ranking, ~right)[0] > 0  # never a support that falls as the ranking rises
+    base = Calibrator(("log_probability",), np.zeros(1), np.ones(1), np.ones(1), 0.0, 1.0, 0.0, 0.0, 0.5, 1.0)
+    matrix = np.zeros((3, len(FEATURES)))
+    matrix[:, 0] = [2.0, 0.0, -1.0]
+    assert np.array_equal(base.supports(matrix), base.probabilities(matrix))  # no support model: the number shown
+    with_support = Calibrator.from_manifest(
+        {**base.to_manifest(), "share_slope": 0.7, "support_slope": support_slope, "support_bias": support_bias}
+    )
+    assert with_support.share_slope == 0.7 and with_support.support_slope == pytest.approx(support_slope, abs=1e-6)
+    assert with_support.supports(matrix) == pytest.approx(
+        1 / (1 + np.exp(-(support_slope * matrix[:, 0] + support_bias)))
+    )
+    # An older manifest has neither term, and a falling support is refused.
+    old = {key: value for key, value in base.to_manifest().items() if "share" not in key and "support" not in key}
+    assert Calibrator.from_manifest(old) == base
+    with pytest.raises(ValueError, match="support"):
+        Calibrator.from_manifest({**base.to_manifest(), "support_slope": -0.1})

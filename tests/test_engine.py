@@ -273,7 +273,8 @@ def test_without_a_calibration_a_better_matching_passage_outranks_a_slightly_mor
     for weight, order in ((0.4, [1, 0, 2]), (0.0, [0, 1, 2])):
         engine = Engine(None, tiny_model_dir, Settings(retrieval_weight=weight))
         assert engine.calibrator() is None
-        scores, key = engine._scores(candidates)
+        scores, key, supports = engine._scores(candidates)
+        assert supports is None  # an uncalibrated model's threshold applies to the span probability
         assert list(np.argsort(-key, kind="stable")) == order
         assert scores == pytest.approx([0.60, 0.40, 0.05])
         engine.close()
@@ -306,6 +307,35 @@ def test_an_answered_question_lists_its_less_likely_alternatives_as_guesses_top_
     assert [a.text for a in listed.answers] == ["sure 0", "sure 1"]
     assert [a.text for a in listed.guesses] == ["less 0", "less 1", "less 2"]
     assert engine._answer_set("q", above + below, 2, False, 0.0).guesses == ()
+
+
+def test_with_a_support_model_not_found_compares_the_support_and_the_number_shown_stays_the_probability(
+    tiny_model_dir, tmp_path
+):
+    question = "What are the phases of the incident response life cycle?"
+    shown = None
+    for bias, found in ((8.0, True), (-8.0, False)):
+        folder = shutil.copytree(tiny_model_dir, tmp_path / f"support{bias}")
+        add_calibration(folder, {"log_probability": 1.0}, intercept=0.0, threshold=0.5)
+        manifest = json.loads((folder / "manifest.json").read_text())
+        manifest["calibration"].update(share_slope=0.5, support_slope=1.0, support_bias=bias)
+        (folder / "manifest.json").write_text(json.dumps(manifest))
+        engine = Engine(None, folder)
+        document_id = engine.add_document(text_document(LIFE_CYCLE))
+        result = engine.ask(question, [document_id])
+        listed = [*result.answers, *result.guesses]
+        assert result.found is found and listed[0].text == "preparation, detection and analysis"
+        # The support decides; the number shown is the same whichever way it went.
+        assert all(a.support is not None and (a.support >= 0.5) is found for a in listed[:1])
+        assert shown is None or listed[0].score == pytest.approx(shown)
+        shown = listed[0].score
+        cached = engine.ask(question, [document_id])
+        assert (
+            cached.from_cache
+            and cached.found is found
+            and [*cached.answers, *cached.guesses][0].support == listed[0].support
+        )
+        engine.close()
 
 
 INCIDENTS = "Incident response has phases: preparation, detection and analysis. The team handles incidents."

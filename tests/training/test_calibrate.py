@@ -76,11 +76,14 @@ def test_the_fit_separates_own_from_other_documents_and_is_written_without_touch
     assert np.array_equal(again.features, data.features) and np.array_equal(again.ask_answerable, data.ask_answerable)
 
     calibrator, notes = fit(data)
-    top = top_answers(data, calibrator.probabilities(data.features.astype(float)))
+    matrix = data.features.astype(float)
+    top = top_answers(data, calibrator.probabilities(matrix), support=calibrator.supports(matrix))
     # Same span probabilities everywhere: only the passage's match to the question tells them apart.
     right = top.answerable & top.right
     assert top.score[right].min() > top.score[~right].max()
-    assert top.score[~top.answerable].max() < calibrator.threshold <= top.score[right].min()
+    # "Not found" compares the support model's value, fitted beside the number shown.
+    assert calibrator.support_slope > 0 and notes["support_fitted_on"].startswith("the best answer")
+    assert top.support[~top.answerable].max() < calibrator.threshold <= top.support[right].min()
     assert notes["held_out_cross_fitted"]["unanswerable_refused_percent"] == 100.0
 
     model_bytes = (model_copy / "model.onnx").read_bytes()
