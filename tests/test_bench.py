@@ -94,6 +94,29 @@ def test_with_a_baseline_the_plain_graph_comes_first_and_the_speed_ups_are_again
     assert [line.split()[0] for line in lines[2:5]] == ["plain", "every", "fast"]
 
 
+def test_the_command_line_benches_another_model_against_the_bundled_plain_graph(tmp_path, shared, capsys):
+    from qa_reader import cli, config
+
+    adaptive = build_model_folder(
+        tmp_path / "adaptive",
+        VOCABULARY,
+        answer_starts={"preparation": 9.0},
+        answer_ends={"analysis": 9.0},
+        length_budgets={"fast": [0.5, 1.0]},
+    )
+    assert (
+        cli.main(["--model", str(adaptive), "bench", "--budgets", "--questions", "2", "--articles", "1", "--json"]) == 0
+    )
+    report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    bundled = config.models_dir() / config.DEFAULT_MODEL_NAME
+    assert report["baseline"] == str(bundled) and list(report["budgets"]) == [bench.PLAIN, "every token", "fast"]
+    # The bundled model itself has no budgets to bench; another plain folder is named with --baseline.
+    plain = build_model_folder(tmp_path / "plain", VOCABULARY, {"preparation": 9.0}, {"analysis": 9.0})
+    argv = ["--model", str(adaptive), "bench", "--budgets", "--questions", "2", "--articles", "1", "--json"]
+    assert cli.main([*argv, "--baseline", str(plain)]) == 0
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["baseline"] == str(plain)
+
+
 def test_the_pareto_plot_is_a_png_and_needs_the_every_token_row(tmp_path):
     plots = pytest.importorskip("qa_reader.training.plots")
     pytest.importorskip("matplotlib")
