@@ -56,8 +56,8 @@ RANKING_FEATURES = ("log_probability", "bm25", "null_probability")
 # 0.16 and 0.19-0.25 against 0.08).
 DISPLAY_ANSWERABLE_ONLY = True
 # The display model also weighs each answer's share of its question's candidates (`Calibrator`). Measured on
-# release 3's held-out documents (every 2nd question: 1,123 answerable asks; cross-fitted, the best answer
-# only): ECE 0.060 -> 0.019, Brier score 0.196 -> 0.175. Used for "not found" as well, it refused 62 % of
+# release 3's held-out documents (every 2nd question: 1,123 answerable asks; cross-fitted, display fitted on
+# and measured at the best answer only): ECE 0.060 -> 0.019, Brier score 0.196 -> 0.175. Used for "not found" as well, it refused 62 % of
 # the unanswerable questions instead of 77 % at the chosen threshold (expected F1 65.3 -> 60.9), so the
 # threshold applies to a support model without it.
 DISPLAY_SHARE = True
