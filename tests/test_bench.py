@@ -13,6 +13,17 @@ from tests.support.tiny_model import build_model_folder
 ANSWER = "preparation, detection and analysis"
 
 
+def adaptive_folder(tmp_path):
+    """A length-adaptive stand-in offering one budget, "fast", that answers ANSWER."""
+    return build_model_folder(
+        tmp_path / "adaptive",
+        VOCABULARY,
+        answer_starts={"preparation": 9.0},
+        answer_ends={"analysis": 9.0},
+        length_budgets={"fast": [0.5, 1.0]},
+    )
+
+
 @pytest.fixture
 def shared(tmp_path, monkeypatch):
     """A shared-data folder with a two-article dev file and a one-page PDF."""
@@ -43,13 +54,7 @@ def shared(tmp_path, monkeypatch):
 
 
 def test_the_budget_table_measures_every_token_and_each_budget_in_one_run(tmp_path, shared):
-    model = build_model_folder(
-        tmp_path / "adaptive",
-        VOCABULARY,
-        answer_starts={"preparation": 9.0},
-        answer_ends={"analysis": 9.0},
-        length_budgets={"fast": [0.5, 1.0]},
-    )
+    model = adaptive_folder(tmp_path)
     lines = []
     report = bench.run_budgets(model, question_count=4, articles=1, pdf=None, log=lines.append)
     assert list(report["budgets"]) == ["every token", "fast"]
@@ -97,13 +102,7 @@ def test_with_a_baseline_the_plain_graph_comes_first_and_the_speed_ups_are_again
 def test_the_command_line_benches_another_model_against_the_bundled_plain_graph(tmp_path, shared, capsys):
     from qa_reader import cli, config
 
-    adaptive = build_model_folder(
-        tmp_path / "adaptive",
-        VOCABULARY,
-        answer_starts={"preparation": 9.0},
-        answer_ends={"analysis": 9.0},
-        length_budgets={"fast": [0.5, 1.0]},
-    )
+    adaptive = adaptive_folder(tmp_path)
     assert (
         cli.main(["--model", str(adaptive), "bench", "--budgets", "--questions", "2", "--articles", "1", "--json"]) == 0
     )
