@@ -236,6 +236,18 @@ def _sigmoid(values: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * values))
 
 
+def question_best_and_share(r: np.ndarray, questions: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Per row: the best ranking logit of its question, and its share of them all, r minus the log-sum-exp of
+    its question's r (`questions`: each row's question index; None: every row is of one question)."""
+    questions = np.zeros(len(r), dtype=np.int64) if questions is None else questions
+    count = int(questions.max()) + 1 if len(r) else 0
+    best = np.full(count, -np.inf)
+    np.maximum.at(best, questions, r)
+    total = np.zeros(count)
+    np.add.at(total, questions, np.exp(r - best[questions]))
+    return best[questions], r - best[questions] - np.log(total[questions])
+
+
 @dataclass(frozen=True)
 class Calibrator:
     """Small logistic models from a question's candidates to the probability that each is right, and to
@@ -278,21 +290,21 @@ class Calibrator:
         standard = (matrix[:, columns] - self.mean) / self.scale
         return standard @ self.coefficients + self.intercept
 
-    def probabilities(self, matrix: np.ndarray) -> np.ndarray:
-        """P(right) of each candidate of ONE question (rows of its FEATURES-ordered matrix)."""
+    def probabilities(self, matrix: np.ndarray, questions: np.ndarray | None = None) -> np.ndarray:
+        """P(right) of each row of a FEATURES-ordered matrix: the candidates of one question, or of several
+        with `questions` giving each row's question (its index, from 0)."""
         r = self.ranking(matrix)
         if r.size == 0:
             return r
-        best = r.max()
-        share = r - best - np.log(np.exp(r - best).sum())
+        best, share = question_best_and_share(r, questions)
         logit = self.slope * r + self.gap_slope * (r - best) + self.share_slope * share + self.bias
         return _sigmoid(logit + self.top_bias * (r >= best))
 
-    def supports(self, matrix: np.ndarray) -> np.ndarray:
-        """The support of each candidate of ONE question, which the threshold is compared with (the
-        probability shown when this calibration has no support model)."""
+    def supports(self, matrix: np.ndarray, questions: np.ndarray | None = None) -> np.ndarray:
+        """The support of each row (as `probabilities`), which the threshold is compared with: the
+        probability shown when this calibration has no support model."""
         if self.support_slope <= 0:
-            return self.probabilities(matrix)
+            return self.probabilities(matrix, questions)
         return _sigmoid(self.support_slope * self.ranking(matrix) + self.support_bias)
 
     def to_manifest(self) -> dict:

@@ -619,13 +619,12 @@ class Engine:
         self, candidates: Candidates, calibrated: bool = True
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """(score shown, ranking key, support or None) of every candidate: the calibrated probability, ranked
-        by it, and the calibration's support when the model has one; else the span probability, ranked by
-        log probability + retrieval_weight × BM25."""
+        by it, and the calibration's support (the probability again when it has no support model); else the
+        span probability, ranked by log probability + retrieval_weight × BM25, and no support."""
         calibrator = self.calibrator() if calibrated else None
         if calibrator is not None:
             scores = calibrator.probabilities(candidates.features)
-            supports = calibrator.supports(candidates.features) if calibrator.support_slope > 0 else None
-            return scores, scores, supports
+            return scores, scores, calibrator.supports(candidates.features)
         features = candidates.features
         log_probability = features[:, FEATURES.index("log_probability")]
         bm25 = features[:, FEATURES.index("bm25")] * candidates.bm25_scale

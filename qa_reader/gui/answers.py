@@ -276,7 +276,8 @@ class AnswersPanel(QWidget):
             count = len(result.answers)
             noun = "answer" if count == 1 else "answers"
             less = (
-                "<br><span style='color:gray'>Greyed below: less likely alternatives, short of the support an answer needs.</span>"
+                "<br><span style='color:gray'>Greyed below: less likely alternatives, short of the support an "
+                "answer needs.</span>"
                 if result.guesses
                 else ""
             )
@@ -284,7 +285,8 @@ class AnswersPanel(QWidget):
             self.model.set_answers([*result.answers, *result.guesses], len(result.answers))
         else:
             guesses = (
-                "<br><span style='color:gray'>Best guesses (the words fit, but the text does not seem to say it):</span>"
+                "<br><span style='color:gray'>Best guesses (the words fit, but the text does not seem to "
+                "say it):</span>"
                 if result.guesses
                 else ""
             )

@@ -30,11 +30,10 @@ from qa_reader.calibration import (
     Calibrator,
     choose_threshold,
     expected_calibration_error,
-    fit_display,
-    fit_listed_display,
     fit_logistic,
     fit_share_display,
     fit_support,
+    question_best_and_share,
     question_level_features,
 )
 from qa_reader.config import Settings
@@ -57,10 +56,9 @@ RANKING_FEATURES = ("log_probability", "bm25", "null_probability")
 DISPLAY_ANSWERABLE_ONLY = True
 # The display model also weighs each answer's share of its question's candidates (`Calibrator`). Measured on
 # release 3's held-out documents (every 2nd question: 1,123 answerable asks; cross-fitted, display fitted on
-# and measured at the best answer only): ECE 0.060 -> 0.019, Brier score 0.196 -> 0.175. Used for "not found" as well, it refused 62 % of
-# the unanswerable questions instead of 77 % at the chosen threshold (expected F1 65.3 -> 60.9), so the
-# threshold applies to a support model without it.
-DISPLAY_SHARE = True
+# and measured at the best answer only): ECE 0.060 -> 0.019, Brier score 0.196 -> 0.175. Used for "not
+# found" as well, it refused 62 % of the unanswerable questions instead of 77 % at the chosen threshold
+# (expected F1 65.3 -> 60.9), so the threshold applies to a support model without it (`fit_support`).
 DISPLAY_TOP = 1
 DISPLAY_TOP_CHOICES = (1, 3, 5)
 LISTED = 5  # answers the panel lists (Settings.top_k)
@@ -469,23 +467,15 @@ def fit_calibrator(
     ranker = fit_logistic(features_rows, right[rows], features, l2)
     ranking = ranker.ranking(features_rows)
     asks = data.ask[rows]
-    count = len(data.ask_answerable)
-    best = _best_per_ask(ranking, asks, count)
+    best, share = question_best_and_share(ranking, asks)
     top = shown_rows(data, ranking, rows, display_top)
     first = shown_rows(data, ranking, rows, 1) & data.ask_answerable[asks]
     if DISPLAY_ANSWERABLE_ONLY:
         top &= data.ask_answerable[asks]
-    share_slope = 0.0
-    if DISPLAY_SHARE:
-        share = log_shares(ranking, asks, count)
-        slope, gap_slope, share_slope, bias, top_bias = fit_share_display(
-            ranking[top], best[asks[top]], share[top], right[rows][top]
-        )
-    elif display_top > 1:
-        slope, gap_slope, bias, top_bias = fit_listed_display(ranking[top], best[asks[top]], right[rows][top])
-    else:
-        (slope, gap_slope, bias), top_bias = fit_display(ranking[top], best[asks[top]], right[rows][top]), 0.0
-    support_slope, support_bias = fit_support(ranking[first], right[rows][first]) if DISPLAY_SHARE else (0.0, 0.0)
+    slope, gap_slope, share_slope, bias, top_bias = fit_share_display(
+        ranking[top], best[top], share[top], right[rows][top]
+    )
+    support_slope, support_bias = fit_support(ranking[first], right[rows][first])
     return Calibrator(
         ranker.features,
         ranker.mean,
@@ -500,21 +490,6 @@ def fit_calibrator(
         support_slope=support_slope,
         support_bias=support_bias,
     )
-
-
-def log_shares(ranking: np.ndarray, asks: np.ndarray, count: int) -> np.ndarray:
-    """Each candidate's ranking logit minus the log-sum-exp of its question's (`asks`: the question of each
-    candidate, `count` questions): log of its share of them all, as `Calibrator.probabilities` computes it."""
-    best = _best_per_ask(ranking, asks, count)
-    total = np.zeros(count)
-    np.add.at(total, asks, np.exp(ranking - best[asks]))
-    return ranking - best[asks] - np.log(total[asks])
-
-
-def _best_per_ask(values: np.ndarray, asks: np.ndarray, count: int) -> np.ndarray:
-    best = np.full(count, -np.inf)
-    np.maximum.at(best, asks, values)
-    return best
 
 
 def shown_rows(data: Collected, values: np.ndarray, rows: np.ndarray, k: int) -> np.ndarray:
@@ -545,26 +520,6 @@ def shown_rows(data: Collected, values: np.ndarray, rows: np.ndarray, k: int) ->
     return mask
 
 
-def shown_probabilities(calibrator: Calibrator, data: Collected, rows: np.ndarray) -> np.ndarray:
-    """The probability the engine would show for each candidate of `rows` (whole asks)."""
-    ranking = calibrator.ranking(data.features[rows].astype(np.float64))
-    asks = data.ask[rows]
-    count = len(data.ask_answerable)
-    best = _best_per_ask(ranking, asks, count)[asks]
-    logit = calibrator.slope * ranking + calibrator.gap_slope * (ranking - best) + calibrator.bias
-    logit = logit + calibrator.share_slope * log_shares(ranking, asks, count)
-    logit = logit + calibrator.top_bias * (ranking >= best)
-    return 0.5 * (1.0 + np.tanh(0.5 * logit))
-
-
-def support_scores(calibrator: Calibrator, data: Collected, rows: np.ndarray) -> np.ndarray:
-    """The support the engine would compare with the threshold for each candidate of `rows` (whole asks)."""
-    if calibrator.support_slope <= 0:
-        return shown_probabilities(calibrator, data, rows)
-    ranking = calibrator.ranking(data.features[rows].astype(np.float64))
-    return 0.5 * (1.0 + np.tanh(0.5 * (calibrator.support_slope * ranking + calibrator.support_bias)))
-
-
 def cross_fitted_scores(
     data: Collected, features: Sequence[str], l2: float = 1.0, display_top: int = DISPLAY_TOP
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -579,8 +534,9 @@ def cross_fitted_scores(
             train_rows = np.ones(len(data.f1), bool)
         calibrator = fit_calibrator(data, train_rows, features, l2, display_top)
         test_rows = ask_half[data.ask] == half
-        scores[test_rows] = shown_probabilities(calibrator, data, test_rows)
-        supports[test_rows] = support_scores(calibrator, data, test_rows)
+        matrix, asks = data.features[test_rows].astype(np.float64), data.ask[test_rows]
+        scores[test_rows] = calibrator.probabilities(matrix, asks)
+        supports[test_rows] = calibrator.supports(matrix, asks)
     return scores, supports
 
 
