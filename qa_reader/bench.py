@@ -319,7 +319,7 @@ def run_budgets(
     arms += [(name or "every token", Path(model_dir), name) for name in ["", *model.length_budgets]]
     labels = [label for label, _, _ in arms]
     reference = labels[0]
-    readers = {folder: build_reader(ModelFolder.open(folder)) for folder in dict.fromkeys(f for _, f, _ in arms)}
+    readers = {folder: build_reader(folder) for folder in dict.fromkeys(f for _, f, _ in arms)}
     for reader in readers.values():
         _time_reader(reader, questions[:10])
     timings: dict[str, list[float]] = {label: [] for label in labels}
@@ -333,9 +333,10 @@ def run_budgets(
             scores[label].extend(f1s)
     rows = {}
     for label, folder, budget in arms:
-        layers = readers[folder].session.layers if getattr(readers[folder].session, "adaptive", False) else 0
+        reader = readers[folder]
+        layers = reader.session.layers if getattr(reader.session, "adaptive", False) else 0
         rows[label] = {
-            "keep_ratios": list(ModelFolder.open(folder).keep_ratios(budget) or [1.0] * layers),
+            "keep_ratios": list(reader.model.keep_ratios(budget) or [1.0] * layers),
             "squad_f1": round(100 * sum(scores[label]) / len(questions), 2),
             "squad_ms_p50": _median_ms(timings[label]),
         }
@@ -347,25 +348,23 @@ def run_budgets(
     live_ms: dict[str, float] = {}  # a question typed live: the fastest budget over the best few passages
     pages: dict[str, int] = {}
     with tempfile.TemporaryDirectory() as folder:
-        engines = {
-            model_folder: Engine(Path(folder) / f"bench-{number}.sqlite3", model_folder)
-            for number, model_folder in enumerate(readers)
-        }
+        # One library: a document indexed once serves every model (answers are cached per model).
+        engines = {model_folder: Engine(Path(folder) / "bench.sqlite3", model_folder) for model_folder in readers}
+        adaptive = engines[Path(model_dir)]
         try:
             for path, asked in pdfs:
-                records = {model_folder: engine.index(path) for model_folder, engine in engines.items()}
-                pages[path.name] = records[Path(model_dir)].page_count
-                for model_folder, engine in engines.items():  # loads the model and warms up
-                    engine.ask(asked[0], [records[model_folder].id], budget="")
+                record = adaptive.index(path)
+                pages[path.name] = record.page_count
+                for engine in engines.values():  # loads the model and warms up
+                    engine.ask(asked[0], [record.id], budget="")
                 pdf_times: dict[str, list[float]] = {label: [] for label in [*labels, LIVE]}
-                adaptive = engines[Path(model_dir)], records[Path(model_dir)].id
                 for question in asked[1:]:
                     for label, model_folder, budget in arms:
                         started = time.perf_counter()
-                        engines[model_folder].ask(question, [records[model_folder].id], budget=budget, remember=False)
+                        engines[model_folder].ask(question, [record.id], budget=budget, remember=False)
                         pdf_times[label].append(time.perf_counter() - started)
                     started = time.perf_counter()
-                    adaptive[0].ask(question, [adaptive[1]], remember=False, live=True)
+                    adaptive.ask(question, [record.id], remember=False, live=True)
                     pdf_times[LIVE].append(time.perf_counter() - started)
                 for label in labels:
                     pdf_ms[label][path.name] = _median_ms(pdf_times[label])
