@@ -42,6 +42,18 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
 
 
+def adaptive_model_dir(folder: Path, length_budgets: dict[str, list[float]]) -> Path:
+    """A length-adaptive stand-in offering `length_budgets` that answers 'preparation' to 'analysis'. It scales
+    its start logits by the first layer's keep ratio, so a small one weakens the answer (see `build_graph`)."""
+    return build_model_folder(
+        folder,
+        VOCABULARY,
+        answer_starts={"preparation": 9.0},
+        answer_ends={"analysis": 9.0},
+        length_budgets=length_budgets,
+    )
+
+
 @pytest.fixture
 def notes(tmp_path: Path) -> Path:
     """A text file holding the life-cycle paragraph."""

@@ -6,7 +6,7 @@ import pytest
 
 from qa_reader import bench
 from qa_reader.errors import UserError
-from tests.conftest import LIFE_CYCLE, VOCABULARY
+from tests.conftest import LIFE_CYCLE, VOCABULARY, adaptive_model_dir
 from tests.ingest.builders import write_pdf
 from tests.support.tiny_model import build_model_folder
 
@@ -14,14 +14,7 @@ ANSWER = "preparation, detection and analysis"
 
 
 def adaptive_folder(tmp_path):
-    """A length-adaptive stand-in offering one budget, "fast", that answers ANSWER."""
-    return build_model_folder(
-        tmp_path / "adaptive",
-        VOCABULARY,
-        answer_starts={"preparation": 9.0},
-        answer_ends={"analysis": 9.0},
-        length_budgets={"fast": [0.5, 1.0]},
-    )
+    return adaptive_model_dir(tmp_path / "adaptive", {"fast": [0.5, 1.0]})
 
 
 @pytest.fixture

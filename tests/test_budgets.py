@@ -10,8 +10,7 @@ from qa_reader.config import Settings
 from qa_reader.engine import Engine
 from qa_reader.errors import UserError
 from qa_reader.reader.model import ModelFolder
-from tests.conftest import LIFE_CYCLE, VOCABULARY
-from tests.support.tiny_model import build_model_folder
+from tests.conftest import LIFE_CYCLE, adaptive_model_dir
 
 QUESTION = "What are the phases?"
 ANSWER = "preparation, detection and analysis"
@@ -21,13 +20,7 @@ ANSWER = "preparation, detection and analysis"
 def adaptive_dir(tmp_path):
     # The stand-in scales its start logits by the first layer's keep ratio: at 0.25 the answer's start logit
     # falls from 9 to 2.25, below [CLS]'s 2.0 + the end's pull, so its probability drops.
-    return build_model_folder(
-        tmp_path / "adaptive",
-        VOCABULARY,
-        answer_starts={"preparation": 9.0},
-        answer_ends={"analysis": 9.0},
-        length_budgets={"balanced": [0.75, 1.0, 1.0], "fastest": [0.25, 0.5, 0.5]},
-    )
+    return adaptive_model_dir(tmp_path / "adaptive", {"balanced": [0.75, 1.0, 1.0], "fastest": [0.25, 0.5, 0.5]})
 
 
 @pytest.fixture
