@@ -543,3 +543,26 @@ def test_the_welcome_guides_own_example_question_is_answered(tmp_path) -> None:
 
 def _exact(prediction: Prediction, golden: Golden) -> bool:
     return squad.score(prediction.text, golden.answers)[0] == 1.0
+
+
+def test_questions_asked_together_get_exactly_the_answers_they_get_alone(tmp_path) -> None:
+    """The evaluation asks an article's questions in one call; the app asks one at a time. Both must show
+    the same answers with the same scores, or the evaluation measures something the app never does (an int8
+    graph's activations are quantised per batch, so windows of different questions must not share one)."""
+    engine = Engine(None, MODEL, config.Settings(threads=1))
+    try:
+        contexts = list(dict.fromkeys(g.context for g in GOLDEN))[:4]
+        ids = []
+        for number, context in enumerate(contexts):
+            path = tmp_path / f"context{number}.txt"
+            path.write_text(context + "\n", encoding="utf-8")
+            ids.append(engine.index(path).id)
+        questions = [g.question for g in GOLDEN if g.context in contexts]
+        together = engine.ask_many(questions, ids)
+        alone = [engine.ask(question, ids) for question in questions]
+    finally:
+        engine.close()
+    assert len(questions) >= 4
+    for asked_together, asked_alone in zip(together, alone):
+        listed = [(a.text, a.score, a.support) for a in [*asked_together.answers, *asked_together.guesses]]
+        assert listed == [(a.text, a.score, a.support) for a in [*asked_alone.answers, *asked_alone.guesses]]

@@ -10,7 +10,7 @@ from pathlib import Path
 from qa_reader.config import Settings
 from qa_reader.errors import UserError
 from qa_reader.reader.model import ModelFolder
-from qa_reader.reader.predict import BatchRunner, ContextSpan, ReadRequest, read_many
+from qa_reader.reader.predict import BATCH_TOKENS, BatchRunner, ContextSpan, ReadRequest, read_many
 from qa_reader.reader.windows import WindowMaker, WindowSettings
 
 
@@ -37,13 +37,13 @@ class Reader:
         requests: Sequence[ReadRequest],
         *,
         max_answer_tokens: int | None = None,
-        batch_size: int = 32,
+        batch_tokens: int = BATCH_TOKENS,
         n_best: int = 20,
     ) -> list[list[ContextSpan]]:
         """Each request's candidate spans over its contexts, best first (see `predict.read_many`)."""
         longest = self.max_answer_tokens if max_answer_tokens is None else max_answer_tokens
         return read_many(
-            self.session, self.maker, requests, batch_size=batch_size, max_answer_tokens=longest, n_best=n_best
+            self.session, self.maker, requests, batch_tokens=batch_tokens, max_answer_tokens=longest, n_best=n_best
         )
 
     def use_budget(self, budget: str) -> None:

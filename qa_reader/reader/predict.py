@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -11,6 +11,11 @@ from qa_reader.reader.spans import decode_window, span_characters
 from qa_reader.reader.windows import TokenizedText, Window, WindowMaker
 
 BatchRunner = Callable[[dict[str, np.ndarray]], tuple[np.ndarray, np.ndarray]]
+
+# Padded tokens per batch (rows × the longest row). onnxruntime on two cores reads a window fastest in
+# batches of about this size: a batch of 32 windows of 250 tokens took 1.8× as long per window (its
+# activations no longer fit the caches, and every run allocates them afresh), one window at a time 1.05×.
+BATCH_TOKENS = 1024
 
 
 @dataclass(frozen=True)
@@ -38,21 +43,30 @@ def read_many(
     maker: WindowMaker,
     requests: Sequence[ReadRequest],
     *,
-    batch_size: int = 32,
+    batch_tokens: int = BATCH_TOKENS,
+    mix_requests: bool = False,
     max_answer_tokens: int = 30,
     n_best: int = 20,
 ) -> list[list[ContextSpan]]:
     """For each request, its candidate spans over all its contexts, best first, one per distinct span.
 
-    Windows from all requests are sorted by length and batched together so padding stays small.
+    Windows are sorted by length and batched so padding stays small; a batch holds as many windows as fit in
+    `batch_tokens` padded tokens, and always at least one. A batch holds one request's windows only, unless
+    `mix_requests`: an int8 graph quantises each batch's activations with one scale, so a window's logits
+    move (by up to about 1) with what it is batched with, and a question asked among others must get the
+    answer it gets alone. Graphs without dynamic quantisation (training's torch runner) may mix them.
     """
     windows: list[tuple[int, Window]] = []
     for request_index, request in enumerate(requests):
         windows.extend((request_index, w) for w in maker.windows(request.question_ids, request.contexts))
-    order = sorted(range(len(windows)), key=lambda i: len(windows[i][1].input_ids))
+
+    def position(i: int) -> tuple[int, int]:
+        request_index, window = windows[i]
+        return (0 if mix_requests else request_index, len(window.input_ids))
+
+    order = sorted(range(len(windows)), key=position)
     best: list[dict[tuple[int, int, int], ContextSpan]] = [{} for _ in requests]
-    for offset in range(0, len(order), batch_size):
-        chunk = [windows[i] for i in order[offset : offset + batch_size]]
+    for chunk in _batches([windows[i] for i in order], batch_tokens, mix_requests):
         start_logits, end_logits = run_batch(maker.pad([w for _, w in chunk]))
         for row, (request_index, window) in enumerate(chunk):
             decoded = decode_window(
@@ -76,3 +90,19 @@ def read_many(
                         candidate.logit,
                     )
     return [sorted(found.values(), key=lambda s: -s.probability) for found in best]
+
+
+def _batches(
+    windows: Sequence[tuple[int, Window]], batch_tokens: int, mix_requests: bool
+) -> Iterator[list[tuple[int, Window]]]:
+    """`windows` (shortest first, per request unless `mix_requests`) cut into runs whose row count × longest
+    row stays within `batch_tokens`, and that hold one request's windows unless `mix_requests`."""
+    chunk: list[tuple[int, Window]] = []
+    for item in windows:
+        full = (len(chunk) + 1) * len(item[1].input_ids) > batch_tokens
+        if chunk and (full or (not mix_requests and item[0] != chunk[-1][0])):
+            yield chunk
+            chunk = []
+        chunk.append(item)
+    if chunk:
+        yield chunk

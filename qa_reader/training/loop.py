@@ -165,7 +165,13 @@ def evaluate_slice(
     question_ids = maker.tokenize([q.question for q in questions])
     limit = maker.settings.max_question_tokens
     requests = [ReadRequest(qi.ids[:limit], [tokenized[q.context]]) for q, qi in zip(questions, question_ids)]
-    results = read_many(torch_runner(model, bf16, keep_ratios), maker, requests, batch_size=64)
+    results = read_many(
+        torch_runner(model, bf16, keep_ratios),
+        maker,
+        requests,
+        batch_tokens=64 * maker.settings.max_length,
+        mix_requests=True,
+    )
     em_total = f1_total = 0.0
     for q, spans in zip(questions, results):
         prediction = q.context[spans[0].char_start : spans[0].char_end] if spans else ""

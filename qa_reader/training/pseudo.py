@@ -169,7 +169,7 @@ def teacher_reads(
         tokenized = dict(zip(contexts, reader.maker.tokenize(contexts)))
         ids = reader.maker.tokenize([q.question for q in part])
         requests = [ReadRequest(i.ids[:limit_tokens], [tokenized[q.context]]) for q, i in zip(part, ids)]
-        spans = reader.read(requests, batch_size=64, n_best=40)
+        spans = reader.read(requests, n_best=40)
         reads = [summarise(s, q.marked) for q, s in zip(part, spans)]
         results.extend(reads)
         if on_chunk is not None:

@@ -1,4 +1,4 @@
-"""read_many: windows of every request batched together, one candidate per distinct span."""
+"""read_many: each request's windows batched by length within a token budget, one candidate per distinct span."""
 
 import math
 
@@ -54,35 +54,66 @@ def _recording(run, shapes: list[tuple[int, int]]):
     return recorded
 
 
-def test_windows_of_all_requests_are_read_once_in_batches_of_similar_length():
+def test_a_requests_windows_are_read_once_in_batches_of_similar_length_within_a_token_budget():
     maker = WindowMaker(build_tokenizer(CONTEXT.split()), WindowSettings(max_length=9, doc_stride=3))
     question = maker.question_ids("theta")
-    # Windows of 6, then 9 and 9, then 5 tokens: sorted by length, the two short ones share a batch and its
-    # padding (in the order given, each batch would be padded to 9).
-    requests = [
-        ReadRequest(question, maker.tokenize(["alpha beta"])),
-        ReadRequest(question, maker.tokenize([CONTEXT])),
-        ReadRequest(question, maker.tokenize(["alpha"])),
-    ]
+    # Windows of 6, 9, 9 and 5 tokens: sorted by length, 5 and 6 share a batch (12 padded tokens), the two
+    # 9s do not fit in 12 together and go one at a time.
+    request = ReadRequest(question, maker.tokenize(["alpha beta", CONTEXT, "alpha"]))
     shapes: list[tuple[int, int]] = []
     run = _recording(_lookup_runner(maker, {"alpha": 4.0, "eta": 4.0}), shapes)
 
-    spans = read_many(run, maker, requests, batch_size=2, max_answer_tokens=1)
+    [spans] = read_many(run, maker, [request], batch_tokens=12, max_answer_tokens=1)
 
-    assert shapes == [(2, 6), (2, 9)]
-    assert [CONTEXT[s.char_start : s.char_end] for s in (spans[0][0], spans[2][0])] == ["alpha", "alpha"]
+    assert shapes == [(2, 6), (1, 9), (1, 9)]
+    assert [CONTEXT[s.char_start : s.char_end] for s in spans[:2]] == ["alpha", "alpha"]
 
 
-def test_by_default_windows_go_to_the_runner_thirty_two_at_a_time():
+def test_a_window_longer_than_the_budget_is_still_read_alone():
     maker = WindowMaker(build_tokenizer(CONTEXT.split()), WindowSettings(max_length=9, doc_stride=3))
-    request = ReadRequest(maker.question_ids("theta"), maker.tokenize([" ".join([CONTEXT] * 15)]))
-    count = len(maker.windows(request.question_ids, request.contexts))
-    assert count > 32
+    request = ReadRequest(maker.question_ids("theta"), maker.tokenize([CONTEXT]))
     shapes: list[tuple[int, int]] = []
 
-    read_many(_recording(_lookup_runner(maker, {}), shapes), maker, [request])
+    read_many(_recording(_lookup_runner(maker, {}), shapes), maker, [request], batch_tokens=4)
 
-    assert [rows for rows, _ in shapes] == [32, count - 32]
+    assert shapes == [(1, 9), (1, 9)]
+
+
+def test_requests_share_no_batch_unless_asked_to():
+    # An int8 graph quantises a batch with one scale: a question's windows must not be batched with another's.
+    maker = WindowMaker(build_tokenizer(CONTEXT.split()), WindowSettings(max_length=9, doc_stride=3))
+    question = maker.question_ids("theta")
+    requests = [ReadRequest(question, maker.tokenize(["alpha beta"])), ReadRequest(question, maker.tokenize(["alpha"]))]
+    runner = _lookup_runner(maker, {"alpha": 4.0})
+    apart: list[tuple[int, int]] = []
+    mixed: list[tuple[int, int]] = []
+
+    separate = read_many(_recording(runner, apart), maker, requests, max_answer_tokens=1)
+    together = read_many(_recording(runner, mixed), maker, requests, mix_requests=True, max_answer_tokens=1)
+
+    assert apart == [(1, 6), (1, 5)]
+    assert mixed == [(2, 6)]
+    assert separate == together
+
+
+def test_a_question_asked_among_others_reads_exactly_as_when_asked_alone():
+    # A runner whose logits depend on the whole batch, as dynamic int8 quantisation's do.
+    maker = WindowMaker(build_tokenizer(CONTEXT.split()), WindowSettings(max_length=9, doc_stride=3))
+    table = _lookup_runner(maker, {"alpha": 4.0, "gamma": 3.0})
+
+    def batch_dependent(batch: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        start, end = table(batch)
+        shift = 0.5 * batch["input_ids"].shape[0]
+        return start + shift * (batch["input_ids"] % 3), end
+
+    question = maker.question_ids("theta")
+    first = ReadRequest(question, maker.tokenize([CONTEXT, "alpha beta"]))
+    others = [ReadRequest(maker.question_ids("eta"), maker.tokenize(["gamma delta", "alpha"])) for _ in range(3)]
+
+    [alone] = read_many(batch_dependent, maker, [first])
+    among = read_many(batch_dependent, maker, [*others, first])[-1]
+
+    assert among == alone
 
 
 def test_every_distinct_span_is_listed_once_with_the_context_it_is_in():
