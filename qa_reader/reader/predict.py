@@ -12,9 +12,10 @@ from qa_reader.reader.windows import TokenizedText, Window, WindowMaker
 
 BatchRunner = Callable[[dict[str, np.ndarray]], tuple[np.ndarray, np.ndarray]]
 
-# Padded tokens per batch (rows × the longest row). onnxruntime on two cores reads a window fastest in
-# batches of about this size: a batch of 32 windows of 250 tokens took 1.8× as long per window (its
-# activations no longer fit the caches, and every run allocates them afresh), one window at a time 1.05×.
+# Padded tokens per batch (rows × the longest row). onnxruntime on two cores read windows of 120-384 tokens
+# fastest in batches of 512-1,024 tokens (20 ms a window); batches of 4,096 took 1.85× as long a window (the
+# activations outgrow the caches and, without the memory arena, are allocated afresh every run), one window
+# at a time 1.05×.
 BATCH_TOKENS = 1024
 
 
