@@ -293,19 +293,27 @@ class Calibrator:
     def probabilities(self, matrix: np.ndarray, questions: np.ndarray | None = None) -> np.ndarray:
         """P(right) of each row of a FEATURES-ordered matrix: the candidates of one question, or of several
         with `questions` giving each row's question (its index, from 0)."""
+        return self._shown(self.ranking(matrix), questions)
+
+    def supports(self, matrix: np.ndarray, questions: np.ndarray | None = None) -> np.ndarray:
+        """The support of each row (as `probabilities`), which the threshold is compared with: the
+        probability shown when this calibration has no support model."""
+        return self.scores(matrix, questions)[1]
+
+    def scores(self, matrix: np.ndarray, questions: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(probabilities, supports) of the rows (as those two), from one ranking of the matrix."""
         r = self.ranking(matrix)
+        shown = self._shown(r, questions)
+        if self.support_slope <= 0:
+            return shown, shown
+        return shown, _sigmoid(self.support_slope * r + self.support_bias)
+
+    def _shown(self, r: np.ndarray, questions: np.ndarray | None) -> np.ndarray:
         if r.size == 0:
             return r
         best, share = question_best_and_share(r, questions)
         logit = self.slope * r + self.gap_slope * (r - best) + self.share_slope * share + self.bias
         return _sigmoid(logit + self.top_bias * (r >= best))
-
-    def supports(self, matrix: np.ndarray, questions: np.ndarray | None = None) -> np.ndarray:
-        """The support of each row (as `probabilities`), which the threshold is compared with: the
-        probability shown when this calibration has no support model."""
-        if self.support_slope <= 0:
-            return self.probabilities(matrix, questions)
-        return _sigmoid(self.support_slope * self.ranking(matrix) + self.support_bias)
 
     def to_manifest(self) -> dict:
         """The JSON-ready form stored under the manifest's "calibration" key (with the fit's notes)."""

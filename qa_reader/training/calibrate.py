@@ -535,8 +535,7 @@ def cross_fitted_scores(
         calibrator = fit_calibrator(data, train_rows, features, l2, display_top)
         test_rows = ask_half[data.ask] == half
         matrix, asks = data.features[test_rows].astype(np.float64), data.ask[test_rows]
-        scores[test_rows] = calibrator.probabilities(matrix, asks)
-        supports[test_rows] = calibrator.supports(matrix, asks)
+        scores[test_rows], supports[test_rows] = calibrator.scores(matrix, asks)
     return scores, supports
 
 
