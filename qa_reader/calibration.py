@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -45,6 +45,23 @@ FEATURES: tuple[str, ...] = (
     "best_log_probability",  # the question's best candidate's log probability
 )
 QUESTION_LEVEL_FEATURES = ("null_min", "best_log_probability")
+
+# What a candidate's features can be before its passage is read (`Calibrator.passage_bound`): a passage's own,
+# known from search, and each span feature's range. Every other feature depends on the question's other
+# candidates (gaps, repeats, the question-level ones) or has no upper end (words, span_logit).
+PASSAGE_FEATURES = ("bm25", "bm25_rank")
+SMALLEST_PROBABILITY = 1e-12  # log_probability's floor
+SPAN_FEATURE_RANGES: dict[str, tuple[float, float]] = {
+    "log_probability": (math.log(SMALLEST_PROBABILITY), 0.0),
+    "null_probability": (0.0, 1.0),
+    "question_overlap": (0.0, 1.0),
+    "heading": (0.0, 1.0),
+    "contents": (0.0, 1.0),
+    "table": (0.0, 1.0),
+    "function_words": (0.0, 1.0),
+    "type_match": (0.0, 1.0),
+    "type_mismatch": (0.0, 1.0),
+}
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _DIGIT = re.compile(r"\d")
@@ -183,7 +200,7 @@ def feature_matrix(
     if not evidence:
         return rows
     column = {name: index for index, name in enumerate(FEATURES)}
-    log_probabilities = np.log(np.maximum([e.probability for e in evidence], 1e-12))
+    log_probabilities = np.log(np.maximum([e.probability for e in evidence], SMALLEST_PROBABILITY))
     relevance = np.asarray([e.relevance for e in evidence])
     rows[:, column["log_probability"]] = log_probabilities
     rows[:, column["log_probability_gap"]] = log_probabilities - log_probabilities.max()
@@ -289,6 +306,21 @@ class Calibrator:
         columns = [FEATURES.index(name) for name in self.features]
         standard = (matrix[:, columns] - self.mean) / self.scale
         return standard @ self.coefficients + self.intercept
+
+    def passage_bound(self, known: Mapping[str, float]) -> float | None:
+        """The highest ranking logit any candidate of a passage can get, before the passage is read: from its
+        PASSAGE_FEATURES (`known`) and the range of each span feature. None when this calibration uses a
+        feature without such a bound (see SPAN_FEATURE_RANGES)."""
+        total = self.intercept
+        for name, coefficient, mean, scale in zip(self.features, self.coefficients, self.mean, self.scale):
+            if name in PASSAGE_FEATURES and name in known:
+                values: Sequence[float] = (known[name],)
+            elif name in SPAN_FEATURE_RANGES:
+                values = SPAN_FEATURE_RANGES[name]
+            else:
+                return None
+            total += max(float(coefficient) * (value - float(mean)) / float(scale) for value in values)
+        return total
 
     def probabilities(self, matrix: np.ndarray, questions: np.ndarray | None = None) -> np.ndarray:
         """P(right) of each row of a FEATURES-ordered matrix: the candidates of one question, or of several

@@ -510,21 +510,29 @@ class Engine:
         return calibrator.features if calibrator is not None else ()
 
     def candidates(
-        self, questions: Sequence[str], document_ids: Sequence[int] | None = None, all_features: bool = False
+        self,
+        questions: Sequence[str],
+        document_ids: Sequence[int] | None = None,
+        all_features: bool = False,
+        exhaustive: bool = False,
     ) -> list[Candidates]:
         """Every answer candidate of each question with its features, before scoring; `all_features` computes
         every one in `calibration.FEATURES` (to fit a calibration), else those the calibration uses.
 
-        The windows of all the questions are read in shared batches.
+        Passages that cannot hold the first answer are left unread (`_read_best_first`) unless `exhaustive`
+        or `all_features` (a calibration is fitted on every candidate). Questions are read together, but a
+        batch never holds two questions' windows.
         """
         self.load_model()
         needed = FEATURES if all_features else self.calibrator_features()
-        return self._gather([check_question(q) for q in questions], self._searchable(document_ids), needed)
+        records = self._searchable(document_ids)
+        checked = [check_question(q) for q in questions]
+        return self._gather(checked, records, needed, exhaustive=exhaustive or all_features)
 
     def ask_many(
         self, questions: Sequence[str], document_ids: Sequence[int] | None = None, top_k: int | None = None
     ) -> list[AnswerSet]:
-        """Answer many questions over the same documents, reading their windows in shared batches.
+        """Answer many questions over the same documents, read together (see `candidates`).
 
         Neither the answer cache nor the question history is used; `elapsed_ms` is each question's share
         of the total time. Raises UserError like `ask`.
@@ -588,13 +596,13 @@ class Engine:
         needed: Sequence[str],
         budget: str | None = None,
         settings: config.Settings | None = None,
+        exhaustive: bool = False,
     ) -> list[Candidates]:
         settings = settings or self.settings
         reader = self._ready_reader()
         reader.use_budget(self._budget(budget))
-        chosen: list[tuple[list[int], dict[int, tuple[int, Passage]], dict[int, float], dict[int, bool]]] = []
         bm25_scale = math.log(1 + self.library.total_passages())
-        requests: list[ReadRequest] = []
+        plans: list[_Plan] = []
         for question in questions:
             passage_ids = search.choose_passages(self.library, question, [r.id for r in records], settings)
             rows = self.library.passage_rows(passage_ids)
@@ -604,15 +612,16 @@ class Engine:
             # BM25's idf grows with the log of the library's size: divided by it, a passage that holds the
             # question's rare words scores about the same in a one-page note and in a thousand-page library.
             relevance = {i: value / bm25_scale for i, value in relevance.items()}
-            chosen.append((passage_ids, rows, relevance, contents))
             contexts = self._tokenized(passage_ids, {i: rows[i][1].text for i in passage_ids})
-            requests.append(ReadRequest(reader.maker.question_ids(question), contexts))
-        spans_per_question = reader.read(requests, max_answer_tokens=settings.max_answer_tokens)
+            request = ReadRequest(reader.maker.question_ids(question), contexts)
+            plans.append(_Plan(question, passage_ids, rows, relevance, contents, request))
+        calibrator = None if exhaustive else self.calibrator()
+        spans_per_question = _read_best_first(reader, plans, calibrator, settings.max_answer_tokens)
         gathered = []
-        for question, (passage_ids, rows, relevance, contents), spans in zip(questions, chosen, spans_per_question):
-            evidence = _evidence(spans, passage_ids, rows, relevance, contents)
-            matrix = feature_matrix(question, evidence, needed)
-            gathered.append(Candidates(question, spans, passage_ids, rows, evidence, matrix, bm25_scale))
+        for plan, spans in zip(plans, spans_per_question):
+            evidence = _evidence(spans, plan.passage_ids, plan.rows, plan.relevance, plan.contents)
+            matrix = feature_matrix(plan.question, evidence, needed)
+            gathered.append(Candidates(plan.question, spans, plan.passage_ids, plan.rows, evidence, matrix, bm25_scale))
         return gathered
 
     def _scores(
@@ -709,6 +718,86 @@ class Engine:
     def import_history(self, questions: Sequence[str]) -> None:
         """Add questions remembered elsewhere (most recent first) to the history, behind those asked since."""
         self.library.import_history(questions)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What one question reads: its passages (search's order), their BM25 and flags, and the read request."""
+
+    question: str
+    passage_ids: list[int]
+    rows: dict[int, tuple[int, Passage]]
+    relevance: dict[int, float]
+    contents: dict[int, bool]
+    request: ReadRequest
+
+    def bounds(self, calibrator: Calibrator) -> list[float] | None:
+        """Each passage's `Calibrator.passage_bound`, or None when the calibration cannot bound one."""
+        order = sorted(self.passage_ids, key=lambda i: -self.relevance.get(i, 0.0))
+        rank = {passage_id: position for position, passage_id in enumerate(order)}
+        bounds = []
+        for passage_id in self.passage_ids:
+            known = {"bm25": self.relevance.get(passage_id, 0.0), "bm25_rank": math.log1p(rank[passage_id])}
+            bound = calibrator.passage_bound(known)
+            if bound is None:
+                return None
+            bounds.append(bound)
+        return bounds
+
+
+def _read_best_first(
+    reader: Reader, plans: Sequence[_Plan], calibrator: Calibrator | None, max_answer_tokens: int
+) -> list[list[ContextSpan]]:
+    """Each plan's spans (best first, `context_index` into its passages), reading passages in the order of
+    their bound (`Calibrator.passage_bound`) and stopping once the best candidate read so far ranks above
+    every unread passage's bound: no span there could have been the first answer, so the answer shown first
+    and the "not found" decision are those of reading every passage. Alternatives from unread passages and
+    the share term of the number shown may differ. Without a calibrator (or with one that cannot bound a
+    passage) every passage is read at once. Each round reads one passage of every unfinished question; a
+    batch never holds two questions' windows (`read_many`), so each answer is the one it gets asked alone.
+    """
+    spans: list[list[ContextSpan]] = [[] for _ in plans]
+    staged: dict[int, tuple[list[int], list[float]]] = {}
+    at_once = []
+    for index, plan in enumerate(plans):
+        bounds = plan.bounds(calibrator) if calibrator is not None and plan.passage_ids else None
+        if bounds is None:
+            at_once.append(index)
+        else:
+            order = sorted(range(len(bounds)), key=lambda i: -bounds[i])
+            staged[index] = (order, bounds)
+    if at_once:
+        read = reader.read([plans[i].request for i in at_once], max_answer_tokens=max_answer_tokens)
+        for index, found in zip(at_once, read):
+            spans[index] = found
+    if calibrator is None or not staged:
+        return spans
+    best = dict.fromkeys(staged, -math.inf)
+    done = dict.fromkeys(staged, 0)
+    while staged:
+        asking = list(staged)
+        requests = []
+        for index in asking:
+            order, _ = staged[index]
+            request = plans[index].request
+            requests.append(ReadRequest(request.question_ids, [request.contexts[order[done[index]]]]))
+        read = reader.read(requests, max_answer_tokens=max_answer_tokens)
+        for index, found in zip(asking, read):
+            plan, (order, bounds) = plans[index], staged[index]
+            context_index = order[done[index]]
+            found = [replace(span, context_index=context_index) for span in found]
+            spans[index].extend(found)
+            done[index] += 1
+            evidence = _evidence(found, plan.passage_ids, plan.rows, plan.relevance, plan.contents)
+            valid = [bool(e.text.strip()) and "\n\n" not in e.text for e in evidence]
+            if any(valid):
+                ranking = calibrator.ranking(feature_matrix(plan.question, evidence, calibrator.features))
+                best[index] = max(best[index], float(ranking[np.asarray(valid)].max()))
+            if done[index] == len(order) or best[index] > bounds[order[done[index]]]:
+                del staged[index]
+    for found in spans:
+        found.sort(key=lambda span: -span.probability)
+    return spans
 
 
 def _evidence(

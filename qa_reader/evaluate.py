@@ -208,13 +208,14 @@ def evaluate_documents(
     every: int = 1,
     compare_uncalibrated: bool = False,
 ) -> DocumentEvaluation:
-    """Ask questions against their whole article, as the app does: each article is indexed once and the
-    windows of up to `batch_questions` of its questions are read in shared batches.
+    """Ask questions against their whole article, as the app does: each article is indexed once and up to
+    `batch_questions` of its questions are read together (`Engine.candidates`: never in shared batches).
 
     The articles are made of the paragraphs of `questions` (all of them when the file is evaluated whole);
     every `every`-th question of each article is asked. `reader="baseline"` answers with the sliding-window
     baseline over the article's text instead (it never refuses). `compare_uncalibrated` also ranks the
-    same candidates as an uncalibrated model would (span probability + BM25, the manifest's threshold).
+    same candidates as an uncalibrated model would (span probability + BM25, the manifest's threshold); every
+    passage is then read, as that ranking cannot leave any unread.
     """
     engine = Engine(None, model_dir, settings) if reader == "model" else None
     if engine is not None:
@@ -236,7 +237,7 @@ def evaluate_documents(
         document_id = engine.add_document(document)
         for offset in range(0, len(asked), batch_questions):
             batch = asked[offset : offset + batch_questions]
-            gathered = engine.candidates([q.question for q in batch], [document_id])
+            gathered = engine.candidates([q.question for q in batch], [document_id], exhaustive=compare_uncalibrated)
             modes = [(outcomes, True)] + ([(before, False)] if compare_uncalibrated else [])
             for into, calibrated in modes:
                 results = engine.answer_sets(gathered, [document_id], calibrated=calibrated)

@@ -19,6 +19,7 @@ from qa_reader.config import Settings
 from qa_reader.engine import FIRST_MS_PER_PASSAGE, Candidates, Engine, ReadingSpeed, TooSlow, sentence_bounds
 from qa_reader.errors import UserError
 from qa_reader.ingest.files import SAMPLE_BLOCK
+from qa_reader.reader.build import Reader
 from qa_reader.reader.predict import ContextSpan
 from qa_reader.types import Document, Page
 from tests.conftest import LIFE_CYCLE, VOCABULARY, text_document
@@ -360,9 +361,15 @@ def test_with_two_documents_the_one_the_question_names_answers_first(calibrated_
     result = engine.ask(f"What are the phases of {question}?")
     listed = result.answers + result.guesses
     assert listed[0].document_path == expected and listed[0].text.startswith("preparation")
-    assert any(a.document_path != expected and a.text.startswith("preparation") for a in listed)
-    scores = [a.score for a in listed]
-    assert scores == sorted(scores, reverse=True)  # the list is ordered by the score shown
+    # Read exhaustively, the other document's answer is listed too, below.
+    every = engine.candidates([f"What are the phases of {question}?"], exhaustive=True)
+    [exhaustive] = engine.answer_sets(every)
+    alternatives = (exhaustive.answers + exhaustive.guesses)[1:]
+    assert (exhaustive.answers + exhaustive.guesses)[0] == listed[0]
+    assert any(a.document_path != expected and a.text.startswith("preparation") for a in alternatives)
+    for answers in (listed, exhaustive.answers + exhaustive.guesses):
+        scores = [a.score for a in answers]
+        assert scores == sorted(scores, reverse=True)  # the list is ordered by the score shown
     engine.close()
 
 
@@ -427,3 +434,53 @@ def test_without_page_labels_the_reference_is_the_page_number(engine):
     document_id = engine.add_document(text_document(LIFE_CYCLE))
     best = engine.ask("What are the phases?", [document_id]).answers[0]
     assert best.page_label == "" and best.page_reference == "p. 1"
+
+
+FILLER = ("The weather in the incident room is sunny and the cats and dogs sleep there all day. " * 8).strip()
+
+
+def _passages_read(monkeypatch) -> list[int]:
+    """Count the passages every read of the engine's reader is given (appended to the returned list)."""
+    counted: list[int] = []
+    original = Reader.read
+
+    def counting(self, requests, **kwargs):
+        counted.append(sum(len(request.contexts) for request in requests))
+        return original(self, requests, **kwargs)
+
+    monkeypatch.setattr(Reader, "read", counting)
+    return counted
+
+
+@pytest.mark.parametrize("exhaustive", [False, True])
+def test_passages_that_cannot_hold_the_first_answer_are_left_unread(tiny_model_dir, tmp_path, monkeypatch, exhaustive):
+    folder = shutil.copytree(tiny_model_dir, tmp_path / "bounded")
+    add_calibration(
+        folder, {"log_probability": 0.2, "bm25": 3.0, "null_probability": -1.0}, intercept=0.0, threshold=0.2
+    )
+    engine = Engine(None, folder)
+    answer_passage = LIFE_CYCLE.split("\n\n")[1] + " " + FILLER
+    document_id = engine.add_document(text_document("\n\n".join([answer_passage] + [FILLER] * 6)))
+    question = "What are the phases of the incident response life cycle?"
+    counted = _passages_read(monkeypatch)
+    pruned = engine.candidates([question], [document_id], exhaustive=exhaustive)[0]
+    every = engine.candidates([question], [document_id], exhaustive=True)[0]
+    assert len(every.passage_ids) == 7 and counted[-1] == 7
+    read = sum(counted[:-1])
+    assert read == 7 if exhaustive else read < 7
+    first, alone = (engine.answer_sets([c], [document_id])[0] for c in (pruned, every))
+    assert first.found == alone.found and first.answers[0].text == alone.answers[0].text
+    assert first.answers[0].text == "preparation, detection and analysis"
+    engine.close()
+
+
+def test_a_calibration_that_cannot_bound_a_passage_reads_every_one(tiny_model_dir, tmp_path, monkeypatch):
+    folder = shutil.copytree(tiny_model_dir, tmp_path / "unbounded")
+    add_calibration(folder, {"log_probability": 0.2, "bm25": 3.0, "words": 0.1}, intercept=0.0, threshold=0.2)
+    engine = Engine(None, folder)
+    answer_passage = LIFE_CYCLE.split("\n\n")[1] + " " + FILLER
+    document_id = engine.add_document(text_document("\n\n".join([answer_passage] + [FILLER] * 6)))
+    counted = _passages_read(monkeypatch)
+    engine.ask("What are the phases of the incident response life cycle?", [document_id])
+    assert counted == [7]
+    engine.close()

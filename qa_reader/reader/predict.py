@@ -15,7 +15,7 @@ BatchRunner = Callable[[dict[str, np.ndarray]], tuple[np.ndarray, np.ndarray]]
 # Padded tokens per batch (rows × the longest row). onnxruntime on two cores read windows of 120-384 tokens
 # fastest in batches of 512-1,024 tokens (20 ms a window); batches of 4,096 took 1.85× as long a window (the
 # activations outgrow the caches and, without the memory arena, are allocated afresh every run), one window
-# at a time 1.05×.
+# at a time 1.05×. A batch holds one passage's windows (`read_many`), so most batches are one window.
 BATCH_TOKENS = 1024
 
 
@@ -51,19 +51,23 @@ def read_many(
 ) -> list[list[ContextSpan]]:
     """For each request, its candidate spans over all its contexts, best first, one per distinct span.
 
-    Windows are sorted by length and batched so padding stays small; a batch holds as many windows as fit in
-    `batch_tokens` padded tokens, and always at least one. A batch holds one request's windows only, unless
-    `mix_requests`: an int8 graph quantises each batch's activations with one scale, so a window's logits
-    move (by up to about 1) with what it is batched with, and a question asked among others must get the
-    answer it gets alone. Graphs without dynamic quantisation (training's torch runner) may mix them.
+    A batch holds as many windows as fit in `batch_tokens` padded tokens, and always at least one, all of one
+    context of one request, unless `mix_requests` (then any windows, sorted by length so padding stays small).
+    An int8 graph quantises each batch's activations with one scale, so a window's logits move (by up to about
+    1) with what it is batched with: kept apart, a context's spans depend only on the question and that
+    context, whether it is read among other contexts, other questions or alone (the engine reads a
+    question's passages one at a time when it can stop early). Graphs without dynamic quantisation
+    (training's torch runner) may mix them.
     """
     windows: list[tuple[int, Window]] = []
     for request_index, request in enumerate(requests):
         windows.extend((request_index, w) for w in maker.windows(request.question_ids, request.contexts))
 
-    def position(i: int) -> tuple[int, int]:
+    def position(i: int) -> tuple[int, int, int]:
         request_index, window = windows[i]
-        return (0 if mix_requests else request_index, len(window.input_ids))
+        if mix_requests:
+            return (0, 0, len(window.input_ids))
+        return (request_index, window.context_index, len(window.input_ids))
 
     order = sorted(range(len(windows)), key=position)
     best: list[dict[tuple[int, int, int], ContextSpan]] = [{} for _ in requests]
@@ -96,12 +100,13 @@ def read_many(
 def _batches(
     windows: Sequence[tuple[int, Window]], batch_tokens: int, mix_requests: bool
 ) -> Iterator[list[tuple[int, Window]]]:
-    """`windows` (shortest first, per request unless `mix_requests`) cut into runs whose row count × longest
-    row stays within `batch_tokens`, and that hold one request's windows unless `mix_requests`."""
+    """`windows` (shortest first, per request and context unless `mix_requests`) cut into runs whose row count ×
+    longest row stays within `batch_tokens`, and that hold one context of one request unless `mix_requests`."""
     chunk: list[tuple[int, Window]] = []
     for item in windows:
         full = (len(chunk) + 1) * len(item[1].input_ids) > batch_tokens
-        if chunk and (full or (not mix_requests and item[0] != chunk[-1][0])):
+        elsewhere = (item[0], item[1].context_index) != (chunk[-1][0], chunk[-1][1].context_index) if chunk else False
+        if chunk and (full or (not mix_requests and elsewhere)):
             yield chunk
             chunk = []
         chunk.append(item)

@@ -158,6 +158,11 @@ class Collected:
             self.missing_features,
         )
 
+    def read_only(self, read: np.ndarray) -> Collected:
+        """These data as the engine sees them when it reads only the candidates in `read` (`read_rows`): the
+        others can be neither listed nor shown."""
+        return replace(self, valid=self.valid & read)
+
     def silver_part(self) -> Collected:
         """Only the asks of the silver SQuAD 2.0 set's unanswerable questions (ASK_SILVER_UNANSWERABLE)."""
         return self.without_asks(self.kinds != ASK_SILVER_UNANSWERABLE)
@@ -461,11 +466,13 @@ def fit_calibrator(
     data: Collected, rows: np.ndarray, features: Sequence[str], l2: float = 1.0, display_top: int = DISPLAY_TOP
 ) -> Calibrator:
     """Ranking model on every candidate of `rows`, display model on the first `display_top` answers each
-    question would list (`shown_rows`), support model on the best answer of each answerable question."""
+    question would list (`shown_rows`) of the passages the engine would read (`read_rows`), support model on
+    the best answer of each answerable question."""
     right = data.f1 >= RIGHT_F1
-    features_rows = data.features[rows].astype(np.float64)
-    ranker = fit_logistic(features_rows, right[rows], features, l2)
-    ranking = ranker.ranking(features_rows)
+    ranker = fit_logistic(data.features[rows].astype(np.float64), right[rows], features, l2)
+    # The display and support models see what the engine shows: the candidates of the passages it reads.
+    rows = read_rows(data, rows, ranker)
+    ranking = ranker.ranking(data.features[rows].astype(np.float64))
     asks = data.ask[rows]
     best, share = question_best_and_share(ranking, asks)
     top = shown_rows(data, ranking, rows, display_top)
@@ -490,6 +497,38 @@ def fit_calibrator(
         support_slope=support_slope,
         support_bias=support_bias,
     )
+
+
+def read_rows(data: Collected, rows: np.ndarray, calibrator: Calibrator) -> np.ndarray:
+    """The candidates of `rows` (a mask over all) that the engine reads with `calibrator`'s ranking, as a mask
+    over all: each question's passages in the order of their bound (`Calibrator.passage_bound`) until its
+    best candidate so far ranks above the next passage's bound (`engine._read_best_first`). A passage is
+    told by its BM25 rank. All of `rows` when the calibration cannot bound a passage."""
+    read = np.zeros(len(data.f1), bool)
+    # The bound is affine in the passage's features: three of them give every passage's.
+    base, one_bm25, one_rank = (
+        calibrator.passage_bound({"bm25": bm25, "bm25_rank": rank}) for bm25, rank in ((0, 0), (1, 0), (0, 1))
+    )
+    if base is None or one_bm25 is None or one_rank is None or not rows.any():
+        return read | rows
+    per_bm25, per_rank = one_bm25 - base, one_rank - base
+    indices = np.flatnonzero(rows)
+    features = data.features[indices].astype(np.float64)
+    passage = features[:, FEATURES.index("bm25_rank")]
+    bounds = base + per_bm25 * features[:, FEATURES.index("bm25")] + per_rank * passage
+    ranking = np.where(data.valid[indices], calibrator.ranking(features), -np.inf)
+    asks = data.ask[indices]
+    order = np.lexsort((passage, -bounds, asks))
+    for segment in np.split(order, np.flatnonzero(np.diff(asks[order])) + 1):
+        starts = np.flatnonzero(np.r_[True, np.diff(passage[segment]) != 0])
+        best = -np.inf
+        for number, start in enumerate(starts):
+            end = starts[number + 1] if number + 1 < len(starts) else len(segment)
+            best = max(best, float(ranking[segment[start:end]].max()))
+            read[indices[segment[start:end]]] = True
+            if end < len(segment) and best > bounds[segment[end]]:
+                break
+    return read
 
 
 def shown_rows(data: Collected, values: np.ndarray, rows: np.ndarray, k: int) -> np.ndarray:
@@ -522,21 +561,31 @@ def shown_rows(data: Collected, values: np.ndarray, rows: np.ndarray, k: int) ->
 
 def cross_fitted_scores(
     data: Collected, features: Sequence[str], l2: float = 1.0, display_top: int = DISPLAY_TOP
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every candidate's shown probability and support from a calibrator fitted on the other half of the
-    documents."""
+    documents, and which candidates the engine reads with it (`read_rows`; the others score 0)."""
     scores = np.zeros(len(data.f1))
     supports = np.zeros(len(data.f1))
+    read = np.zeros(len(data.f1), bool)
     ask_half = data.ask_group % 2
     for half in (0, 1):
         train_rows = ask_half[data.ask] != half
         if not train_rows.any():  # every document on one side (a tiny collection): fit on everything
             train_rows = np.ones(len(data.f1), bool)
         calibrator = fit_calibrator(data, train_rows, features, l2, display_top)
-        test_rows = ask_half[data.ask] == half
+        test_rows = read_rows(data, ask_half[data.ask] == half, calibrator)
         matrix, asks = data.features[test_rows].astype(np.float64), data.ask[test_rows]
         scores[test_rows], supports[test_rows] = calibrator.scores(matrix, asks)
-    return scores, supports
+        read |= test_rows
+    return scores, supports, read
+
+
+def cross_fitted_summary(
+    data: Collected, features: Sequence[str], display_top: int = DISPLAY_TOP
+) -> tuple[dict[str, float], tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """`summarise` of the cross-fitted scores over the candidates the engine reads, and those scores."""
+    scores, supports, read = cross_fitted_scores(data, features, display_top=display_top)
+    return summarise(data.read_only(read), scores, supports), (scores, supports, read)
 
 
 def summarise(data: Collected, scores: np.ndarray, supports: np.ndarray | None = None) -> dict[str, float]:
@@ -586,7 +635,7 @@ def _log_loss(scores: np.ndarray, labels: np.ndarray) -> float:
 
 def ablation(data: Collected, log: Log = print) -> dict[str, dict[str, float]]:
     """Cross-fitted figures with the chosen ranking features, each of them left out and each other added."""
-    results = {"chosen": summarise(data, *cross_fitted_scores(data, RANKING_FEATURES))}
+    results = {"chosen": cross_fitted_summary(data, RANKING_FEATURES)[0]}
     log(f"  {RANKING_FEATURES}: {results['chosen']}")
     for name in FEATURES:
         if name in data.missing_features and name not in RANKING_FEATURES:
@@ -596,24 +645,23 @@ def ablation(data: Collected, log: Log = print) -> dict[str, dict[str, float]]:
             label, features = f"without {name}", [f for f in RANKING_FEATURES if f != name]
         else:
             label, features = f"with {name}", [*RANKING_FEATURES, name]
-        results[label] = summarise(data, *cross_fitted_scores(data, features))
+        results[label] = cross_fitted_summary(data, features)[0]
         log(f"  {label}: {results[label]}")
     return results
 
 
 def choose_display_top(
     data: Collected, features: Sequence[str], log: Log = print
-) -> tuple[int, tuple[np.ndarray, np.ndarray], dict]:
+) -> tuple[int, tuple[np.ndarray, np.ndarray, np.ndarray], dict]:
     """How many listed answers per question the display model is fitted on: the choice among
     DISPLAY_TOP_CHOICES whose worse cross-fitted ECE, of the best answer's number and of every listed
     answer's (LISTED per question), is lowest: the first number must hold, and so must the alternatives'.
-    Returns the choice, its cross-fitted scores and supports, and every choice's figures."""
+    Returns the choice, its cross-fitted scores, supports and read candidates, and every choice's figures."""
     if data.start is None:  # an old cache: overlapping cuts cannot be told apart, keep the best answer only
         return DISPLAY_TOP, cross_fitted_scores(data, features), {}
     scores, figures = {}, {}
     for k in DISPLAY_TOP_CHOICES:
-        scores[k] = cross_fitted_scores(data, features, display_top=k)
-        figures[k] = summarise(data, *scores[k])
+        figures[k], scores[k] = cross_fitted_summary(data, features, display_top=k)
         log(f"  display model on the first {k} listed: {figures[k]}")
     chosen = min(figures, key=lambda k: (max(figures[k]["ece_answerable"], figures[k]["ece_listed"]), k))
     return chosen, scores[chosen], {f"display_top_{k}": value for k, value in figures.items()}
@@ -623,8 +671,8 @@ def fit(data: Collected, features: Sequence[str] = RANKING_FEATURES, log: Log = 
     """The calibrator fitted on all candidates, its display model on the first `choose_display_top` listed
     answers, its support model on the best answers and its threshold chosen on cross-fitted best-answer
     supports."""
-    display_top, (scores, supports), display_figures = choose_display_top(data, features, log)
-    top = top_answers(data, scores, support=supports)
+    display_top, (scores, supports, read), display_figures = choose_display_top(data, features, log)
+    top = top_answers(data.read_only(read), scores, support=supports)
     kinds, unanswerable_scores = data.kinds[~top.answerable], top.support[~top.answerable]
     choice = choose_threshold(
         top.support[top.answerable],
@@ -655,7 +703,7 @@ def fit(data: Collected, features: Sequence[str] = RANKING_FEATURES, log: Log = 
         ),
         "display_choice_cross_fitted": display_figures,
         "held_out_cross_fitted": {
-            **summarise(data, scores, supports),
+            **summarise(data.read_only(read), scores, supports),
             "threshold_expected_f1": round(100 * choice.expected_f1, 2),
             "answerable_f1_with_refusals": round(100 * choice.answerable_f1, 2),
             "answerable_f1_never_refusing": round(100 * choice.answerable_f1_never_refusing, 2),

@@ -1,6 +1,7 @@
-"""read_many: each request's windows batched by length within a token budget, one candidate per distinct span."""
+"""read_many: each context's windows batched apart within a token budget, one candidate per distinct span."""
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -54,19 +55,39 @@ def _recording(run, shapes: list[tuple[int, int]]):
     return recorded
 
 
-def test_a_requests_windows_are_read_once_in_batches_of_similar_length_within_a_token_budget():
+def test_a_contexts_windows_are_read_once_in_batches_within_a_token_budget_never_with_another_contexts():
     maker = WindowMaker(build_tokenizer(CONTEXT.split()), WindowSettings(max_length=9, doc_stride=3))
     question = maker.question_ids("theta")
-    # Windows of 6, 9, 9 and 5 tokens: sorted by length, 5 and 6 share a batch (12 padded tokens), the two
-    # 9s do not fit in 12 together and go one at a time.
+    # Windows of 6, then 9 and 9, then 5 tokens. Each context is batched apart (an int8 graph's logits depend
+    # on the batch); the two 9s share one batch within 18 padded tokens, not within 12.
     request = ReadRequest(question, maker.tokenize(["alpha beta", CONTEXT, "alpha"]))
+    run = _lookup_runner(maker, {"alpha": 4.0, "eta": 4.0})
     shapes: list[tuple[int, int]] = []
-    run = _recording(_lookup_runner(maker, {"alpha": 4.0, "eta": 4.0}), shapes)
+    narrow: list[tuple[int, int]] = []
 
-    [spans] = read_many(run, maker, [request], batch_tokens=12, max_answer_tokens=1)
+    [spans] = read_many(_recording(run, shapes), maker, [request], batch_tokens=18, max_answer_tokens=1)
+    read_many(_recording(run, narrow), maker, [request], batch_tokens=12, max_answer_tokens=1)
 
-    assert shapes == [(2, 6), (1, 9), (1, 9)]
+    assert shapes == [(1, 6), (2, 9), (1, 5)]
+    assert narrow == [(1, 6), (1, 9), (1, 9), (1, 5)]
     assert [CONTEXT[s.char_start : s.char_end] for s in spans[:2]] == ["alpha", "alpha"]
+
+
+def test_a_context_reads_the_same_among_other_contexts_as_alone():
+    # A runner whose logits depend on the whole batch, as dynamic int8 quantisation's do.
+    maker = WindowMaker(build_tokenizer(CONTEXT.split()), WindowSettings(max_length=9, doc_stride=3))
+    table = _lookup_runner(maker, {"alpha": 4.0, "gamma": 3.0})
+
+    def batch_dependent(batch: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        start, end = table(batch)
+        return start + 0.5 * batch["input_ids"].shape[0] * (batch["input_ids"] % 3), end
+
+    question = maker.question_ids("theta")
+    contexts = maker.tokenize(["gamma delta", "alpha", "alpha beta"])
+    [together] = read_many(batch_dependent, maker, [ReadRequest(question, contexts)])
+    for index, context in enumerate(contexts):
+        [alone] = read_many(batch_dependent, maker, [ReadRequest(question, [context])])
+        assert [replace(s, context_index=index) for s in alone] == [s for s in together if s.context_index == index]
 
 
 def test_a_window_longer_than_the_budget_is_still_read_alone():

@@ -366,3 +366,37 @@ def test_a_held_out_document_gets_a_glossary_of_its_own_names_at_the_end():
     assert calibrate.with_glossary(document).text == glossed.text
     # Names are never repeated.
     assert calibrate.glossary(text, 10, "sha").count("NSW Public Works") <= 1
+
+
+def test_the_fit_sees_the_candidates_of_the_passages_the_engine_reads(tiny_model_dir, tmp_path):
+    from qa_reader.calibration import Calibrator
+    from qa_reader.training.calibrate import read_rows
+    from tests.conftest import LIFE_CYCLE, text_document
+    from tests.support.tiny_model import add_calibration
+
+    folder = add_calibration(
+        shutil.copytree(tiny_model_dir, tmp_path / "bounded"),
+        {"log_probability": 0.2, "bm25": 3.0, "null_probability": -1.0},
+        intercept=0.0,
+        threshold=0.2,
+    )
+    filler = "The weather in the incident room is sunny and the cats and dogs sleep there all day. " * 8
+    # Two passages hold the answer and tie: both must be read; the five that only share "incident" need not be.
+    passages = [filler] * 2 + [LIFE_CYCLE.split("\n\n")[1] + " " + filler] * 2 + [filler] * 3
+    engine = Engine(None, folder)
+    document_id = engine.add_document(text_document("\n\n".join(passages)))
+    question = "What are the phases of the incident response life cycle?"
+    [every] = engine.candidates([question], [document_id], all_features=True)
+    [pruned] = engine.candidates([question], [document_id])
+    engine.close()
+    rows = len(every.spans)
+    valid = np.asarray([bool(e.text.strip()) and "\n\n" not in e.text for e in every.evidence])
+    data = Collected(
+        every.features, np.zeros(rows), valid, np.zeros(rows, np.int64), np.ones(1, bool), np.zeros(1, np.int64)
+    )
+    calibrator = Calibrator.from_manifest(json.loads((folder / "manifest.json").read_text())["calibration"])
+    read = read_rows(data, np.ones(rows, bool), calibrator)
+    read_passages = {every.spans[i].context_index for i in np.flatnonzero(read)}
+    assert read_passages == {2, 3}
+    assert read_passages == {span.context_index for span in pruned.spans}
+    assert sorted(pruned.spans, key=repr) == sorted((every.spans[i] for i in np.flatnonzero(read)), key=repr)
