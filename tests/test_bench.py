@@ -123,3 +123,12 @@ def test_the_pareto_plot_is_a_png_and_needs_the_every_token_row(tmp_path):
 def test_a_model_that_reads_every_token_has_no_budget_table(tiny_model_dir, shared):
     with pytest.raises(UserError, match="reads every token"):
         bench.run_budgets(tiny_model_dir, 4, 1, None, None)
+
+
+def test_the_plain_bench_times_stopping_early_against_reading_every_passage(tiny_model_dir, shared):
+    report = bench.run(tiny_model_dir, 2, None, None)
+    assert report["pdf_stopping_early_ms_p50"] > 0 and report["pdf_every_passage_ms_p50"] > 0
+    ratio = report["pdf_every_passage_ms_p50"] / report["pdf_stopping_early_ms_p50"]
+    assert report["pdf_stopping_early_speedup"] == pytest.approx(ratio, abs=0.01)
+    read = report["pdf_passages_read_mean"]
+    assert 0 < read["stopping_early"] <= read["every_passage"]
