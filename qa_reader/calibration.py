@@ -279,6 +279,11 @@ class Calibrator:
     right than one among many close ones at the same r. slope + gap_slope + share_slope > 0 and
     top_bias >= 0, so the list ordered by the probability shown is ordered by r.
 
+    With `best_display` (slope, share_slope, bias), the question's best answer has a display model of its
+    own, sigmoid(slope·r + share_slope·(r - log Σ exp r) + bias), fitted on the best answers alone, and
+    every alternative shows the shared model's number, kept below the best answer's: one curve fitted on
+    the first five listed fits neither the first nor the rest as well as two (see `training.calibrate`).
+
     The support model, sigmoid(support_slope·r + support_bias), decides "not found": a question counts as
     answered when its best answer's support reaches `threshold`, and so does each alternative. It leaves the
     share out because a question the documents do not answer often has one confident wrong answer far ahead
@@ -298,6 +303,7 @@ class Calibrator:
     share_slope: float = 0.0
     support_slope: float = 0.0  # 0: no support model, the threshold applies to the number shown
     support_bias: float = 0.0
+    best_display: tuple[float, float, float] | None = None  # the best answer's own (slope, share_slope, bias)
 
     def ranking(self, matrix: np.ndarray) -> np.ndarray:
         """The ranking logit r of each row of a FEATURES-ordered matrix (from `feature_matrix`)."""
@@ -332,20 +338,30 @@ class Calibrator:
         probability shown when this calibration has no support model."""
         return self.scores(matrix, questions)[1]
 
-    def scores(self, matrix: np.ndarray, questions: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """(probabilities, supports) of the rows (as those two), from one ranking of the matrix."""
+    def scores(
+        self, matrix: np.ndarray, questions: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(probabilities, supports, ranking logits) of the rows (as `probabilities` and `supports`), from one
+        ranking of the matrix. Order a list by the ranking: alternatives kept below a best answer's number
+        may tie with each other."""
         r = self.ranking(matrix)
         shown = self._shown(r, questions)
         if self.support_slope <= 0:
-            return shown, shown
-        return shown, _sigmoid(self.support_slope * r + self.support_bias)
+            return shown, shown, r
+        return shown, _sigmoid(self.support_slope * r + self.support_bias), r
 
     def _shown(self, r: np.ndarray, questions: np.ndarray | None) -> np.ndarray:
         if r.size == 0:
             return r
         best, share = question_best_and_share(r, questions)
         logit = self.slope * r + self.gap_slope * (r - best) + self.share_slope * share + self.bias
-        return _sigmoid(logit + self.top_bias * (r >= best))
+        shown = _sigmoid(logit + self.top_bias * (r >= best))
+        if self.best_display is None:
+            return shown
+        slope, share_slope, bias = self.best_display
+        log_sum = r - share  # each row's question's log Σ exp r
+        first = _sigmoid(slope * best + share_slope * (best - log_sum) + bias)  # the best answer's number
+        return np.where(r >= best, first, np.minimum(shown, np.nextafter(first, 0.0)))
 
     def to_manifest(self) -> dict:
         """The JSON-ready form stored under the manifest's "calibration" key (with the fit's notes)."""
@@ -363,6 +379,11 @@ class Calibrator:
             "share_slope": round(float(self.share_slope), 6),
             "support_slope": round(float(self.support_slope), 6),
             "support_bias": round(float(self.support_bias), 6),
+            **(
+                {"best_display": [round(float(value), 6) for value in self.best_display]}
+                if self.best_display is not None
+                else {}
+            ),
         }
 
     @classmethod
@@ -387,6 +408,11 @@ class Calibrator:
         support_slope = float(entry.get("support_slope", 0.0))
         if support_slope < 0:
             raise ValueError("the support model must rise with the ranking (support_slope >= 0)")
+        best_display = entry.get("best_display")
+        if best_display is not None:
+            best_display = tuple(float(value) for value in best_display)
+            if len(best_display) != 3:
+                raise ValueError("best_display holds (slope, share_slope, bias)")
         return cls(
             features,
             *arrays,
@@ -399,6 +425,7 @@ class Calibrator:
             share_slope,
             support_slope,
             float(entry.get("support_bias", 0.0)),
+            best_display,
         )
 
 

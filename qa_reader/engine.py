@@ -632,8 +632,8 @@ class Engine:
         span probability, ranked by log probability + retrieval_weight × BM25, and no support."""
         calibrator = self.calibrator() if calibrated else None
         if calibrator is not None:
-            scores, supports = calibrator.scores(candidates.features)
-            return scores, scores, supports
+            scores, supports, ranking = calibrator.scores(candidates.features)
+            return scores, ranking, supports
         features = candidates.features
         log_probability = features[:, FEATURES.index("log_probability")]
         bm25 = features[:, FEATURES.index("bm25")] * candidates.bm25_scale

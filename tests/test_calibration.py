@@ -1,5 +1,7 @@
 """Answer features, the logistic fit, the "not found" threshold and the calibration error, on hand-built data."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -362,3 +364,23 @@ def test_the_bound_rises_with_the_passages_bm25_and_needs_bounded_features():
     assert low is not None and high is not None and high - low == pytest.approx(0.3 / 1.25)
     for unbounded in ("words", "repeats", "log_probability_gap", "bm25_gap", "span_logit", "null_min"):
         assert bounded_calibrator({"log_probability": 0.8, unbounded: 0.1}).passage_bound({"bm25": 1.0}) is None
+
+
+def test_the_best_answer_can_have_a_display_model_of_its_own_and_the_alternatives_stay_below_it():
+    shared = Calibrator(("log_probability",), np.zeros(1), np.ones(1), np.ones(1), 0.0, slope=1.0, bias=2.0)
+    apart = replace(shared, best_display=(0.5, 0.0, 1.0))
+    matrix = np.zeros((4, len(FEATURES)))
+    matrix[:, FEATURES.index("log_probability")] = [-0.1, -0.3, -2.0, -0.2]
+    questions = np.array([0, 0, 0, 1])
+    before, _, ranking = shared.scores(matrix, questions)
+    after, _, same_ranking = apart.scores(matrix, questions)
+    assert np.array_equal(ranking, same_ranking)
+    # Best answers (rows 0 and 3) get sigmoid(0.5 r + 1); the alternatives keep theirs unless it is higher.
+    assert after[[0, 3]] == pytest.approx(1 / (1 + np.exp(-(0.5 * np.array([-0.1, -0.2]) + 1.0))))
+    assert after[1] < after[0] and after[1] == pytest.approx(after[0])
+    assert after[2] == pytest.approx(before[2]) and after[2] < after[0]
+    entry = {**apart.to_manifest(), "threshold": 0.5}
+    assert Calibrator.from_manifest(entry).best_display == pytest.approx((0.5, 0.0, 1.0))
+    assert Calibrator.from_manifest({**shared.to_manifest(), "threshold": 0.5}).best_display is None
+    with pytest.raises(ValueError):
+        Calibrator.from_manifest({**entry, "best_display": [0.5, 1.0]})
