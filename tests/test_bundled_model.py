@@ -566,3 +566,30 @@ def test_questions_asked_together_get_exactly_the_answers_they_get_alone(tmp_pat
     for asked_together, asked_alone in zip(together, alone):
         listed = [(a.text, a.score, a.support) for a in [*asked_together.answers, *asked_together.guesses]]
         assert listed == [(a.text, a.score, a.support) for a in [*asked_alone.answers, *asked_alone.guesses]]
+
+
+def test_stopping_early_shows_the_first_answer_and_call_of_reading_every_passage(tmp_path) -> None:
+    """The engine leaves unread the passages whose bound is below the best candidate read (engine
+    `_read_best_first`); with each passage's windows batched on their own, what it reads is read exactly as
+    when every passage is, so the first answer, its support and the "not found" call are the same."""
+    engine = Engine(None, MODEL, config.Settings(threads=1))
+    try:
+        path = tmp_path / "golden.txt"
+        path.write_text("\n\n".join(dict.fromkeys(g.context for g in GOLDEN)) + "\n", encoding="utf-8")
+        record = engine.index(path)
+        questions = [g.question for g in GOLDEN[::3]]
+        early = engine.candidates(questions, [record.id])
+        every = engine.candidates(questions, [record.id], exhaustive=True)
+        shown = [engine.answer_sets(gathered, [record.id]) for gathered in (early, every)]
+    finally:
+        engine.close()
+    read = [sum(len({s.context_index for s in c.spans}) for c in gathered) for gathered in (early, every)]
+    assert record.passage_count >= 5 and read[0] < read[1]
+    for stopped, complete in zip(*shown):
+        first, alone = [*stopped.answers, *stopped.guesses][0], [*complete.answers, *complete.guesses][0]
+        assert (first.text, first.char_start, first.support, stopped.found) == (
+            alone.text,
+            alone.char_start,
+            alone.support,
+            complete.found,
+        )
