@@ -419,6 +419,8 @@ def _pareto_plot(budgets: dict, png: Path, title: str, reference: str) -> None:
 
 
 def _print_document_report(report, refusals: bool) -> None:
+    from qa_reader.evaluate import REFUSAL_F1_COST
+
     print(
         f"  answerable ({report.answerable}): exact match {report.exact_match:.2f}   F1 {report.f1:.2f}   "
         f"best answer in the right paragraph {report.right_paragraph:.1f}%"
@@ -431,6 +433,10 @@ def _print_document_report(report, refusals: bool) -> None:
         if report.unanswerable_refused is not None:
             absent = report.questions - report.answerable
             print(f"  unanswerable ({absent}): {report.unanswerable_refused:.1f}% refused")
+            print(
+                f"  the most any threshold would refuse within {REFUSAL_F1_COST:g} points of answerable F1: "
+                f"{report.unanswerable_refusable:.1f}% (measured on this set: for reference, never for choosing)"
+            )
 
 
 def _counter(label: str):

@@ -141,6 +141,11 @@ class DocumentOutcome:
     right_paragraph: bool  # the best candidate lies in the question's own paragraph
     exact_match: float
     f1: float  # 0 for unanswerable questions
+    support: float | None = None  # what "not found" compared with the threshold (None: the score)
+
+
+# The answerable F1 a threshold may cost in `DocumentReport.unanswerable_refusable` (issue 11's bound).
+REFUSAL_F1_COST = 3.0
 
 
 @dataclass(frozen=True)
@@ -155,6 +160,10 @@ class DocumentReport:
     f1_with_refusals: float  # answerable questions, a "not found" scoring 0
     answerable_refused: float
     unanswerable_refused: float | None  # None when every question is answerable
+    # The most unanswerable questions any threshold on the support refuses while answerable F1 with refusals
+    # stays within REFUSAL_F1_COST points of never refusing: what the reading allows, measured on the set
+    # itself, so reported only and never used to choose a threshold. None when every question is answerable.
+    unanswerable_refusable: float | None
     ece: float  # best candidate's score against F1 >= 0.5, answerable questions, 10 bins
     questions_per_second: float
     ms_per_question: float
@@ -183,10 +192,30 @@ def document_report(outcomes: Sequence[DocumentOutcome], wall_s: float) -> Docum
         f1_with_refusals=percent(o.f1 if o.found else 0.0 for o in own),
         answerable_refused=percent(not o.found for o in own),
         unanswerable_refused=percent(not o.found for o in absent) if absent else None,
+        unanswerable_refusable=refusable(own, absent) if absent and own else None,
         ece=expected_calibration_error(scores, right),
         questions_per_second=len(outcomes) / wall_s if wall_s > 0 else 0.0,
         ms_per_question=1000 * wall_s / max(1, len(outcomes)),
     )
+
+
+def refusable(answerable: Sequence[DocumentOutcome], unanswerable: Sequence[DocumentOutcome]) -> float:
+    """The percentage of `unanswerable` that the best threshold on the support refuses while the answerable
+    questions' F1 with refusals (a refusal scores 0) loses at most REFUSAL_F1_COST points against never
+    refusing. Every threshold between two supports is tried; a question refuses when its support is below."""
+
+    def supported(outcome: DocumentOutcome) -> float:
+        return outcome.score if outcome.support is None else outcome.support
+
+    own = np.asarray([supported(o) for o in answerable])
+    f1 = np.asarray([o.f1 for o in answerable])
+    absent = np.asarray([supported(o) for o in unanswerable])
+    never_refusing = 100 * float(f1.mean())
+    best = 0.0
+    for threshold in np.unique(np.concatenate(([0.0], own, absent, [np.inf]))):
+        if never_refusing - 100 * float(np.where(own >= threshold, f1, 0.0).mean()) <= REFUSAL_F1_COST + 1e-9:
+            best = max(best, 100 * float((absent < threshold).mean()))
+    return best
 
 
 @dataclass(frozen=True)
@@ -244,7 +273,8 @@ def evaluate_documents(
                 for question, result in zip(batch, results):
                     best = _best(result)
                     text, score, where = (best.text, best.score, best.char_start) if best else ("", 0.0, -1)
-                    into.append(_outcome(question, text, score, result.found, where, bounds))
+                    support = best.support if best else None
+                    into.append(_outcome(question, text, score, result.found, where, bounds, support))
             if progress:
                 progress(len(outcomes), total)
     wall = time.perf_counter() - started
@@ -256,11 +286,17 @@ def evaluate_documents(
 
 
 def _outcome(
-    question: squad.Question, text: str, score: float, found: bool, char_start: int, bounds: dict[int, tuple[int, int]]
+    question: squad.Question,
+    text: str,
+    score: float,
+    found: bool,
+    char_start: int,
+    bounds: dict[int, tuple[int, int]],
+    support: float | None = None,
 ) -> DocumentOutcome:
     start, end = bounds[question.paragraph_index]
     exact, f1 = squad.score(text, question.answers) if question.answers else (0.0, 0.0)
-    return DocumentOutcome(bool(question.answers), text, score, found, start <= char_start < end, exact, f1)
+    return DocumentOutcome(bool(question.answers), text, score, found, start <= char_start < end, exact, f1, support)
 
 
 @dataclass(frozen=True)

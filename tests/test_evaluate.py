@@ -4,6 +4,7 @@ import json
 import math
 import shutil
 import sys
+from dataclasses import replace
 
 import pytest
 
@@ -447,3 +448,18 @@ def test_whole_articles_are_scored_with_the_calibration_and_compared_without_it(
     assert not outcome.found and outcome.score == pytest.approx(1 / (1 + math.exp(2)))
     assert evaluation.report.answerable_refused == 100.0
     assert evaluation.uncalibrated is not None and evaluation.uncalibrated.answerable_refused == 0.0
+
+
+def test_the_most_a_threshold_could_refuse_within_three_points_is_reported_from_the_support():
+    # Answerable F1 100 never refusing; refusing the 0.35-support question costs 1 of 10 (10 points), too much,
+    # so the best threshold refuses the unanswerable questions whose support is below 0.4: two of four.
+    answerable = [DocumentOutcome(True, "a", 0.9, True, True, 1.0, 1.0, support=0.35)] + [
+        DocumentOutcome(True, "a", 0.9, True, True, 1.0, 1.0, support=0.4 + i / 100) for i in range(9)
+    ]
+    unanswerable = [DocumentOutcome(False, "x", 0.99, True, False, 0.0, 0.0, support=s) for s in (0.1, 0.3, 0.5, 0.9)]
+    report = document_report(answerable + unanswerable, wall_s=1.0)
+    assert report.unanswerable_refusable == 50.0
+    # Without a support (an uncalibrated model) the score is what the threshold compares.
+    scored = [replace(o, support=None, score=o.support) for o in answerable + unanswerable]
+    assert document_report(scored, wall_s=1.0).unanswerable_refusable == 50.0
+    assert document_report(answerable, wall_s=1.0).unanswerable_refusable is None
