@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -46,7 +46,7 @@ FEATURES: tuple[str, ...] = (
 )
 QUESTION_LEVEL_FEATURES = ("null_min", "best_log_probability")
 
-# What a candidate's features can be before its passage is read (`Calibrator.passage_bound`): a passage's own,
+# What a candidate's features can be before its passage is read (`Calibrator.passage_bounds`): a passage's own,
 # known from search, and each span feature's range. Every other feature depends on the question's other
 # candidates (gaps, repeats, the question-level ones) or has no upper end (words, span_logit).
 PASSAGE_FEATURES = ("bm25", "bm25_rank")
@@ -313,19 +313,22 @@ class Calibrator:
         standard = (matrix[:, columns] - self.mean) / self.scale
         return standard @ self.coefficients + self.intercept
 
-    def passage_bound(self, known: Mapping[str, float]) -> float | None:
-        """The highest ranking logit any candidate of a passage can get, before the passage is read: from its
-        PASSAGE_FEATURES (`known`) and the range of each span feature. None when this calibration uses a
-        feature without such a bound (see SPAN_FEATURE_RANGES)."""
-        total = self.intercept
+    def passage_bounds(self, bm25: np.ndarray, bm25_rank: np.ndarray) -> np.ndarray | None:
+        """The highest ranking logit any candidate of each passage can get, before the passage is read: from
+        the passages' PASSAGE_FEATURES (`bm25`, `bm25_rank`, as `feature_matrix` computes them) and the range
+        of each span feature. None when this calibration uses a feature without such a bound (see
+        SPAN_FEATURE_RANGES)."""
+        known = {
+            name: np.asarray(values, dtype=np.float64) for name, values in zip(PASSAGE_FEATURES, (bm25, bm25_rank))
+        }
+        total = np.full(len(known["bm25"]), float(self.intercept))
         for name, coefficient, mean, scale in zip(self.features, self.coefficients, self.mean, self.scale):
-            if name in PASSAGE_FEATURES and name in known:
-                values: Sequence[float] = (known[name],)
+            if name in known:
+                total += coefficient * (known[name] - mean) / scale
             elif name in SPAN_FEATURE_RANGES:
-                values = SPAN_FEATURE_RANGES[name]
+                total += max(coefficient * (value - mean) / scale for value in SPAN_FEATURE_RANGES[name])
             else:
                 return None
-            total += max(float(coefficient) * (value - float(mean)) / float(scale) for value in values)
         return total
 
     def probabilities(self, matrix: np.ndarray, questions: np.ndarray | None = None) -> np.ndarray:

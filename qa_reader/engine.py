@@ -11,7 +11,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from stat import S_ISREG
 
@@ -616,10 +616,10 @@ class Engine:
             request = ReadRequest(reader.maker.question_ids(question), contexts)
             plans.append(_Plan(question, passage_ids, rows, relevance, contents, request))
         calibrator = None if exhaustive else self.calibrator()
-        spans_per_question = _read_best_first(reader, plans, calibrator, settings.max_answer_tokens)
         gathered = []
-        for plan, spans in zip(plans, spans_per_question):
-            evidence = _evidence(spans, plan.passage_ids, plan.rows, plan.relevance, plan.contents)
+        for plan, (spans, evidence) in zip(
+            plans, _read_best_first(reader, plans, calibrator, settings.max_answer_tokens)
+        ):
             matrix = feature_matrix(plan.question, evidence, needed)
             gathered.append(Candidates(plan.question, spans, plan.passage_ids, plan.rows, evidence, matrix, bm25_scale))
         return gathered
@@ -720,7 +720,7 @@ class Engine:
         self.library.import_history(questions)
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Plan:
     """What one question reads: its passages (search's order), their BM25 and flags, and the read request."""
 
@@ -730,48 +730,84 @@ class _Plan:
     relevance: dict[int, float]
     contents: dict[int, bool]
     request: ReadRequest
+    rank: dict[int, int] = field(init=False)  # each passage's rank by BM25 among these, 0 for the best
 
-    def bounds(self, calibrator: Calibrator) -> list[float] | None:
-        """Each passage's `Calibrator.passage_bound`, or None when the calibration cannot bound one."""
+    def __post_init__(self) -> None:
         order = sorted(self.passage_ids, key=lambda i: -self.relevance.get(i, 0.0))
-        rank = {passage_id: position for position, passage_id in enumerate(order)}
-        bounds = []
-        for passage_id in self.passage_ids:
-            known = {"bm25": self.relevance.get(passage_id, 0.0), "bm25_rank": math.log1p(rank[passage_id])}
-            bound = calibrator.passage_bound(known)
-            if bound is None:
-                return None
-            bounds.append(bound)
-        return bounds
+        self.rank = {passage_id: position for position, passage_id in enumerate(order)}
+
+    def bounds(self, calibrator: Calibrator) -> np.ndarray | None:
+        """Each passage's bound (`Calibrator.passage_bounds`), or None when the calibration cannot bound one."""
+        bm25 = np.asarray([self.relevance.get(i, 0.0) for i in self.passage_ids])
+        return calibrator.passage_bounds(bm25, np.log1p([self.rank[i] for i in self.passage_ids]))
+
+    def evidence(self, spans: Sequence[ContextSpan]) -> list[SpanEvidence]:
+        """What the engine knows about each span: its text and line, probabilities and its passage's BM25."""
+        evidence = []
+        for span in spans:
+            passage_id = self.passage_ids[span.context_index]
+            text = self.rows[passage_id][1].text
+            line_start = text.rfind("\n", 0, span.char_start) + 1
+            line_end = text.find("\n", span.char_end)
+            evidence.append(
+                SpanEvidence(
+                    text=text[span.char_start : span.char_end],
+                    probability=span.probability,
+                    null_probability=span.null_probability,
+                    relevance=self.relevance.get(passage_id, 0.0),
+                    relevance_rank=self.rank[passage_id],
+                    line=text[line_start : line_end if line_end >= 0 else len(text)],
+                    in_contents=self.contents.get(passage_id, False),
+                    logit=span.logit,
+                )
+            )
+        return evidence
 
 
 def _read_best_first(
     reader: Reader, plans: Sequence[_Plan], calibrator: Calibrator | None, max_answer_tokens: int
-) -> list[list[ContextSpan]]:
-    """Each plan's spans (best first, `context_index` into its passages), reading passages in the order of
-    their bound (`Calibrator.passage_bound`) and stopping once the best candidate read so far ranks above
-    every unread passage's bound: no span there could have been the first answer, so the answer shown first
-    and the "not found" decision are those of reading every passage. Alternatives from unread passages and
-    the share term of the number shown may differ. Without a calibrator (or with one that cannot bound a
-    passage) every passage is read at once. Each round reads one passage of every unfinished question; a
-    batch never holds two questions' windows (`read_many`), so each answer is the one it gets asked alone.
+) -> list[tuple[list[ContextSpan], list[SpanEvidence]]]:
+    """Each plan's spans and their evidence, best first (`context_index` into its passages), reading passages
+    in the order of their bound (`Calibrator.passage_bounds`) and stopping once the best candidate read so
+    far ranks above every unread passage's bound: no span there could have been the first answer, so the
+    answer shown first and the "not found" decision are those of reading every passage. Alternatives from
+    unread passages and the share term of the number shown may differ. Without a calibrator (or with one that
+    cannot bound a passage) every passage is read at once. A batch never holds two passages' windows
+    (`read_many`), so what is read is read as when every passage is, and as when the question is asked alone.
     """
-    spans: list[list[ContextSpan]] = [[] for _ in plans]
-    staged: dict[int, tuple[list[int], list[float]]] = {}
+    found: list[list[tuple[ContextSpan, SpanEvidence]]] = [[] for _ in plans]
+    staged: dict[int, tuple[list[int], np.ndarray]] = {}
     at_once = []
     for index, plan in enumerate(plans):
         bounds = plan.bounds(calibrator) if calibrator is not None and plan.passage_ids else None
         if bounds is None:
             at_once.append(index)
         else:
-            order = sorted(range(len(bounds)), key=lambda i: -bounds[i])
-            staged[index] = (order, bounds)
+            staged[index] = ([int(i) for i in np.argsort(-bounds, kind="stable")], bounds)
     if at_once:
         read = reader.read([plans[i].request for i in at_once], max_answer_tokens=max_answer_tokens)
-        for index, found in zip(at_once, read):
-            spans[index] = found
-    if calibrator is None or not staged:
-        return spans
+        for index, spans in zip(at_once, read):
+            found[index] = list(zip(spans, plans[index].evidence(spans)))
+    if staged and calibrator is not None:
+        _read_in_rounds(reader, plans, staged, calibrator, max_answer_tokens, found)
+    result = []
+    for pairs in found:
+        pairs.sort(key=lambda pair: -pair[0].probability)
+        result.append(([span for span, _ in pairs], [evidence for _, evidence in pairs]))
+    return result
+
+
+def _read_in_rounds(
+    reader: Reader,
+    plans: Sequence[_Plan],
+    staged: dict[int, tuple[list[int], np.ndarray]],
+    calibrator: Calibrator,
+    max_answer_tokens: int,
+    found: list[list[tuple[ContextSpan, SpanEvidence]]],
+) -> None:
+    """`_read_best_first`'s rounds: each reads the next passage (in `staged[plan index]`'s order, with their
+    bounds) of every unfinished question, adds its spans and evidence to `found`, and finishes a question
+    once its best candidate ranks above its next passage's bound."""
     best = dict.fromkeys(staged, -math.inf)
     done = dict.fromkeys(staged, 0)
     while staged:
@@ -781,54 +817,18 @@ def _read_best_first(
             order, _ = staged[index]
             request = plans[index].request
             requests.append(ReadRequest(request.question_ids, [request.contexts[order[done[index]]]]))
-        read = reader.read(requests, max_answer_tokens=max_answer_tokens)
-        for index, found in zip(asking, read):
+        for index, spans in zip(asking, reader.read(requests, max_answer_tokens=max_answer_tokens)):
             plan, (order, bounds) = plans[index], staged[index]
-            context_index = order[done[index]]
-            found = [replace(span, context_index=context_index) for span in found]
-            spans[index].extend(found)
+            spans = [replace(span, context_index=order[done[index]]) for span in spans]
+            evidence = plan.evidence(spans)
+            found[index].extend(zip(spans, evidence))
             done[index] += 1
-            evidence = _evidence(found, plan.passage_ids, plan.rows, plan.relevance, plan.contents)
-            valid = [bool(e.text.strip()) and "\n\n" not in e.text for e in evidence]
-            if any(valid):
+            valid = np.asarray([bool(e.text.strip()) and "\n\n" not in e.text for e in evidence], dtype=bool)
+            if valid.any():
                 ranking = calibrator.ranking(feature_matrix(plan.question, evidence, calibrator.features))
-                best[index] = max(best[index], float(ranking[np.asarray(valid)].max()))
+                best[index] = max(best[index], float(ranking[valid].max()))
             if done[index] == len(order) or best[index] > bounds[order[done[index]]]:
                 del staged[index]
-    for found in spans:
-        found.sort(key=lambda span: -span.probability)
-    return spans
-
-
-def _evidence(
-    spans: Sequence[ContextSpan],
-    passage_ids: Sequence[int],
-    rows: dict[int, tuple[int, Passage]],
-    relevance: dict[int, float],
-    contents: dict[int, bool],
-) -> list[SpanEvidence]:
-    """What the engine knows about each span: its text and line, probabilities and its passage's BM25."""
-    order = sorted(passage_ids, key=lambda i: -relevance.get(i, 0.0))
-    rank = {passage_id: position for position, passage_id in enumerate(order)}
-    evidence = []
-    for span in spans:
-        passage_id = passage_ids[span.context_index]
-        text = rows[passage_id][1].text
-        line_start = text.rfind("\n", 0, span.char_start) + 1
-        line_end = text.find("\n", span.char_end)
-        evidence.append(
-            SpanEvidence(
-                text=text[span.char_start : span.char_end],
-                probability=span.probability,
-                null_probability=span.null_probability,
-                relevance=relevance.get(passage_id, 0.0),
-                relevance_rank=rank[passage_id],
-                line=text[line_start : line_end if line_end >= 0 else len(text)],
-                in_contents=contents.get(passage_id, False),
-                logit=span.logit,
-            )
-        )
-    return evidence
 
 
 def sentence_bounds(text: str, char_start: int, char_end: int, reach: int = 400) -> tuple[int, int]:

@@ -345,14 +345,15 @@ def test_no_candidate_of_a_passage_ranks_above_its_bound_and_the_best_possible_o
     calibrator = bounded_calibrator(
         {name: sign * rng.uniform(0.1, 3) for name, sign in {**signs, "type_mismatch": -1}.items()}
     )
-    known = {"bm25": 2.5, "bm25_rank": float(np.log1p(3))}
-    bound = calibrator.passage_bound(known)
+    bounds = calibrator.passage_bounds(np.array([2.5]), np.log1p([3]))
+    assert bounds is not None
+    bound = float(bounds[0])
     question = "How many phases 7?"
     spans = [
         evidence(f"span {i}", probability=float(p), relevance=2.5, rank=3, null=float(n))
         for i, (p, n) in enumerate(zip(rng.random(200) ** 4, rng.random(200)))
     ]
-    assert bound is not None and calibrator.ranking(feature_matrix(question, spans, calibrator.features)).max() < bound
+    assert calibrator.ranking(feature_matrix(question, spans, calibrator.features)).max() < bound
     # Certain, never "not in this passage", every word in the question, and a number as asked.
     best = evidence("7 phases", probability=1.0, relevance=2.5, rank=3, null=0.0)
     assert calibrator.ranking(feature_matrix(question, [best], calibrator.features))[0] == pytest.approx(bound)
@@ -360,10 +361,11 @@ def test_no_candidate_of_a_passage_ranks_above_its_bound_and_the_best_possible_o
 
 def test_the_bound_rises_with_the_passages_bm25_and_needs_bounded_features():
     calibrator = bounded_calibrator({"log_probability": 0.8, "bm25": 0.3, "null_probability": -1.1})
-    low, high = (calibrator.passage_bound({"bm25": value, "bm25_rank": 0.0}) for value in (0.5, 1.5))
-    assert low is not None and high is not None and high - low == pytest.approx(0.3 / 1.25)
+    bounds = calibrator.passage_bounds(np.array([0.5, 1.5]), np.zeros(2))
+    assert bounds is not None and bounds[1] - bounds[0] == pytest.approx(0.3 / 1.25)
     for unbounded in ("words", "repeats", "log_probability_gap", "bm25_gap", "span_logit", "null_min"):
-        assert bounded_calibrator({"log_probability": 0.8, unbounded: 0.1}).passage_bound({"bm25": 1.0}) is None
+        model = bounded_calibrator({"log_probability": 0.8, unbounded: 0.1})
+        assert model.passage_bounds(np.ones(1), np.zeros(1)) is None
 
 
 def test_the_best_answer_can_have_a_display_model_of_its_own_and_the_alternatives_stay_below_it():

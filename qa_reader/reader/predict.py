@@ -104,11 +104,12 @@ def _batches(
     longest row stays within `batch_tokens`, and that hold one context of one request unless `mix_requests`."""
     chunk: list[tuple[int, Window]] = []
     for item in windows:
-        full = (len(chunk) + 1) * len(item[1].input_ids) > batch_tokens
-        elsewhere = (item[0], item[1].context_index) != (chunk[-1][0], chunk[-1][1].context_index) if chunk else False
-        if chunk and (full or (not mix_requests and elsewhere)):
-            yield chunk
-            chunk = []
+        if chunk:
+            full = (len(chunk) + 1) * len(item[1].input_ids) > batch_tokens
+            elsewhere = (item[0], item[1].context_index) != (chunk[-1][0], chunk[-1][1].context_index)
+            if full or (not mix_requests and elsewhere):
+                yield chunk
+                chunk = []
         chunk.append(item)
     if chunk:
         yield chunk

@@ -61,11 +61,6 @@ DISPLAY_ANSWERABLE_ONLY = True
 # (expected F1 65.3 -> 60.9), so the threshold applies to a support model without it (`fit_support`).
 DISPLAY_TOP = 1
 DISPLAY_TOP_CHOICES = (1, 3, 5)
-# Fitted on more than the best answer, the display model gets a second one for the best answers alone
-# (`Calibrator.best_display`). Measured on release 3.1's held-out documents collected in session 12 (every
-# 2nd question, cross-fitted): one model on the first five listed, best answer ECE 0.042 and every listed
-# answer's 0.021; one on the best answers only, 0.030 and 0.074; the two together, 0.029 and 0.016.
-BEST_DISPLAY_APART = True
 LISTED = 5  # answers the panel lists (Settings.top_k)
 # Two answerable questions for each unanswerable one (SQuAD 2.0 train's ratio): most questions a person
 # asks of their documents are answered there, but a real share are not.
@@ -488,8 +483,12 @@ def fit_calibrator(
         ranking[top], best[top], share[top], right[rows][top]
     )
     support_slope, support_bias = fit_support(ranking[first], right[rows][first])
+    # Fitted on more than the best answer, the display model gets a second one for the best answers alone
+    # (`Calibrator.best_display`). Measured on release 3.1's held-out documents collected in session 12 (every
+    # 2nd question, cross-fitted): one model on the first five listed, best answer ECE 0.042 and every listed
+    # answer's 0.021; one on the best answers only, 0.030 and 0.074; the two together, 0.029 and 0.016.
     best_display = None
-    if display_top > 1 and BEST_DISPLAY_APART:
+    if display_top > 1:
         best_slope, _, best_share_slope, best_bias, best_top = fit_share_display(
             ranking[first], best[first], share[first], right[rows][first]
         )
@@ -513,21 +512,16 @@ def fit_calibrator(
 
 def read_rows(data: Collected, rows: np.ndarray, calibrator: Calibrator) -> np.ndarray:
     """The candidates of `rows` (a mask over all) that the engine reads with `calibrator`'s ranking, as a mask
-    over all: each question's passages in the order of their bound (`Calibrator.passage_bound`) until its
+    over all: each question's passages in the order of their bound (`Calibrator.passage_bounds`) until its
     best candidate so far ranks above the next passage's bound (`engine._read_best_first`). A passage is
     told by its BM25 rank. All of `rows` when the calibration cannot bound a passage."""
     read = np.zeros(len(data.f1), bool)
-    # The bound is affine in the passage's features: three of them give every passage's.
-    base, one_bm25, one_rank = (
-        calibrator.passage_bound({"bm25": bm25, "bm25_rank": rank}) for bm25, rank in ((0, 0), (1, 0), (0, 1))
-    )
-    if base is None or one_bm25 is None or one_rank is None or not rows.any():
-        return read | rows
-    per_bm25, per_rank = one_bm25 - base, one_rank - base
     indices = np.flatnonzero(rows)
     features = data.features[indices].astype(np.float64)
     passage = features[:, FEATURES.index("bm25_rank")]
-    bounds = base + per_bm25 * features[:, FEATURES.index("bm25")] + per_rank * passage
+    bounds = calibrator.passage_bounds(features[:, FEATURES.index("bm25")], passage)
+    if bounds is None or not len(indices):
+        return read | rows
     ranking = np.where(data.valid[indices], calibrator.ranking(features), -np.inf)
     asks = data.ask[indices]
     order = np.lexsort((passage, -bounds, asks))
