@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -70,6 +71,13 @@ def _parser() -> argparse.ArgumentParser:
         "--compare-uncalibrated", action="store_true", help="whole documents: also rank without the calibration"
     )
     evaluate.add_argument("--budget", metavar="NAME", help="a length-adaptive model's budget (default: every token)")
+    evaluate.add_argument(
+        "--jobs",
+        type=int,
+        default=0,
+        metavar="N",
+        help="whole documents: worker processes of one thread each (default: one per core; 1: no workers)",
+    )
     evaluate.add_argument("--json", action="store_true")
 
     bench = commands.add_parser("bench", help="latency: int8 vs fp32, indexing and questions on a long PDF")
@@ -349,6 +357,8 @@ def _eval(args: argparse.Namespace) -> int:
     if whole_documents:
         if args.every < 1:
             raise UserError("--every must be at least 1.")
+        if args.jobs < 0:
+            raise UserError("--jobs must be 0 (one per core) or more.")
         evaluation = evaluate.evaluate_documents(
             model_dir,
             questions,
@@ -357,6 +367,7 @@ def _eval(args: argparse.Namespace) -> int:
             reader=args.reader,
             every=args.every,
             compare_uncalibrated=args.compare_uncalibrated,
+            jobs=args.jobs or _cores(),
         )
         report = evaluation.report
         if args.calibration_plot is not None:
@@ -399,6 +410,14 @@ def _eval(args: argparse.Namespace) -> int:
             f"{paragraph_report.ms_mean:.1f}, p50 {paragraph_report.ms_p50:.1f}, p90 {paragraph_report.ms_p90:.1f}"
         )
     return EXIT_OK
+
+
+def _cores() -> int:
+    """The cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS and Windows have no affinity mask
+        return os.cpu_count() or 1
 
 
 def _plots(option: str):

@@ -463,3 +463,52 @@ def test_the_most_a_threshold_could_refuse_within_three_points_is_reported_from_
     scored = [replace(o, support=None, score=o.support) for o in answerable + unanswerable]
     assert document_report(scored, wall_s=1.0).unanswerable_refusable == 50.0
     assert document_report(answerable, wall_s=1.0).unanswerable_refusable is None
+
+
+def _three_articles() -> list[squad.Question]:
+    weather = "It rains in April. The snow comes in December and stays until March."
+    harbour = "The harbour opened in 1872. Its lighthouse was built in 1936 and rebuilt after the storm."
+    return [
+        QUESTIONS[0],
+        QUESTIONS[1],
+        squad.Question("w1", "Weather", weather, "When does it rain?", ("April",), (weather.index("April"),), 5),
+        squad.Question("w2", "Weather", weather, "When does the snow come?", ("December",), (weather.index("Dec"),), 5),
+        squad.Question("h1", "Harbour", harbour, "When did the harbour open?", ("1872",), (harbour.index("1872"),), 2),
+    ]
+
+
+def test_worker_processes_give_the_outcomes_of_one_process_in_article_order(tiny_model_dir):
+    questions = _three_articles()
+    alone = evaluate_documents(tiny_model_dir, questions, jobs=1, compare_uncalibrated=True)
+    progress: list[tuple[int, int]] = []
+    shared = evaluate_documents(
+        tiny_model_dir, questions, jobs=2, compare_uncalibrated=True, progress=lambda *done: progress.append(done)
+    )
+    assert shared.outcomes == alone.outcomes
+    assert shared.uncalibrated == replace(alone.uncalibrated, **_timings(shared.uncalibrated))
+    assert sorted(progress)[-1] == (5, 5) and len(progress) == 3  # one report per article
+
+
+def _timings(report) -> dict:
+    return {"questions_per_second": report.questions_per_second, "ms_per_question": report.ms_per_question}
+
+
+def test_every_article_is_in_the_library_before_the_first_question(tiny_model_dir, monkeypatch):
+    from qa_reader.engine import Engine
+
+    shelved: list[str] = []
+    library_when_asked: list[list[str]] = []
+    add_document, candidates = Engine.add_document, Engine.candidates
+
+    def recording_add(self, document):
+        shelved.append(document.title)
+        return add_document(self, document)
+
+    def recording_candidates(self, *args, **kwargs):
+        library_when_asked.append(list(shelved))
+        return candidates(self, *args, **kwargs)
+
+    monkeypatch.setattr(Engine, "add_document", recording_add)
+    monkeypatch.setattr(Engine, "candidates", recording_candidates)
+    evaluate_documents(tiny_model_dir, _three_articles(), jobs=1)
+    assert library_when_asked == [["Incidents", "Weather", "Harbour"]] * 3
