@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from collections.abc import Sequence
@@ -367,7 +366,7 @@ def _eval(args: argparse.Namespace) -> int:
             reader=args.reader,
             every=args.every,
             compare_uncalibrated=args.compare_uncalibrated,
-            jobs=args.jobs or _cores(),
+            jobs=args.jobs or config.cores(),
         )
         report = evaluation.report
         if args.calibration_plot is not None:
@@ -410,14 +409,6 @@ def _eval(args: argparse.Namespace) -> int:
             f"{paragraph_report.ms_mean:.1f}, p50 {paragraph_report.ms_p50:.1f}, p90 {paragraph_report.ms_p90:.1f}"
         )
     return EXIT_OK
-
-
-def _cores() -> int:
-    """The cores this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # macOS and Windows have no affinity mask
-        return os.cpu_count() or 1
 
 
 def _plots(option: str):

@@ -58,6 +58,14 @@ def default_model_dir() -> Path:
     return models_dir() / DEFAULT_MODEL_NAME
 
 
+def cores() -> int:
+    """The cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS and Windows have no affinity mask
+        return os.cpu_count() or 1
+
+
 def _setting(default: object, *, answers: bool, reload: bool, saved: bool) -> Any:
     """A field of Settings that says what it takes part in: `answers`, the answer cache key (it changes the
     answers); `reload`, the reader is built again when it changes; `saved`, the app remembers it between runs."""
@@ -77,7 +85,10 @@ class Settings:
     max_length: int = _setting(384, answers=True, reload=True, saved=True)  # tokens per window
     doc_stride: int = _setting(128, answers=True, reload=True, saved=False)
     max_answer_tokens: int = _setting(30, answers=True, reload=False, saved=False)
-    threads: int = _setting(0, answers=False, reload=True, saved=True)  # 0: onnxruntime's choice
+    threads: int = _setting(0, answers=False, reload=True, saved=True)  # 0: every core
+    # Batches the model reads side by side, one thread each, when a question has several (0: one per thread,
+    # see `reader.build.lanes_for`).
+    lanes: int = _setting(0, answers=False, reload=True, saved=False)
     # A length-adaptive model's budget (its manifest's `length_budgets`): how many tokens each layer keeps.
     # "": every token, the model's full length.
     length_budget: str = _setting("", answers=True, reload=False, saved=True)

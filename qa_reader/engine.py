@@ -158,6 +158,10 @@ class Engine:
         """Whether the reader (its ONNX session) has been built."""
         return self._reader is not None
 
+    def reader_lanes(self) -> int:
+        """How many batches the model reads side by side (the model is loaded first)."""
+        return self._ready_reader().lanes
+
     def _ready_reader(self) -> Reader:
         if self._reader is None:
             self._reader = build_reader(self.model_folder(), self.settings)
@@ -806,23 +810,33 @@ def _read_in_rounds(
     found: list[list[tuple[ContextSpan, SpanEvidence]]],
 ) -> None:
     """`_read_best_first`'s rounds: each reads the next passage (in `staged[plan index]`'s order, with their
-    bounds) of every unfinished question, adds its spans and evidence to `found`, and finishes a question
-    once its best candidate ranks above its next passage's bound."""
+    bounds; the next few where the reader has lanes to spare) of every unfinished question, adds their spans
+    and evidence to `found`, and finishes a question once its best candidate ranks above its next passage's
+    bound."""
     best = dict.fromkeys(staged, -math.inf)
     done = dict.fromkeys(staged, 0)
+    rounds = 0
     while staged:
         asking = list(staged)
+        # With fewer questions than the reader has lanes, a question reads as many passages a round as there
+        # are lanes per question, side by side, and twice as many each round after: more read, never a
+        # different first answer.
+        spare = reader.lanes // len(asking)
+        width = spare * 2**rounds if spare > 1 else 1
+        rounds += 1
         requests = []
         for index in asking:
             order, _ = staged[index]
             request = plans[index].request
-            requests.append(ReadRequest(request.question_ids, [request.contexts[order[done[index]]]]))
+            reading = order[done[index] : done[index] + width]
+            requests.append(ReadRequest(request.question_ids, [request.contexts[i] for i in reading]))
         for index, spans in zip(asking, reader.read(requests, max_answer_tokens=max_answer_tokens)):
             plan, (order, bounds) = plans[index], staged[index]
-            spans = [replace(span, context_index=order[done[index]]) for span in spans]
+            reading = order[done[index] : done[index] + width]
+            spans = [replace(span, context_index=reading[span.context_index]) for span in spans]
             evidence = plan.evidence(spans)
             found[index].extend(zip(spans, evidence))
-            done[index] += 1
+            done[index] += len(reading)
             valid = np.asarray([bool(e.text.strip()) and "\n\n" not in e.text for e in evidence], dtype=bool)
             if valid.any():
                 ranking = calibrator.ranking(feature_matrix(plan.question, evidence, calibrator.features))

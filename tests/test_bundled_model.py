@@ -21,12 +21,14 @@ import os
 from statistics import mean
 from typing import NamedTuple
 
+import numpy as np
 import pytest
 
 from qa_reader import config, squad
 from qa_reader.engine import Engine
 from qa_reader.reader.build import Prediction, Reader, build_reader
 from qa_reader.reader.model import ModelFolder
+from qa_reader.reader.predict import ReadRequest
 
 MODEL = config.default_model_dir()
 # A checkout without the bundled model skips; a candidate named by QA_READER_MODEL never does.
@@ -593,3 +595,43 @@ def test_stopping_early_shows_the_first_answer_and_call_of_reading_every_passage
             alone.support,
             complete.found,
         )
+
+
+def test_a_question_asked_alone_on_two_lanes_shows_the_first_answer_of_reading_every_passage(tmp_path) -> None:
+    """Alone, a question reads two passages a round on a reader with two lanes (engine `_read_in_rounds`),
+    each passage batched on its own, so its first answer, support and call are those of reading every one."""
+    engine = Engine(None, MODEL, config.Settings(threads=2, lanes=2))
+    try:
+        path = tmp_path / "golden.txt"
+        path.write_text("\n\n".join(dict.fromkeys(g.context for g in GOLDEN)) + "\n", encoding="utf-8")
+        record = engine.index(path)
+        assert engine.reader_lanes() == 2
+        for golden in GOLDEN[1::12]:
+            early = engine.candidates([golden.question], [record.id])
+            every = engine.candidates([golden.question], [record.id], exhaustive=True)
+            stopped, complete = (engine.answer_sets(gathered, [record.id])[0] for gathered in (early, every))
+            first, alone = [*stopped.answers, *stopped.guesses][0], [*complete.answers, *complete.guesses][0]
+            assert (first.text, first.char_start, first.support, stopped.found) == (
+                alone.text,
+                alone.char_start,
+                alone.support,
+                complete.found,
+            )
+    finally:
+        engine.close()
+
+
+def test_the_lanes_give_the_logits_of_the_session_of_every_thread_bit_for_bit() -> None:
+    """The int8 graph's logits do not depend on the threads that compute them, so a batch read side by side
+    on the one-thread lanes reads as alone on the session of every thread (`reader.session.OnnxReader`)."""
+    reader = build_reader(MODEL, config.Settings(threads=2, lanes=2))
+    batches = []
+    for golden in GOLDEN[:6]:
+        request = ReadRequest(reader.maker.question_ids(golden.question), reader.maker.tokenize([golden.context]))
+        batches.extend(
+            reader.maker.pad([window]) for window in reader.maker.windows(request.question_ids, request.contexts)
+        )
+    side_by_side = reader.session.map(batches)
+    for batch, (start, end) in zip(batches, side_by_side, strict=True):
+        alone_start, alone_end = reader.session(batch)
+        assert np.array_equal(start, alone_start) and np.array_equal(end, alone_end)

@@ -452,13 +452,15 @@ def _passages_read(monkeypatch) -> list[int]:
     return counted
 
 
-@pytest.mark.parametrize("exhaustive", [False, True])
-def test_passages_that_cannot_hold_the_first_answer_are_left_unread(tiny_model_dir, tmp_path, monkeypatch, exhaustive):
+@pytest.mark.parametrize(("exhaustive", "lanes"), [(False, 1), (False, 2), (True, 2)])
+def test_passages_that_cannot_hold_the_first_answer_are_left_unread(
+    tiny_model_dir, tmp_path, monkeypatch, exhaustive, lanes
+):
     folder = shutil.copytree(tiny_model_dir, tmp_path / "bounded")
     add_calibration(
         folder, {"log_probability": 0.2, "bm25": 3.0, "null_probability": -1.0}, intercept=0.0, threshold=0.2
     )
-    engine = Engine(None, folder)
+    engine = Engine(None, folder, Settings(threads=2, lanes=lanes))
     answer_passage = LIFE_CYCLE.split("\n\n")[1] + " " + FILLER
     document_id = engine.add_document(text_document("\n\n".join([answer_passage] + [FILLER] * 6)))
     question = "What are the phases of the incident response life cycle?"
@@ -468,6 +470,9 @@ def test_passages_that_cannot_hold_the_first_answer_are_left_unread(tiny_model_d
     assert len(every.passage_ids) == 7 and counted[-1] == 7
     read = sum(counted[:-1])
     assert read == 7 if exhaustive else read < 7
+    if not exhaustive:  # a round a read: one passage on one lane; on two, two and then twice as many a round
+        rounds = counted[:-1]
+        assert rounds == [min(7 - sum(rounds[:k]), 1 if lanes == 1 else 2 * 2**k) for k in range(len(rounds))]
     first, alone = (engine.answer_sets([c], [document_id])[0] for c in (pruned, every))
     assert first.found == alone.found and first.answers[0].text == alone.answers[0].text
     assert first.answers[0].text == "preparation, detection and analysis"

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from qa_reader import config
 from qa_reader.config import Settings
 from qa_reader.errors import UserError
 from qa_reader.reader.model import ModelFolder
@@ -46,6 +47,11 @@ class Reader:
             self.session, self.maker, requests, batch_tokens=batch_tokens, max_answer_tokens=longest, n_best=n_best
         )
 
+    @property
+    def lanes(self) -> int:
+        """How many batches the session reads side by side (1 for a runner without lanes)."""
+        return int(getattr(self.session, "lanes", 1))
+
     def use_budget(self, budget: str) -> None:
         """Read with one of the model's length budgets from now on ("": every token).
 
@@ -65,11 +71,19 @@ class Reader:
         return Prediction(context[best.char_start : best.char_end], best.probability, best.null_probability)
 
 
+def lanes_for(threads: int, lanes: int) -> int:
+    """How many batches to read side by side, for `threads` in all (0: every core) and `lanes` asked (0: one
+    per thread): never more than the threads. One window's matrices are too small to keep two threads busy,
+    so on two cores two one-thread runs side by side read about 1.6× the windows of one two-thread run."""
+    total = threads or config.cores()
+    return max(1, min(lanes or total, total))
+
+
 def build_reader(
     model: ModelFolder | str | Path, settings: Settings | None = None, model_file: str | None = None
 ) -> Reader:
     """A reader of the model folder (opened and verified when given as a path) with the settings' window
-    length, stride, threads and longest answer. `model_file` reads another graph of the folder (an fp32 twin):
+    length, stride, threads, lanes and longest answer. `model_file` reads another graph of the folder (an fp32 twin):
     the manifest's checksum, which is model.onnx's, is then neither checked nor part of its identity.
 
     Raises UserError for a missing or damaged model folder, tokenizer or graph.
@@ -89,5 +103,6 @@ def build_reader(
         maker = WindowMaker.from_file(model.tokenizer_file, windows)
     except Exception as error:  # tokenizers raises plain Exceptions for unreadable files
         raise UserError(f"The tokenizer {model.tokenizer_file} cannot be read ({error}).") from error
-    session = OnnxReader(model, settings.threads, model_file=model_file)
+    lanes = lanes_for(settings.threads, settings.lanes)
+    session = OnnxReader(model, settings.threads, model_file=model_file, lanes=lanes)
     return Reader(model, maker, session, settings.max_answer_tokens)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -71,8 +72,9 @@ def read_many(
 
     order = sorted(range(len(windows)), key=position)
     best: list[dict[tuple[int, int, int], ContextSpan]] = [{} for _ in requests]
-    for chunk in _batches([windows[i] for i in order], batch_tokens, mix_requests):
-        start_logits, end_logits = run_batch(maker.pad([w for _, w in chunk]))
+    for chunk, (start_logits, end_logits) in _logits(
+        run_batch, maker, [windows[i] for i in order], batch_tokens, mix_requests
+    ):
         for row, (request_index, window) in enumerate(chunk):
             decoded = decode_window(
                 start_logits[row],
@@ -95,6 +97,30 @@ def read_many(
                         candidate.logit,
                     )
     return [sorted(found.values(), key=lambda s: -s.probability) for found in best]
+
+
+# Batches handed to a runner with lanes at a time: enough to keep every lane busy, few enough that the padded
+# inputs and logits held at once stay small whatever the number of windows.
+BATCHES_AT_ONCE = 8
+
+
+def _logits(
+    run_batch: BatchRunner,
+    maker: WindowMaker,
+    windows: Sequence[tuple[int, Window]],
+    batch_tokens: int,
+    mix_requests: bool,
+) -> Iterator[tuple[list[tuple[int, Window]], tuple[np.ndarray, np.ndarray]]]:
+    """Each batch of `windows` (see `_batches`) with its start and end logits, in order. A runner with a `map`
+    (a session with lanes) reads up to BATCHES_AT_ONCE batches side by side."""
+    side_by_side = getattr(run_batch, "map", None)
+    chunks = _batches(windows, batch_tokens, mix_requests)
+    if side_by_side is None:
+        for chunk in chunks:
+            yield chunk, run_batch(maker.pad([w for _, w in chunk]))
+        return
+    while group := list(itertools.islice(chunks, BATCHES_AT_ONCE)):
+        yield from zip(group, side_by_side([maker.pad([w for _, w in chunk]) for chunk in group]))
 
 
 def _batches(

@@ -164,3 +164,35 @@ def test_the_span_limits_reach_the_decoder_and_default_to_thirty_tokens_and_twen
     # A start on w5 and an end on w35 would be the best pair, but 31 tokens is one too many.
     [spans] = read_many(_lookup_runner(maker, {"w5": 9.0, "w35": 9.0}), maker, [request])
     assert all(len(" ".join(words)[s.char_start : s.char_end].split()) <= 30 for s in spans)
+
+
+class _SideBySide:
+    """A runner with lanes (a `map`), noting how many batches each map is given; `map` answers in reverse
+    order of running to show that results are matched to batches by position, not by arrival."""
+
+    def __init__(self, run) -> None:
+        self.run = run
+        self.maps: list[int] = []
+
+    def __call__(self, batch):
+        raise AssertionError("a runner with a map is given its batches through the map")
+
+    def map(self, batches):
+        self.maps.append(len(batches))
+        return list(reversed([self.run(batch) for batch in reversed(batches)]))
+
+
+def test_a_runner_with_lanes_gets_a_bounded_number_of_batches_at_once_and_reads_the_same():
+    from qa_reader.reader.predict import BATCHES_AT_ONCE
+
+    maker = WindowMaker(build_tokenizer(CONTEXT.split()), WindowSettings(max_length=9, doc_stride=3))
+    question = maker.question_ids("theta")
+    contexts = maker.tokenize([CONTEXT, "alpha beta", "gamma"] * 4)  # 24 windows in 16 batches of one context
+    run = _lookup_runner(maker, {"alpha": 4.0, "eta": 3.0, "gamma": 2.0})
+    lanes = _SideBySide(run)
+
+    [plain] = read_many(run, maker, [ReadRequest(question, contexts)], batch_tokens=9)
+    [side_by_side] = read_many(lanes, maker, [ReadRequest(question, contexts)], batch_tokens=9)
+
+    assert side_by_side == plain
+    assert lanes.maps == [BATCHES_AT_ONCE, 16 - BATCHES_AT_ONCE]

@@ -1,5 +1,7 @@
 """The onnxruntime session: which inputs it feeds, and the keep ratios of a length-adaptive graph."""
 
+import threading
+
 import numpy as np
 import onnx
 import pytest
@@ -44,3 +46,39 @@ def test_keep_ratios_must_be_one_share_per_layer_above_zero_and_at_most_one(tmp_
         reader.set_keep_ratios(ratios)
     start, _ = reader(BATCH)
     assert start[0, 3 - 1] == 3.0  # the ratios in use are unchanged
+
+
+def test_lanes_read_batches_side_by_side_in_order_with_the_logits_of_one_session(tmp_path):
+    one = OnnxReader(folder_with(tmp_path, build_graph(STARTS, ENDS)), threads=2)
+    two = OnnxReader(folder_with(tmp_path, build_graph(STARTS, ENDS)), threads=2, lanes=2)
+    assert (one.lanes, two.lanes) == (1, 2)
+    batches = [{name: value[:, : 2 + n % 3] for name, value in BATCH.items()} for n in range(7)]
+    expected = [one(batch) for batch in batches]
+    for reader, ran_on in ((one, {"caller"}), (two, {"lane"})):
+        threads: set[str] = set()
+        run = reader._run
+
+        def noting(session, batch, run=run, threads=threads):
+            threads.add("lane" if threading.current_thread().name.startswith("qa-reader-lane") else "caller")
+            return run(session, batch)
+
+        reader._run = noting
+        read = reader.map(batches)
+        assert threads == ran_on  # with lanes, every batch of a map runs on them
+        assert [start.shape for start, _ in read] == [(1, 2 + n % 3) for n in range(7)]
+        assert all(np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1]) for a, b in zip(read, expected))
+        threads.clear()
+        reader.map(batches[:1])
+        assert threads == {"caller"}  # a lone batch runs on the session of every thread, in the caller
+
+
+@pytest.mark.parametrize(
+    ("threads", "lanes", "cores", "expected"),
+    [(0, 0, 2, 2), (0, 0, 8, 8), (0, 0, 1, 1), (1, 0, 8, 1), (3, 2, 8, 2), (2, 5, 8, 2), (0, 1, 8, 1)],
+)
+def test_a_reader_has_a_lane_per_thread_unless_asked_for_fewer(monkeypatch, threads, lanes, cores, expected):
+    from qa_reader import config
+    from qa_reader.reader.build import lanes_for
+
+    monkeypatch.setattr(config, "cores", lambda: cores)
+    assert lanes_for(threads, lanes) == expected
