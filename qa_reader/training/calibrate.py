@@ -37,7 +37,7 @@ from qa_reader.calibration import (
     question_level_features,
 )
 from qa_reader.config import Settings
-from qa_reader.engine import Engine
+from qa_reader.engine import Engine, passages_in_round
 from qa_reader.training.data import SOURCES, default_train_dir, split_held_out
 from qa_reader.types import Document, Page
 
@@ -513,8 +513,9 @@ def fit_calibrator(
 def read_rows(data: Collected, rows: np.ndarray, calibrator: Calibrator) -> np.ndarray:
     """The candidates of `rows` (a mask over all) that the engine reads with `calibrator`'s ranking, as a mask
     over all: each question's passages in the order of their bound (`Calibrator.passage_bounds`) until its
-    best candidate so far ranks above the next passage's bound (`engine._read_best_first`). A passage is
-    told by its BM25 rank. All of `rows` when the calibration cannot bound a passage."""
+    best candidate so far ranks above the next passage's bound, checked after each round of
+    `engine.passages_in_round` passages (`engine._read_best_first`). A passage is told by its BM25 rank. All
+    of `rows` when the calibration cannot bound a passage."""
     read = np.zeros(len(data.f1), bool)
     indices = np.flatnonzero(rows)
     features = data.features[indices].astype(np.float64)
@@ -528,12 +529,17 @@ def read_rows(data: Collected, rows: np.ndarray, calibrator: Calibrator) -> np.n
     for segment in np.split(order, np.flatnonzero(np.diff(asks[order])) + 1):
         starts = np.flatnonzero(np.r_[True, np.diff(passage[segment]) != 0])
         best = -np.inf
+        round_number, round_ends_after = 0, passages_in_round(0)
         for number, start in enumerate(starts):
             end = starts[number + 1] if number + 1 < len(starts) else len(segment)
             best = max(best, float(ranking[segment[start:end]].max()))
             read[indices[segment[start:end]]] = True
+            if number + 1 < round_ends_after:
+                continue
             if end < len(segment) and best > bounds[segment[end]]:
                 break
+            round_number += 1
+            round_ends_after += passages_in_round(round_number)
     return read
 
 

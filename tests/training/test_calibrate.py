@@ -381,7 +381,8 @@ def test_the_fit_sees_the_candidates_of_the_passages_the_engine_reads(tiny_model
         threshold=0.2,
     )
     filler = "The weather in the incident room is sunny and the cats and dogs sleep there all day. " * 8
-    # Two passages hold the answer and tie: both must be read; the five that only share "incident" need not be.
+    # Two passages hold the answer and tie: both must be read (the first round reads one, the second two); the
+    # other four of the five that only share "incident" need not be.
     passages = [filler] * 2 + [LIFE_CYCLE.split("\n\n")[1] + " " + filler] * 2 + [filler] * 3
     engine = Engine(None, folder)
     document_id = engine.add_document(text_document("\n\n".join(passages)))
@@ -397,6 +398,6 @@ def test_the_fit_sees_the_candidates_of_the_passages_the_engine_reads(tiny_model
     calibrator = Calibrator.from_manifest(json.loads((folder / "manifest.json").read_text())["calibration"])
     read = read_rows(data, np.ones(rows, bool), calibrator)
     read_passages = {every.spans[i].context_index for i in np.flatnonzero(read)}
-    assert read_passages == {2, 3}
+    assert {2, 3} < read_passages and len(read_passages) == 1 + 2
     assert read_passages == {span.context_index for span in pruned.spans}
     assert sorted(pruned.spans, key=repr) == sorted((every.spans[i] for i in np.flatnonzero(read)), key=repr)
