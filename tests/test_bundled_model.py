@@ -570,19 +570,23 @@ def test_questions_asked_together_get_exactly_the_answers_they_get_alone(tmp_pat
         assert listed == [(a.text, a.score, a.support) for a in [*asked_alone.answers, *asked_alone.guesses]]
 
 
-def test_stopping_early_shows_the_first_answer_and_call_of_reading_every_passage(tmp_path) -> None:
+@pytest.mark.parametrize(("lanes", "together"), [(1, True), (2, False)])
+def test_stopping_early_shows_the_first_answer_and_call_of_reading_every_passage(tmp_path, lanes, together) -> None:
     """The engine leaves unread the passages whose bound is below the best candidate read (engine
-    `_read_best_first`); with each passage's windows batched on their own, what it reads is read exactly as
-    when every passage is, so the first answer, its support and the "not found" call are the same."""
-    engine = Engine(None, MODEL, config.Settings(threads=1))
+    `_read_best_first`, in rounds of 1, 2, 4, ... passages); with each passage's windows batched on their own,
+    what it reads is read exactly as when every passage is, so the first answer, its support and the "not
+    found" call are the same: for questions asked together on one lane, and asked alone on two lanes."""
+    engine = Engine(None, MODEL, config.Settings(threads=lanes, lanes=lanes))
     try:
         path = tmp_path / "golden.txt"
         path.write_text("\n\n".join(dict.fromkeys(g.context for g in GOLDEN)) + "\n", encoding="utf-8")
         record = engine.index(path)
-        questions = [g.question for g in GOLDEN[::3]]
-        early = engine.candidates(questions, [record.id])
-        every = engine.candidates(questions, [record.id], exhaustive=True)
-        shown = [engine.answer_sets(gathered, [record.id]) for gathered in (early, every)]
+        assert engine.reader_lanes() == lanes
+        questions = [g.question for g in GOLDEN[:: 3 if together else 12]]
+        asks = [questions] if together else [[question] for question in questions]
+        early = [c for asked in asks for c in engine.candidates(asked, [record.id])]
+        every = [c for asked in asks for c in engine.candidates(asked, [record.id], exhaustive=True)]
+        shown = [[engine.answer_sets([c], [record.id])[0] for c in gathered] for gathered in (early, every)]
     finally:
         engine.close()
     read = [sum(len({s.context_index for s in c.spans}) for c in gathered) for gathered in (early, every)]
@@ -595,30 +599,6 @@ def test_stopping_early_shows_the_first_answer_and_call_of_reading_every_passage
             alone.support,
             complete.found,
         )
-
-
-def test_a_question_asked_alone_on_two_lanes_shows_the_first_answer_of_reading_every_passage(tmp_path) -> None:
-    """Alone, a question reads two passages a round on a reader with two lanes (engine `_read_in_rounds`),
-    each passage batched on its own, so its first answer, support and call are those of reading every one."""
-    engine = Engine(None, MODEL, config.Settings(threads=2, lanes=2))
-    try:
-        path = tmp_path / "golden.txt"
-        path.write_text("\n\n".join(dict.fromkeys(g.context for g in GOLDEN)) + "\n", encoding="utf-8")
-        record = engine.index(path)
-        assert engine.reader_lanes() == 2
-        for golden in GOLDEN[1::12]:
-            early = engine.candidates([golden.question], [record.id])
-            every = engine.candidates([golden.question], [record.id], exhaustive=True)
-            stopped, complete = (engine.answer_sets(gathered, [record.id])[0] for gathered in (early, every))
-            first, alone = [*stopped.answers, *stopped.guesses][0], [*complete.answers, *complete.guesses][0]
-            assert (first.text, first.char_start, first.support, stopped.found) == (
-                alone.text,
-                alone.char_start,
-                alone.support,
-                complete.found,
-            )
-    finally:
-        engine.close()
 
 
 def test_the_lanes_give_the_logits_of_the_session_of_every_thread_bit_for_bit() -> None:
