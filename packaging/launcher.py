@@ -4,6 +4,7 @@ Finder (through PyInstaller's argv emulation) and a file dropped on the Windows 
 with nothing but document paths; those mean "open them", as `qa-reader open FILE...` does.
 """
 
+import multiprocessing
 import sys
 from pathlib import Path
 
@@ -17,4 +18,7 @@ def _arguments(argv: list[str]) -> list[str]:
 
 
 if __name__ == "__main__":
+    # `eval --jobs` starts worker processes; in the frozen app each is this executable again, which must
+    # become the worker instead of running the command line.
+    multiprocessing.freeze_support()
     sys.exit(main(_arguments(sys.argv[1:])))

@@ -24,6 +24,10 @@ class DocumentError(UserError):
         super().__init__(message)
         self.reason = reason
 
+    def __reduce__(self):
+        # Rebuilt with both arguments when it crosses a process boundary (`eval --jobs`' workers).
+        return type(self), (str(self), self.reason)
+
 
 def failure_reason(error: UserError) -> FailureReason:
     """Why a file failed to index with this error (a UserError that names no reason: it could not be read)."""

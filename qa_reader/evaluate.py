@@ -4,6 +4,7 @@ and calibration of the no-answer threshold on SQuAD 2.0."""
 from __future__ import annotations
 
 import multiprocessing
+import sys
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -23,6 +24,7 @@ from qa_reader.reader.build import Prediction, Reader
 from qa_reader.types import AnswerSet, Document, Page
 
 Progress = Callable[[int, int], None]
+WINDOWS_MAX_WORKERS = 61  # concurrent.futures' limit on Windows
 
 
 @dataclass(frozen=True)
@@ -263,7 +265,8 @@ def evaluate_documents(
     outcomes: list[DocumentOutcome] = []
     before: list[DocumentOutcome] = []
     started = time.perf_counter()
-    if jobs > 1 and reader == "model" and len(articles) > 1:
+    jobs = min(jobs, len(articles), WINDOWS_MAX_WORKERS if sys.platform == "win32" else jobs)
+    if jobs > 1 and reader == "model":
         answered = _ask_in_processes(ask, articles, jobs, total, progress)
     else:
         done = 0
@@ -274,8 +277,10 @@ def evaluate_documents(
             if progress:
                 progress(done, total)
 
-        answered = [ask(article, batch_done) for article in articles]
-        ask.close()
+        try:
+            answered = [ask(article, batch_done) for article in articles]
+        finally:
+            ask.close()
     for found, uncalibrated in answered:
         outcomes.extend(found)
         before.extend(uncalibrated)
@@ -388,11 +393,15 @@ def _ask_in_processes(
     with ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_worker, initargs=(worker,)) as pool:
         futures = {pool.submit(_ask_in_worker, articles[i]): i for i in longest_first}
         done = 0
-        for future in as_completed(futures):
-            answered[futures[future]] = future.result()
-            done += len(answered[futures[future]][0])
-            if progress:
-                progress(done, total)
+        try:
+            for future in as_completed(futures):
+                answered[futures[future]] = future.result()
+                done += len(answered[futures[future]][0])
+                if progress:
+                    progress(done, total)
+        except BaseException:
+            pool.shutdown(cancel_futures=True)  # the error now, not after every other article
+            raise
     return [answered[i] for i in range(len(articles))]
 
 

@@ -512,3 +512,14 @@ def test_every_article_is_in_the_library_before_the_first_question(tiny_model_di
     monkeypatch.setattr(Engine, "candidates", recording_candidates)
     evaluate_documents(tiny_model_dir, _three_articles(), jobs=1)
     assert library_when_asked == [["Incidents", "Weather", "Harbour"]] * 3
+
+
+def test_a_document_error_crosses_a_process_boundary_whole():
+    import pickle
+
+    from qa_reader.errors import DocumentError
+    from qa_reader.types import FailureReason
+
+    error = DocumentError("The file contains no text.", FailureReason.NO_TEXT)
+    copy = pickle.loads(pickle.dumps(error))
+    assert type(copy) is DocumentError and str(copy) == str(error) and copy.reason is FailureReason.NO_TEXT
