@@ -35,9 +35,10 @@ class OnnxReader:
         # cores, a SQuAD paragraph's window took 19.0 ms on two threads and 23.1 on one; two threads running
         # the one-thread session read one every 11.8 ms (two sessions of their own: 11.3 ms). The logits are
         # those of the session of every thread, bit for bit, on the int8 graph (`tests/test_bundled_model.py`).
-        self._lane_session = _session(path, 1) if lanes > 1 else None
-        self._pool = ThreadPoolExecutor(lanes, "qa-reader-lane") if lanes > 1 else None
         self.lanes = max(1, lanes)
+        self._side_by_side = (
+            (_session(path, 1), ThreadPoolExecutor(lanes, "qa-reader-lane")) if self.lanes > 1 else None
+        )
         self.input_names = [node.name for node in self.session.get_inputs()]
         outputs = [node.name for node in self.session.get_outputs()]
         self.start_name = next((n for n in outputs if n in START_NAMES), outputs[0])
@@ -74,10 +75,10 @@ class OnnxReader:
     def map(self, batches: Sequence[dict[str, np.ndarray]]) -> list[Logits]:
         """Each batch's logits, in order: two or more are read side by side on the lanes, a lone one (or any,
         without lanes) on the session of every thread. No batch is split."""
-        if self._pool is None or self._lane_session is None or len(batches) < 2:
+        if self._side_by_side is None or len(batches) < 2:
             return [self(batch) for batch in batches]
-        lane_session = self._lane_session
-        return list(self._pool.map(lambda batch: self._run(lane_session, batch), batches))
+        lane_session, pool = self._side_by_side
+        return list(pool.map(lambda batch: self._run(lane_session, batch), batches))
 
     def _run(self, session: onnxruntime.InferenceSession, batch: dict[str, np.ndarray]) -> Logits:
         feed = {name: batch[name] for name in self.input_names if name != KEEP_RATIOS}

@@ -167,8 +167,8 @@ def test_the_span_limits_reach_the_decoder_and_default_to_thirty_tokens_and_twen
 
 
 class _SideBySide:
-    """A runner with lanes (a `map`), noting how many batches each map is given; `map` answers in reverse
-    order of running to show that results are matched to batches by position, not by arrival."""
+    """A runner with lanes (a `map`), noting how many batches each map is given; it runs them last first and
+    answers in their order, as a map must."""
 
     def __init__(self, run) -> None:
         self.run = run
