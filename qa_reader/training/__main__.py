@@ -86,6 +86,9 @@ def main(argv: list[str] | None = None) -> None:
     silver.add_argument("--min-probability", type=float, default=0.05)
     silver.add_argument("--min-share", type=float, default=0.7)
     silver.add_argument("--limit", type=int, default=None)
+    silver.add_argument(
+        "--held-out-only", action="store_true", help="only the held-out articles (for calibrate --silver; no training)"
+    )
     silver.add_argument("--assignment", choices=("independent", "balanced", "cover"), default="cover")
     silver.add_argument("--cache", type=Path, default=None, help="JSON-lines cache of the teacher's reads")
     silver.add_argument("--threads", type=int, default=1, help="onnxruntime threads (2 on an idle machine)")
@@ -132,6 +135,7 @@ def main(argv: list[str] | None = None) -> None:
                 method=args.assignment,
                 cache=args.cache,
                 threads=args.threads,
+                held_out_only=args.held_out_only,
             )
             print(counts)
     elif args.command == "calibrate":

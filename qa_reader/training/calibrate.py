@@ -38,7 +38,7 @@ from qa_reader.calibration import (
 )
 from qa_reader.config import Settings
 from qa_reader.engine import Engine, passages_in_round
-from qa_reader.training.data import SOURCES, default_train_dir, split_held_out
+from qa_reader.training.data import SILVER_SOURCE, SOURCES, default_train_dir, split_held_out
 from qa_reader.types import Document, Page
 
 # SQuAD-protocol and Wikipedia sources: the questions people ask of prose documents.
@@ -76,7 +76,7 @@ ASK_OWN, ASK_ELSEWHERE, ASK_WITHOUT_ANSWER, ASK_SILVER_UNANSWERABLE = 0, 1, 2, 3
 UNANSWERABLE_MIX = {ASK_ELSEWHERE: 0.25, ASK_WITHOUT_ANSWER: 0.75}
 # With the silver set: half of them are SQuAD 2.0's kind, the rest as above.
 UNANSWERABLE_MIX_WITH_SILVER = {ASK_ELSEWHERE: 0.125, ASK_WITHOUT_ANSWER: 0.375, ASK_SILVER_UNANSWERABLE: 0.5}
-SILVER = "silver"  # the source name training gives the silver set: its held-out articles are the same
+SILVER = SILVER_SOURCE  # the source name training gives the silver set: its held-out articles are the same
 # A document left with fewer paragraphs than this once the answer's are taken out is not asked.
 MIN_PARAGRAPHS_LEFT = 10
 # Real documents have glossaries, acronym tables and indexes that come out of a PDF as names run together

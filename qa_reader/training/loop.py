@@ -253,13 +253,13 @@ class Trainer:
         if config.silver_path:
             sources.append(
                 data.Source(
-                    "silver",
+                    data.SILVER_SOURCE,
                     str(Path(config.silver_path).resolve()),
                     config.silver_weight,
                     "CC BY-SA 4.0 (SQuAD 2.0 train, back-translated; labels ours)",
                 )
             )
-            weights["silver"] = config.silver_weight
+            weights[data.SILVER_SOURCE] = config.silver_weight
         examples = data.load_examples(
             Path(config.train_dir),
             sources,

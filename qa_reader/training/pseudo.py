@@ -37,7 +37,7 @@ from qa_reader import squad
 from qa_reader.config import Settings
 from qa_reader.reader.build import Reader, build_reader
 from qa_reader.reader.predict import ContextSpan, ReadRequest
-from qa_reader.training.data import SOURCES, default_train_dir
+from qa_reader.training.data import SILVER_SOURCE, SOURCES, default_train_dir, held_out_unit
 
 UNLABELED = (
     default_train_dir().parent / "unlabeled" / "squad2-train-backtranslated-en" / "squad2-train-backtranslated-en.json"
@@ -680,11 +680,16 @@ def pseudo_label(
     method: str = "cover",
     cache: Path | None = None,
     threads: int | None = None,
+    held_out_only: bool = False,
 ) -> dict:
     """Write a SQuAD 2.0-style file: answerable questions with the silver span that passes both filters,
     unanswerable ones with no answers (`is_impossible`); questions whose label fails a filter are left
-    out. Returns counts and the fitted split model."""
-    questions = load_unlabeled()[:limit]
+    out. Returns counts and the fitted split model. `held_out_only`: only the articles every training run
+    leaves out (what `calibrate --silver` asks), split by a model fitted on them alone: minutes, not an hour."""
+    questions = load_unlabeled()
+    if held_out_only:
+        questions = [q for q in questions if held_out_unit(SILVER_SOURCE, q.title, q.context, article_units=True)]
+    questions = questions[:limit]
     reads = cached_teacher_reads(model_dir, questions, cache, threads)
     split = fit_split_on(questions, reads)
     p_unanswerable, unanswerable = decide_splits(questions, reads, split)
@@ -727,6 +732,7 @@ def pseudo_label(
         "assignment": method,
         "min_probability": min_probability,
         "min_share": min_share,
+        "held_out_only": held_out_only,
         "split_model": asdict(split),
         "counts": counts,
         "data": [{"title": title, "paragraphs": paragraphs_} for title, paragraphs_ in articles.items()],

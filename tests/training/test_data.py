@@ -3,7 +3,7 @@
 import json
 
 from qa_reader import squad
-from qa_reader.training.data import Source, load_examples, same_document_negatives, split_held_out
+from qa_reader.training.data import SILVER_SOURCE, Source, load_examples, same_document_negatives, split_held_out
 
 
 def _q(qid: str, title: str, context: str, question: str, answer: str = "") -> squad.Question:
@@ -27,6 +27,14 @@ def test_files_with_few_articles_are_held_out_by_paragraph():
     train, held = split_held_out("src", questions)
     assert train and held
     assert {q.context for q in held}.isdisjoint({q.context for q in train})
+
+
+def test_a_silver_file_of_only_its_held_out_articles_holds_them_all_out():
+    questions = [_q(f"{a}-{p}", f"article {a}", f"paragraph {p} of {a}", "q?") for a in range(200) for p in range(3)]
+    held = split_held_out(SILVER_SOURCE, questions)[1]
+    assert 3 <= len({q.title for q in held}) < 20  # fewer articles than a file needs to be held out by article
+    assert split_held_out(SILVER_SOURCE, held) == ([], held)  # still by article: every one of them again
+    assert split_held_out("src", held)[0]  # another source with so few articles goes by paragraph
 
 
 ARTICLE = [
