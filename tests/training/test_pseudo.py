@@ -7,6 +7,7 @@ import numpy as np
 
 from qa_reader import squad
 from qa_reader.reader.predict import ContextSpan
+from qa_reader.training.data import held_out_unit
 from qa_reader.training.pseudo import (
     SplitModel,
     TeacherRead,
@@ -219,3 +220,23 @@ def test_as_unlabeled_marks_each_answered_questions_first_answer_and_keeps_unans
     shaped = as_unlabeled(questions)
     assert [q.id for q in shaped] == ["a", "b", "c"]
     assert all(q.marked == (YEAR, NAME) for q in shaped)
+
+
+def test_held_out_only_labels_exactly_the_articles_calibrate_asks(tmp_path, monkeypatch, tiny_model_dir):
+    from qa_reader.training import pseudo
+    from qa_reader.training.data import SILVER_SOURCE, split_held_out
+
+    context = "preparation detection and analysis"
+    questions = [
+        UnlabeledQuestion(f"q{a}-{i}", f"when {i}", context, ((0, len("preparation")),), f"article {a}", a)
+        for a in range(80)
+        for i in range(3)
+    ]
+    monkeypatch.setattr(pseudo, "load_unlabeled", lambda: questions)
+    out = tmp_path / "silver.json"
+    counts = pseudo.pseudo_label(tiny_model_dir, out, 0.0, 0.0, held_out_only=True, threads=1)
+    written = squad.load(out)
+    held = {q.title for q in questions if held_out_unit(SILVER_SOURCE, q.title, q.context, article_units=True)}
+    assert 1 <= len(held) < 20 and counts["questions"] == 3 * len(held)
+    assert {q.title for q in written} <= held and written
+    assert split_held_out(SILVER_SOURCE, written)[1] == written  # calibrate --silver asks every one of them
