@@ -265,7 +265,9 @@ def evaluate_documents(
     outcomes: list[DocumentOutcome] = []
     before: list[DocumentOutcome] = []
     started = time.perf_counter()
-    jobs = min(jobs, len(articles), WINDOWS_MAX_WORKERS if sys.platform == "win32" else jobs)
+    jobs = min(jobs, len(articles))
+    if sys.platform == "win32":
+        jobs = min(jobs, WINDOWS_MAX_WORKERS)
     if jobs > 1 and reader == "model":
         answered = _ask_in_processes(ask, articles, jobs, total, progress)
     else:

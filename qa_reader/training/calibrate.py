@@ -76,7 +76,6 @@ ASK_OWN, ASK_ELSEWHERE, ASK_WITHOUT_ANSWER, ASK_SILVER_UNANSWERABLE = 0, 1, 2, 3
 UNANSWERABLE_MIX = {ASK_ELSEWHERE: 0.25, ASK_WITHOUT_ANSWER: 0.75}
 # With the silver set: half of them are SQuAD 2.0's kind, the rest as above.
 UNANSWERABLE_MIX_WITH_SILVER = {ASK_ELSEWHERE: 0.125, ASK_WITHOUT_ANSWER: 0.375, ASK_SILVER_UNANSWERABLE: 0.5}
-SILVER = SILVER_SOURCE  # the source name training gives the silver set: its held-out articles are the same
 # A document left with fewer paragraphs than this once the answer's are taken out is not asked.
 MIN_PARAGRAPHS_LEFT = 10
 # Real documents have glossaries, acronym tables and indexes that come out of a PDF as names run together
@@ -264,10 +263,10 @@ def held_out_documents(
 ) -> list[tuple[str, Document, list[squad.Question]]]:
     """(source, document, its questions) for the held-out paragraphs of each source, cut into documents of
     `paragraphs_per_document` paragraphs (a source whose file is missing is skipped, with a line in the log);
-    with `silver`, the held-out articles of that pseudo-labelled SQuAD 2.0 file too (source SILVER); with
+    with `silver`, the held-out articles of that pseudo-labelled SQuAD 2.0 file too (source SILVER_SOURCE); with
     `glossaries`, each document with its glossary (`with_glossary`)."""
     paths = {source.name: train_dir / source.relative_path for source in SOURCES}
-    named = [(name, paths[name]) for name in sources] + ([(SILVER, silver)] if silver is not None else [])
+    named = [(name, paths[name]) for name in sources] + ([(SILVER_SOURCE, silver)] if silver is not None else [])
     documents = []
     for name, path in named:
         if not path.is_file():
@@ -362,7 +361,7 @@ def collect(
     recorder = _Recorder()
     started = time.monotonic()
     for index, (source, document, questions) in enumerate(documents):
-        if source == SILVER:
+        if source == SILVER_SOURCE:
             unanswerable = [q for q in questions if not q.answers]
             recorder.ask(engine, ids[index], unanswerable, ASK_SILVER_UNANSWERABLE, index)
             log(f"  {document.title}: {len(unanswerable)} silver unanswerable ({time.monotonic() - started:.0f} s)")

@@ -8,6 +8,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 import numpy as np
 
@@ -84,13 +85,22 @@ def held_out_unit(source: str, title: str, context: str, article_units: bool) ->
     return int.from_bytes(digest[:8], "big") % HELD_OUT_ONE_IN == 0
 
 
-def split_held_out(
-    source: str, questions: Sequence[squad.Question]
-) -> tuple[list[squad.Question], list[squad.Question]]:
+class _InArticle(Protocol):
+    @property
+    def title(self) -> str: ...
+
+    @property
+    def context(self) -> str: ...
+
+
+Asked = TypeVar("Asked", bound=_InArticle)  # a question of a SQuAD file, or of the unlabeled silver file
+
+
+def split_held_out(source: str, questions: Sequence[Asked]) -> tuple[list[Asked], list[Asked]]:
     """(training, held out) questions of one training file: whole articles go to one side."""
     article_units = source == SILVER_SOURCE or len({q.title for q in questions}) >= ARTICLES_FOR_ARTICLE_UNITS
-    train: list[squad.Question] = []
-    held: list[squad.Question] = []
+    train: list[Asked] = []
+    held: list[Asked] = []
     for q in questions:
         (held if held_out_unit(source, q.title, q.context, article_units) else train).append(q)
     return train, held

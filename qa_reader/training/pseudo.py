@@ -37,7 +37,7 @@ from qa_reader import squad
 from qa_reader.config import Settings
 from qa_reader.reader.build import Reader, build_reader
 from qa_reader.reader.predict import ContextSpan, ReadRequest
-from qa_reader.training.data import SILVER_SOURCE, SOURCES, default_train_dir, held_out_unit
+from qa_reader.training.data import SILVER_SOURCE, SOURCES, default_train_dir, split_held_out
 
 UNLABELED = (
     default_train_dir().parent / "unlabeled" / "squad2-train-backtranslated-en" / "squad2-train-backtranslated-en.json"
@@ -688,7 +688,7 @@ def pseudo_label(
     leaves out (what `calibrate --silver` asks), split by a model fitted on them alone: minutes, not an hour."""
     questions = load_unlabeled()
     if held_out_only:
-        questions = [q for q in questions if held_out_unit(SILVER_SOURCE, q.title, q.context, article_units=True)]
+        questions = split_held_out(SILVER_SOURCE, questions)[1]
     questions = questions[:limit]
     reads = cached_teacher_reads(model_dir, questions, cache, threads)
     split = fit_split_on(questions, reads)

@@ -11,7 +11,7 @@ from qa_reader.engine import Engine
 from qa_reader.reader.model import file_sha256
 from qa_reader.training.__main__ import main
 from qa_reader.training.calibrate import Collected, collect, fit, held_out_documents, top_answers, write_calibration
-from qa_reader.training.data import held_out_unit
+from qa_reader.training.data import SILVER_SOURCE, held_out_unit
 
 SOURCE = "squadshifts-new-wiki"
 ARTICLES = 120
@@ -245,7 +245,7 @@ def test_held_out_silver_articles_are_asked_of_themselves_with_their_unanswerabl
         articles.append({"title": f"silver {i}", "paragraphs": [{"context": context, "qas": qas}]})
     silver = tmp_path / "silver.json"
     silver.write_text(json.dumps({"data": articles}))
-    held = [i for i in range(60) if held_out_unit(calibrate.SILVER, f"silver {i}", _context(i), True)]
+    held = [i for i in range(60) if held_out_unit(SILVER_SOURCE, f"silver {i}", _context(i), True)]
     assert held, "the fixture needs a held-out silver article"
 
     data = collect(tiny_model_dir, train_dir, every=1, sources=[], silver=silver, log=lambda _: None)

@@ -7,7 +7,8 @@ import numpy as np
 
 from qa_reader import squad
 from qa_reader.reader.predict import ContextSpan
-from qa_reader.training.data import held_out_unit
+from qa_reader.training import pseudo
+from qa_reader.training.data import SILVER_SOURCE, held_out_unit, split_held_out
 from qa_reader.training.pseudo import (
     SplitModel,
     TeacherRead,
@@ -223,9 +224,6 @@ def test_as_unlabeled_marks_each_answered_questions_first_answer_and_keeps_unans
 
 
 def test_held_out_only_labels_exactly_the_articles_calibrate_asks(tmp_path, monkeypatch, tiny_model_dir):
-    from qa_reader.training import pseudo
-    from qa_reader.training.data import SILVER_SOURCE, split_held_out
-
     context = "preparation detection and analysis"
     questions = [
         UnlabeledQuestion(f"q{a}-{i}", f"when {i}", context, ((0, len("preparation")),), f"article {a}", a)
